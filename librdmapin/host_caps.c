@@ -13,6 +13,7 @@
 
 #include <rdmapin/rdmapin.h>
 #include "error.h"
+#include "host_caps.h"
 #include "procmap_query.h"
 
 /* The 2019 "RDMA/FS DAX truncate" RFC's lease flag; no mainline kernel has it. */
@@ -94,12 +95,25 @@ static void probe_host(void)
 			 u.release);
 }
 
+const struct rdmapin_host_caps *rdmapin_host(void)
+{
+	pthread_once(&host_caps_once, probe_host);
+	return &host_caps;
+}
+
+bool rdmapin_host_refuses_file_pins(void)
+{
+	unsigned int major = 0, minor = 0;
+
+	sscanf(rdmapin_host()->kernel_release, "%u.%u", &major, &minor);
+	return major > 6 || (major == 6 && minor >= 5);
+}
+
 int rdmapin_query_host(struct rdmapin_host_caps *caps)
 {
 	if (!caps)
 		return rdmapin_fail(EINVAL, "rdmapin_query_host: caps is NULL; pass a "
 					    "struct rdmapin_host_caps to fill");
-	pthread_once(&host_caps_once, probe_host);
-	*caps = host_caps;
+	*caps = *rdmapin_host();
 	return 0;
 }

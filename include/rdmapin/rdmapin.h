@@ -6,7 +6,10 @@
 #ifndef RDMAPIN_RDMAPIN_H
 #define RDMAPIN_RDMAPIN_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <infiniband/verbs.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,6 +37,127 @@ int rdmapin_query_host(struct rdmapin_host_caps *caps);
 
 /* The message of the calling thread's last librdmapin failure: cause and remedy. */
 const char *rdmapin_last_error(void);
+
+/* What backs a registered range. */
+enum rdmapin_backing {
+	RDMAPIN_BACKING_ANON = 1,	/* private anonymous memory */
+	RDMAPIN_BACKING_SHMEM,		/* memfd, tmpfs, shared anonymous, SysV shm */
+	RDMAPIN_BACKING_HUGETLB,	/* hugetlbfs, MAP_HUGETLB, MFD_HUGETLB */
+	RDMAPIN_BACKING_PAGECACHE,	/* a regular file in the page cache */
+	RDMAPIN_BACKING_FSDAX,		/* a regular file on a filesystem mounted -o dax */
+	RDMAPIN_BACKING_DEVDAX,		/* a device-DAX character device, /dev/daxX.Y */
+};
+
+/* How the memory was registered with the device. */
+enum rdmapin_reg_mode {
+	RDMAPIN_MODE_PIN = 1 << 0,	/* long-term pin, as plain ibv_reg_mr() */
+	RDMAPIN_MODE_ODP = 1 << 1,	/* On-Demand Paging, IBV_ACCESS_ON_DEMAND */
+};
+
+enum rdmapin_lease_policy {
+	RDMAPIN_LEASE_DEFAULT = 0,	/* REQUIRE for DAX files, IF_AVAILABLE for others */
+	RDMAPIN_LEASE_REQUIRE,		/* fail unless a lease is held */
+	RDMAPIN_LEASE_IF_AVAILABLE,	/* take one when the file allows it */
+	RDMAPIN_LEASE_NONE,		/* never; not allowed for fsdax files */
+};
+
+/* The lease held over a registered file. */
+enum rdmapin_lease_kind {
+	RDMAPIN_LEASE_KIND_NONE = 0,
+	RDMAPIN_LEASE_KIND_NATIVE,	/* the kernel's F_LAYOUT lease */
+	RDMAPIN_LEASE_KIND_EMULATED,	/* an exclusive F_WRLCK lease */
+};
+
+/* What happens when another process opens or truncates a registered file. */
+enum rdmapin_break_policy {
+	RDMAPIN_BREAK_REVOKE = 0,	/* deregister at once, then release the lease */
+	RDMAPIN_BREAK_GRACE,		/* notify, revoke after grace_ms unless deregistered */
+};
+
+struct rdmapin_async_event;
+/* Runs on the library's thread, without library locks held. */
+typedef void (*rdmapin_break_cb)(const struct rdmapin_async_event *event, void *ctx);
+
+enum rdmapin_mr_init_attr_mask {
+	RDMAPIN_MR_INIT_ATTR_IOVA = 1 << 0,
+	RDMAPIN_MR_INIT_ATTR_FD = 1 << 1,		/* fd (and offset for the file form) */
+	RDMAPIN_MR_INIT_ATTR_MODES = 1 << 2,
+	RDMAPIN_MR_INIT_ATTR_LEASE = 1 << 3,
+	RDMAPIN_MR_INIT_ATTR_BREAK = 1 << 4,		/* break_policy, grace_ms, break_cb */
+};
+
+struct rdmapin_mr_init_attr {
+	uint32_t comp_mask;		/* enum rdmapin_mr_init_attr_mask */
+	int access;			/* enum ibv_access_flags */
+	void *addr;			/* NULL with FD: the file form maps it */
+	size_t length;
+	uint64_t iova;
+	int fd;				/* the open file that backs addr, or the file to map */
+	off_t offset;			/* the file form: where in fd */
+	uint32_t modes;			/* allowed enum rdmapin_reg_mode; 0: any */
+	enum rdmapin_lease_policy lease;
+	enum rdmapin_break_policy break_policy;
+	uint32_t grace_ms;
+	rdmapin_break_cb break_cb;	/* runs on the library's thread */
+	void *break_ctx;
+};
+
+struct ibv_mr *rdmapin_reg_mr(struct ibv_pd *pd, void *addr, size_t length, int access);
+struct ibv_mr *rdmapin_reg_mr_iova(struct ibv_pd *pd, void *addr, size_t length, uint64_t iova,
+				   int access);
+struct ibv_mr *rdmapin_reg_file_mr(struct ibv_pd *pd, int fd, off_t offset, size_t length,
+				   int access);
+struct ibv_mr *rdmapin_reg_mr_ex(struct ibv_pd *pd, const struct rdmapin_mr_init_attr *attr);
+int rdmapin_dereg_mr(struct ibv_mr *mr);
+
+struct rdmapin_mr_attr {
+	uint32_t comp_mask;
+	enum rdmapin_backing backing;
+	enum rdmapin_reg_mode mode;
+	enum rdmapin_lease_kind lease;
+	int revoked;			/* the file's lease broke and the MR was deregistered */
+	dev_t dev;			/* file identity; 0 for anonymous memory */
+	ino_t ino;
+	uint64_t offset;		/* of addr in the file */
+	char path[4096];
+	char device[IBV_SYSFS_NAME_MAX];
+};
+
+int rdmapin_query_mr(struct ibv_mr *mr, struct rdmapin_mr_attr *attr);
+
+enum rdmapin_device_flags {
+	/* RC On-Demand Paging with send, receive, RDMA write and read. */
+	RDMAPIN_DEVICE_RC_ODP = 1 << 0,
+	RDMAPIN_DEVICE_RC_ODP_ATOMIC = 1 << 1,
+	RDMAPIN_DEVICE_IMPLICIT_ODP = 1 << 2,
+};
+
+struct rdmapin_device_caps {
+	uint32_t comp_mask;
+	uint32_t flags;			/* enum rdmapin_device_flags */
+	uint32_t rc_odp_caps;		/* enum ibv_odp_transport_cap_bits, as reported */
+	uint32_t reserved;
+};
+
+int rdmapin_query_device(struct ibv_context *context, struct rdmapin_device_caps *caps);
+
+/* Asynchronous events, modelled on ibv_get_async_event(). */
+enum rdmapin_event_type {
+	RDMAPIN_EVENT_LEASE_BREAKING = 1,	/* grace period started; deregister now */
+	RDMAPIN_EVENT_MR_REVOKED,		/* the MR was deregistered by the library */
+};
+
+struct rdmapin_async_event {
+	enum rdmapin_event_type type;
+	struct ibv_mr *mr;		/* identifies the MR; after a revoke do not dereference */
+	dev_t dev;			/* the leased file */
+	ino_t ino;
+	char path[4096];
+};
+
+int rdmapin_get_async_fd(void);
+int rdmapin_get_async_event(struct rdmapin_async_event *event);
+void rdmapin_ack_async_event(struct rdmapin_async_event *event);
 
 #ifdef __cplusplus
 }

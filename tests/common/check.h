@@ -12,7 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int check_passed, check_failed;
+/* Shared by every file of a test program: defined in check.c. */
+extern int check_passed, check_failed;
 
 static inline __attribute__((format(printf, 2, 3))) int check(int cond, const char *fmt, ...)
 {

@@ -24,10 +24,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "guest.h"
 #include "rdma_peer.h"
+#include "remote_writer.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define REGION_SIZE (4UL << 20)
 /* Page-aligned and 2 MiB sized: device-DAX maps only whole 2 MiB pages. */
 #define RDMA_SIZE (2UL << 20)
 #define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
@@ -38,165 +39,6 @@
 /* Far below the default lease-break-time of 45 s. */
 #define BREAK_LIMIT_S 5
 
-enum kernel { KERNEL_6_1, KERNEL_7, NR_KERNELS };
-
-static struct {
-	enum kernel kernel;
-	const char *rxe0, *rxe1, *devdax, *fsdax_dir, *fsdax_fs, *pagecache_dir;
-	int gid_index;
-} env;
-
-/* A missing variable is a failed check: a broken harness must not pass. */
-static const char *need_env(const char *name)
-{
-	const char *v = getenv(name);
-
-	if (v && *v)
-		return v;
-	check(0, "environment: %s is not set", name);
-	return NULL;
-}
-
-static int read_env(void)
-{
-	const char *k = getenv("RDMAPIN_VM_KERNEL");
-	const char *gid;
-	char *end;
-
-	if (k && !strcmp(k, "6.1")) {
-		env.kernel = KERNEL_6_1;
-	} else if (k && !strcmp(k, "7")) {
-		env.kernel = KERNEL_7;
-	} else {
-		check(0, "the contract has no expectations for kernel '%s' (RDMAPIN_VM_KERNEL)",
-		      k ? k : "(unset)");
-		return -1;
-	}
-	env.rxe0 = need_env("RDMAPIN_RXE0");
-	env.rxe1 = need_env("RDMAPIN_RXE1");
-	env.devdax = need_env("RDMAPIN_DEVDAX");
-	env.fsdax_dir = need_env("RDMAPIN_FSDAX_DIR");
-	env.fsdax_fs = need_env("RDMAPIN_FSDAX_FS");
-	env.pagecache_dir = need_env("RDMAPIN_PAGECACHE_DIR");
-	env.gid_index = -1;
-	gid = need_env("RDMAPIN_GID_INDEX");
-	if (gid) {
-		env.gid_index = strtol(gid, &end, 10);
-		if (*end || env.gid_index < 0)
-			check(0, "environment: RDMAPIN_GID_INDEX '%s' is not an index", gid);
-	}
-	printf("# kernel %s, fsdax on %s\n", k, env.fsdax_fs ? env.fsdax_fs : "?");
-	return 0;
-}
-
-struct mapping {
-	void *addr;
-	size_t len;
-	int fd;
-	char path[PATH_MAX];
-	char err[PATH_MAX + 128];
-};
-
-static const struct mapping unmapped = { .addr = MAP_FAILED, .fd = -1 };
-
-static int map_fail(struct mapping *m, const char *what)
-{
-	snprintf(m->err, sizeof(m->err), "%s: %s", what, strerror(errno));
-	return -1;
-}
-
-static void unmap(struct mapping *m)
-{
-	if (m->addr != MAP_FAILED)
-		munmap(m->addr, m->len);
-	if (m->fd >= 0)
-		close(m->fd);
-	if (m->path[0])
-		unlink(m->path);
-}
-
-static int map_fd(struct mapping *m, size_t len, int flags)
-{
-	m->len = len;
-	m->addr = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, m->fd, 0);
-	return m->addr == MAP_FAILED ? map_fail(m, "mmap") : 0;
-}
-
-/* A fresh REGION_SIZE file in @dir, removed again by unmap(). */
-static int create_file(struct mapping *m, const char *dir)
-{
-	if (!dir) {
-		snprintf(m->err, sizeof(m->err), "its directory is not in the environment");
-		return -1;
-	}
-	snprintf(m->path, sizeof(m->path), "%s/env_contract-XXXXXX", dir);
-	m->fd = mkostemp(m->path, O_CLOEXEC);
-	if (m->fd < 0) {
-		map_fail(m, m->path);
-		m->path[0] = '\0';
-		return -1;
-	}
-	return ftruncate(m->fd, REGION_SIZE) ? map_fail(m, "ftruncate") : 0;
-}
-
-static int map_file(struct mapping *m, const char *dir, int flags)
-{
-	return create_file(m, dir) ?: map_fd(m, REGION_SIZE, flags);
-}
-
-static int map_devdax(struct mapping *m, size_t len)
-{
-	if (!env.devdax) {
-		snprintf(m->err, sizeof(m->err), "RDMAPIN_DEVDAX is not in the environment");
-		return -1;
-	}
-	m->fd = open(env.devdax, O_RDWR | O_CLOEXEC);
-	if (m->fd < 0)
-		return map_fail(m, env.devdax);
-	return map_fd(m, len, MAP_SHARED);
-}
-
-static int map_anon(struct mapping *m)
-{
-	return map_fd(m, REGION_SIZE, MAP_PRIVATE | MAP_ANONYMOUS);
-}
-
-static int map_memfd(struct mapping *m)
-{
-	m->fd = memfd_create("env_contract", MFD_CLOEXEC);
-	if (m->fd < 0)
-		return map_fail(m, "memfd_create");
-	if (ftruncate(m->fd, REGION_SIZE))
-		return map_fail(m, "ftruncate");
-	return map_fd(m, REGION_SIZE, MAP_SHARED);
-}
-
-static int map_pagecache_shared(struct mapping *m)
-{
-	return map_file(m, env.pagecache_dir, MAP_SHARED);
-}
-
-static int map_fsdax_shared(struct mapping *m)
-{
-	return map_file(m, env.fsdax_dir, MAP_SHARED);
-}
-
-/*
- * Writing every page replaces it by an anonymous COW copy, which the pin
- * takes without looking at the fsdax VMA behind it.
- */
-static int map_fsdax_private_copied(struct mapping *m)
-{
-	if (map_file(m, env.fsdax_dir, MAP_PRIVATE))
-		return -1;
-	memset(m->addr, 0x5a, m->len);
-	return 0;
-}
-
-static int map_devdax_region(struct mapping *m)
-{
-	return map_devdax(m, REGION_SIZE);
-}
 
 struct region {
 	const char *name;
@@ -309,16 +151,6 @@ static void check_dax_attr(const char *dir, int want, const char *what)
 	unmap(&m);
 }
 
-/* A child's errno comes back as its exit status; ECHILD stands for a crash. */
-static int child_errno(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
-		return ECHILD;
-	return WEXITSTATUS(status);
-}
-
 static int set_lease(int fd, int type)
 {
 	return fcntl(fd, F_SETLEASE, type) ? errno : 0;
@@ -332,14 +164,6 @@ static int wait_lease_signal(siginfo_t *si, int secs)
 	sigemptyset(&set);
 	sigaddset(&set, SIGRTMIN);
 	return sigtimedwait(&set, si, &ts);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Releasing a lease clears F_SETSIG, so every lease must set it anew. */
@@ -437,51 +261,7 @@ static void test_leases(void)
 	unmap(&m);
 }
 
-/* Distinct for every 8 bytes, so misplaced data cannot compare equal. */
-static uint64_t pattern(size_t i)
-{
-	return (i + 1) * 0x9e3779b97f4a7c15ULL;
-}
-
-static int remote_write(struct rdma_peer *p, int sock, uint64_t *buf)
-{
-	struct rdma_peer_info remote;
-	struct ibv_mr *mr;
-	int status = -1;
-	size_t i;
-
-	for (i = 0; i < RDMA_SIZE / sizeof(*buf); i++)
-		buf[i] = pattern(i);
-	mr = ibv_reg_mr(p->pd, buf, RDMA_SIZE, IBV_ACCESS_LOCAL_WRITE);
-	if (!mr) {
-		perror("env_contract: writer: ibv_reg_mr");
-		return -1;
-	}
-	if (!rdma_peer_connect(p, sock, NULL, &remote))
-		status = rdma_peer_write(p, mr, &remote, 0, RDMA_SIZE);
-	ibv_dereg_mr(mr);
-	return status;
-}
-
-/* The child: its own process on the other rxe, sends back the WC status. */
-static void remote_writer(int sock)
-{
-	struct rdma_peer p;
-	int status = -1;
-	void *buf;
-
-	buf = mmap(NULL, RDMA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (buf == MAP_FAILED) {
-		perror("env_contract: writer: mmap");
-	} else if (!rdma_peer_open(&p, env.rxe1, env.gid_index)) {
-		status = remote_write(&p, sock, buf);
-		rdma_peer_close(&p);
-	}
-	/* The socket is the only way to fail: the parent has closed its end. */
-	_exit(rdma_peer_send(sock, &status, sizeof(status)) ? EPIPE : 0);
-}
-
-/* Exposes a pinned device-DAX MR on rxe0 and returns the writer's WC status. */
+/* Exposes a pinned device-DAX MR on rxe0 to a writer on rxe1; its WC status. */
 static int serve_target(int sock)
 {
 	struct mapping m = unmapped;
@@ -500,7 +280,7 @@ static int serve_target(int sock)
 		if (!mr)
 			perror("env_contract: target: ibv_reg_mr");
 		else if (!rdma_peer_connect(&p, sock, mr, &remote))
-			rdma_peer_recv(sock, &status, sizeof(status));
+			status = remote_writer_write(sock, 0, RDMA_SIZE);
 		if (mr)
 			ibv_dereg_mr(mr);
 		rdma_peer_close(&p);
@@ -513,53 +293,33 @@ static int serve_target(int sock)
 static void check_devdax_pattern(void)
 {
 	struct mapping m = unmapped;
-	char result[64] = "all 2 MiB match";
-	const uint64_t *w;
-	size_t i, n = RDMA_SIZE / sizeof(*w);
+	size_t diff;
 
 	if (map_devdax(&m, RDMA_SIZE)) {
 		check(0, "read back %s: %s", env.devdax, m.err);
 		return;
 	}
-	w = m.addr;
-	for (i = 0; i < n && w[i] == pattern(i); i++)
-		;
-	if (i < n)
-		snprintf(result, sizeof(result), "first difference at byte %#zx", i * sizeof(*w));
-	check(i == n, "%s read back through a new mapping: %s", env.devdax, result);
+	diff = remote_writer_verify(m.addr, RDMA_SIZE);
+	check(diff == RDMA_SIZE, "%s read back through a new mapping: %s%#zx", env.devdax,
+	      diff == RDMA_SIZE ? "all bytes match, " : "first difference at byte ", diff);
 	unmap(&m);
 }
 
 static void test_remote_write(void)
 {
-	int sv[2], status, err;
+	int sock, status, err;
 	pid_t pid;
 
 	if (!env.rxe0 || !env.rxe1 || !env.devdax || env.gid_index < 0)
 		return;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
-		check(0, "remote write: socketpair: %s", strerror(errno));
+	sock = remote_writer_start(env.rxe1, env.gid_index, RDMA_SIZE, &pid);
+	if (!check(sock >= 0, "remote writer on %s starts", env.rxe1))
 		return;
-	}
-	pid = fork();
-	if (pid < 0) {
-		check(0, "remote write: fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		remote_writer(sv[1]);
-	}
-	close(sv[1]);
-	status = serve_target(sv[0]);
-	/* Lets a writer still waiting on the socket give up at once. */
-	close(sv[0]);
+	status = serve_target(sock);
 	check(status == IBV_WC_SUCCESS, "RDMA WRITE of 2 MiB %s -> device-DAX MR on %s: %s",
 	      env.rxe1, env.rxe0, status < 0 ? "no completion" : ibv_wc_status_str(status));
-	err = child_errno(pid);
-	check(!err, "the writer process reports its result and exits: %s", strerror(err));
+	err = remote_writer_stop(sock, pid);
+	check(!err, "the writer process exits cleanly: %s", strerror(err));
 	check_devdax_pattern();
 }
 

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What backs an address range. Registration differs per kind (DAX files
+ * need a lease, device-DAX whole pages), so a range must be one kind and,
+ * for files, one file.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include "backing.h"
+#include "error.h"
+#include "vma.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const backing_names[] = {
+	[RDMAPIN_BACKING_ANON] = "anonymous",
+	[RDMAPIN_BACKING_SHMEM] = "shmem",
+	[RDMAPIN_BACKING_HUGETLB] = "hugetlb",
+	[RDMAPIN_BACKING_PAGECACHE] = "page-cache",
+	[RDMAPIN_BACKING_FSDAX] = "fsdax",
+	[RDMAPIN_BACKING_DEVDAX] = "devdax",
+};
+
+const char *rdmapin_backing_name(enum rdmapin_backing kind)
+{
+	if ((unsigned int)kind >= ARRAY_SIZE(backing_names) || !backing_names[kind])
+		return "unknown";
+	return backing_names[kind];
+}
+
+static uint64_t base_page_size(void)
+{
+	return sysconf(_SC_PAGESIZE);
+}
+
+/* Device-DAX is the one character device whose mappings are registrable memory. */
+static int chardev_kind(const struct statx *stx, const char *what,
+			struct rdmapin_backing_info *info)
+{
+	char path[80], subsystem[PATH_MAX];
+	unsigned long long align = 0;
+	const char *slash;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/subsystem", stx->stx_rdev_major,
+		 stx->stx_rdev_minor);
+	n = readlink(path, subsystem, sizeof(subsystem) - 1);
+	subsystem[n > 0 ? n : 0] = '\0';
+	slash = strrchr(subsystem, '/');
+	if (!slash || strcmp(slash, "/dax"))
+		return rdmapin_fail(EOPNOTSUPP, "%s is character device %u:%u, not device-DAX; "
+						"register memory, a file or a /dev/daxX.Y mapping",
+				    what, stx->stx_rdev_major, stx->stx_rdev_minor);
+	/* Its mappings are made of pages of this size. */
+	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/align", stx->stx_rdev_major,
+		 stx->stx_rdev_minor);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%llu", &align) != 1)
+			align = 0;
+		fclose(f);
+	}
+	if (!align)
+		return rdmapin_fail(EIO, "%s: cannot read the device-DAX alignment from %s; "
+					 "librdmapin needs Linux 5.10 or later", what, path);
+	info->kind = RDMAPIN_BACKING_DEVDAX;
+	info->rdev = makedev(stx->stx_rdev_major, stx->stx_rdev_minor);
+	info->page_size = align;
+	return 0;
+}
+
+/* Kind, identity and page size of an open file; an O_PATH fd is enough. */
+static int file_kind(int fd, const char *what, struct rdmapin_backing_info *info)
+{
+	struct statfs sfs;
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO, &stx) || fstatfs(fd, &sfs))
+		return rdmapin_fail(errno, "%s: cannot stat the file: %s; pass an open fd of it",
+				    what, strerror(errno));
+	info->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	info->ino = stx.stx_ino;
+	info->page_size = base_page_size();
+	if (S_ISCHR(stx.stx_mode))
+		return chardev_kind(&stx, what, info);
+	if (!S_ISREG(stx.stx_mode))
+		return rdmapin_fail(EOPNOTSUPP, "%s is neither a regular file nor device-DAX "
+						"(mode 0%o); register memory, a file or a "
+						"/dev/daxX.Y mapping", what, stx.stx_mode);
+	if (sfs.f_type == HUGETLBFS_MAGIC) {
+		info->kind = RDMAPIN_BACKING_HUGETLB;
+		info->page_size = sfs.f_bsize;
+	} else if (sfs.f_type == TMPFS_MAGIC) {
+		info->kind = RDMAPIN_BACKING_SHMEM;
+	} else {
+		/* Every filesystem sets the bit in stx_attributes_mask: only the attribute tells. */
+		info->kind = stx.stx_attributes & STATX_ATTR_DAX ? RDMAPIN_BACKING_FSDAX :
+								   RDMAPIN_BACKING_PAGECACHE;
+	}
+	return 0;
+}
+
+/* Whether fd is the very file the mapping maps. */
+static bool maps_file(int fd, const struct rdmapin_vma *vma)
+{
+	struct statx stx;
+
+	return !statx(fd, "", AT_EMPTY_PATH, STATX_INO, &stx) && stx.stx_ino == vma->inode &&
+	       stx.stx_dev_major == vma->dev_major && stx.stx_dev_minor == vma->dev_minor;
+}
+
+/*
+ * An O_PATH fd (it opens no device and needs no read permission) for the
+ * file a mapping maps. map_files reaches deleted and overmounted files too,
+ * but only with CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN; otherwise the
+ * mapping's path serves while it still names the same file. -1 when
+ * neither reaches it.
+ */
+static int open_mapped_file(const struct rdmapin_vma *vma)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/map_files/%" PRIxPTR "-%" PRIxPTR, vma->start,
+		 vma->end);
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0 && vma->name[0] == '/')
+		fd = open(vma->name, O_PATH | O_CLOEXEC);
+	if (fd >= 0 && !maps_file(fd, vma)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* /proc/self/maps lacks page sizes; smaps has them, at the cost of a page-table walk. */
+static uint64_t smaps_page_size(uintptr_t start)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	bool found = false;
+	char *line = NULL;
+	size_t size = 0;
+	uint64_t kb = 0;
+	uintptr_t s, e;
+
+	while (f && !kb && getline(&line, &size, f) > 0) {
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " ", &s, &e) == 2)
+			found = s == start;
+		else if (found)
+			sscanf(line, "KernelPageSize: %" SCNu64 " kB", &kb);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return kb ? kb << 10 : base_page_size();
+}
+
+/*
+ * Kernel-internal files that no path reaches (memfd, MAP_SHARED|MAP_ANONYMOUS,
+ * SysV shm, MAP_HUGETLB, named shared anonymous memory) are shmem, or
+ * hugetlb when their pages are huge.
+ */
+static int unreachable_kind(const struct rdmapin_vma *vma, const char *what,
+			    struct rdmapin_backing_info *info)
+{
+	static const char *const internal[] = {
+		"/memfd:", "/dev/zero (deleted)", "/SYSV", "/anon_hugepage (deleted)",
+		"[anon_shmem:",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(internal); i++)
+		if (!strncmp(vma->name, internal[i], strlen(internal[i])))
+			break;
+	if (i == ARRAY_SIZE(internal))
+		return rdmapin_fail(ENOENT, "%s cannot be reopened to learn its kind (it was "
+					    "deleted or renamed, and /proc/self/map_files needs "
+					    "CAP_CHECKPOINT_RESTORE); pass the fd that was mmap()ed",
+				    what);
+	info->dev = makedev(vma->dev_major, vma->dev_minor);
+	info->ino = vma->inode;
+	info->page_size = vma->page_size ? vma->page_size : smaps_page_size(vma->start);
+	info->kind = info->page_size > base_page_size() ? RDMAPIN_BACKING_HUGETLB :
+							  RDMAPIN_BACKING_SHMEM;
+	return 0;
+}
+
+/* One mapping's kind; range names the caller's range in messages. */
+static int classify_vma(const struct rdmapin_vma *vma, int fd, const char *range,
+			struct rdmapin_backing_info *info)
+{
+	char what[PATH_MAX + 64];
+	int file, ret;
+
+	if (fd >= 0 && !maps_file(fd, vma))
+		return rdmapin_fail(EINVAL, "%s: fd %d is not the file mapped at 0x%" PRIxPTR
+					    " (%s, dev %u:%u inode %" PRIu64 "); pass the fd that "
+					    "was mmap()ed, or -1", range, fd, vma->start,
+				    vma->inode ? vma->name : "anonymous memory", vma->dev_major,
+				    vma->dev_minor, vma->inode);
+	if (!vma->inode) {
+		info->kind = RDMAPIN_BACKING_ANON;
+		info->page_size = base_page_size();
+		return 0;
+	}
+	snprintf(info->path, sizeof(info->path), "%s", vma->name);
+	snprintf(what, sizeof(what), "%s: %s", range, vma->name);
+	file = fd >= 0 ? fd : open_mapped_file(vma);
+	if (file < 0)
+		return unreachable_kind(vma, what, info);
+	ret = file_kind(file, what, info);
+	if (file != fd)
+		close(file);
+	return ret;
+}
+
+struct classify_ctx {
+	uintptr_t start;
+	int fd;
+	char range[48];
+	struct rdmapin_backing_info *info;
+	unsigned int count;		/* mappings seen */
+	struct rdmapin_vma last;
+	bool mixed;			/* other is not the first mapping's object */
+	uintptr_t other_start;
+	struct rdmapin_backing_info other;
+};
+
+/* Whether vma goes on where prev ends: one mmap() that was later split. */
+static bool continues(const struct rdmapin_vma *prev, const struct rdmapin_vma *vma)
+{
+	return vma->inode == prev->inode && vma->dev_major == prev->dev_major &&
+	       vma->dev_minor == prev->dev_minor && vma->shared == prev->shared &&
+	       (!vma->inode || vma->offset == prev->offset + (prev->end - prev->start));
+}
+
+static int classify_one(const struct rdmapin_vma *vma, void *arg)
+{
+	struct classify_ctx *c = arg;
+	struct rdmapin_backing_info *info = c->info;
+	int ret;
+
+	if (!c->count++) {
+		ret = classify_vma(vma, c->fd, c->range, info);
+		if (ret)
+			return ret;
+		info->shared = vma->shared;
+		info->writable = true;
+		info->map_start = vma->start;
+		if (vma->inode)
+			info->offset = vma->offset + (c->start - vma->start);
+	} else if (!c->mixed && !continues(&c->last, vma)) {
+		/* Classified only to name it; its own failure does not matter. */
+		c->mixed = true;
+		c->other_start = vma->start;
+		classify_vma(vma, -1, c->range, &c->other);
+	}
+	info->writable &= vma->writable;
+	info->map_end = vma->end;
+	c->last = *vma;
+	return 0;
+}
+
+int rdmapin_backing_classify(const void *addr, size_t length, int fd,
+			     struct rdmapin_backing_info *info)
+{
+	struct classify_ctx c = { .start = (uintptr_t)addr, .fd = fd, .info = info };
+	uintptr_t end = c.start + length;
+	int ret;
+
+	if (!length)
+		return rdmapin_fail(EINVAL, "%p: length is 0; register at least one byte", addr);
+	if (end < c.start)
+		return rdmapin_fail(EINVAL, "%p: length 0x%zx wraps past the end of the address "
+					    "space; pass a range inside it", addr, length);
+	memset(info, 0, sizeof(*info));
+	snprintf(c.range, sizeof(c.range), "0x%" PRIxPTR "-0x%" PRIxPTR, c.start, end);
+	ret = rdmapin_vma_walk(c.start, end, classify_one, &c);
+	if (ret || !c.mixed)
+		return ret;
+	return rdmapin_fail(EINVAL, "%s: range spans %u mappings of different kinds or files "
+				    "(%s%s%s at 0x%" PRIxPTR ", %s%s%s at 0x%" PRIxPTR "); register "
+				    "each mapping separately", c.range, c.count,
+			    rdmapin_backing_name(info->kind), info->path[0] ? " " : "", info->path,
+			    c.start, rdmapin_backing_name(c.other.kind),
+			    c.other.path[0] ? " " : "", c.other.path, c.other_start);
+}
+
+int rdmapin_backing_of_fd(int fd, struct rdmapin_backing_info *info)
+{
+	char link[32], what[PATH_MAX + 32];
+	ssize_t n;
+
+	memset(info, 0, sizeof(*info));
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, info->path, sizeof(info->path) - 1);
+	info->path[n > 0 ? n : 0] = '\0';
+	snprintf(what, sizeof(what), "fd %d (%s)", fd, info->path);
+	return file_kind(fd, what, info);
+}

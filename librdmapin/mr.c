@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: MIT
+/*
+ * rdmapin_reg_mr() and friends: classify what backs the range, ask its
+ * provider what the backing allows, choose the mode the kernel and device
+ * really allow, lease the file, register; and the way back.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "async_event.h"
+#include "error.h"
+#include "host_caps.h"
+#include "lease.h"
+#include "mr_table.h"
+#include "provider.h"
+
+#define INIT_ATTR_KNOWN                                                                  \
+	(RDMAPIN_MR_INIT_ATTR_IOVA | RDMAPIN_MR_INIT_ATTR_FD | RDMAPIN_MR_INIT_ATTR_MODES | \
+	 RDMAPIN_MR_INIT_ATTR_LEASE | RDMAPIN_MR_INIT_ATTR_BREAK)
+#define MODES_ALL (RDMAPIN_MODE_PIN | RDMAPIN_MODE_ODP)
+
+static bool file_form(const struct rdmapin_mr_init_attr *a)
+{
+	return (a->comp_mask & RDMAPIN_MR_INIT_ATTR_FD) && !a->addr;
+}
+
+static int check_break(const struct rdmapin_mr_init_attr *a)
+{
+	unsigned int limit_ms = rdmapin_host()->lease_break_time * 500;
+
+	if (!(a->comp_mask & RDMAPIN_MR_INIT_ATTR_BREAK))
+		return 0;
+	if (a->break_policy > RDMAPIN_BREAK_GRACE)
+		return rdmapin_fail(EINVAL, "unknown break_policy %d", a->break_policy);
+	if (a->break_policy == RDMAPIN_BREAK_GRACE && (!a->grace_ms || a->grace_ms > limit_ms))
+		return rdmapin_fail(EINVAL, "grace_ms %u must be between 1 and %u: half of "
+				    "fs.lease-break-time, after which the kernel breaks the lease "
+				    "by force", a->grace_ms, limit_ms);
+	return 0;
+}
+
+static int check_attr(struct ibv_pd *pd, const struct rdmapin_mr_init_attr *a)
+{
+	if (!pd)
+		return rdmapin_fail(EINVAL, "pd is NULL; allocate one with ibv_alloc_pd()");
+	if (!a)
+		return rdmapin_fail(EINVAL, "attr is NULL; pass a struct rdmapin_mr_init_attr");
+	if (a->comp_mask & ~INIT_ATTR_KNOWN)
+		return rdmapin_fail(EINVAL, "comp_mask 0x%x has bits this librdmapin does not know "
+				    "(it knows 0x%x)", a->comp_mask, INIT_ATTR_KNOWN);
+	if (!a->length)
+		return rdmapin_fail(EINVAL, "length is 0; register at least one byte");
+	if (!a->addr && !file_form(a))
+		return rdmapin_fail(EINVAL, "addr is NULL; pass the memory to register, or an "
+				    "open file (rdmapin_reg_file_mr())");
+	if ((a->comp_mask & RDMAPIN_MR_INIT_ATTR_MODES) && (a->modes & ~MODES_ALL))
+		return rdmapin_fail(EINVAL, "modes 0x%x: only RDMAPIN_MODE_PIN and "
+				    "RDMAPIN_MODE_ODP exist", a->modes);
+	if ((a->comp_mask & RDMAPIN_MR_INIT_ATTR_LEASE) && a->lease > RDMAPIN_LEASE_NONE)
+		return rdmapin_fail(EINVAL, "unknown lease policy %d", a->lease);
+	return check_break(a);
+}
+
+/* Fills the attributes that the caller left out, once. */
+static void apply_defaults(struct rdmapin_mr_init_attr *a)
+{
+	if (!(a->comp_mask & RDMAPIN_MR_INIT_ATTR_MODES) || !a->modes)
+		a->modes = MODES_ALL;
+	/* As ibv_reg_mr(): IBV_ACCESS_ON_DEMAND asks for On-Demand Paging. */
+	if (a->access & IBV_ACCESS_ON_DEMAND)
+		a->modes &= RDMAPIN_MODE_ODP;
+	a->access &= ~IBV_ACCESS_ON_DEMAND;
+	if (!(a->comp_mask & RDMAPIN_MR_INIT_ATTR_FD))
+		a->fd = -1;
+	if (!(a->comp_mask & RDMAPIN_MR_INIT_ATTR_LEASE))
+		a->lease = RDMAPIN_LEASE_DEFAULT;
+}
+
+/*
+ * The file form maps the file itself: MAP_SYNC on DAX files, so that what
+ * the NIC writes is durable once it is visible, as for device-DAX.
+ */
+static int map_file(struct rdmapin_mr *mr)
+{
+	struct rdmapin_mr_init_attr *a = &mr->attr;
+	struct rdmapin_backing_info *b = &mr->backing;
+	bool writable = rdmapin_access_writable(a->access);
+	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+	int flags = MAP_SHARED;
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	if (rdmapin_backing_of_fd(a->fd, b))
+		return -1;
+	if (a->offset < 0 || a->offset % page)
+		return rdmapin_fail(EINVAL, "%s: offset %jd is not a multiple of the page size "
+				    "(%ld)", b->path, (intmax_t)a->offset, page);
+	if (b->kind == RDMAPIN_BACKING_FSDAX && writable)
+		flags = MAP_SHARED_VALIDATE | MAP_SYNC;
+	p = mmap(NULL, a->length, prot, flags, a->fd, a->offset);
+	if (p == MAP_FAILED)
+		return rdmapin_fail(errno, "%s: cannot map %zu bytes at offset %jd: %s%s", b->path,
+				    a->length, (intmax_t)a->offset, strerrordesc_np(errno),
+				    errno == EACCES ? " (write access needs a file opened O_RDWR)"
+						    : "");
+	mr->own_map = p;
+	mr->own_map_len = a->length;
+	a->addr = p;
+	return 0;
+}
+
+static int classify(struct rdmapin_mr *mr)
+{
+	if (file_form(&mr->attr) && map_file(mr))
+		return -1;
+	if (rdmapin_backing_classify(mr->attr.addr, mr->attr.length, mr->attr.fd, &mr->backing))
+		return -1;
+	mr->provider = rdmapin_provider_get(mr->backing.kind);
+	if (mr->provider->probe && mr->provider->probe(mr))
+		return -1;
+	mr->provider->prepare(mr);
+	return 0;
+}
+
+static const char *what(const struct rdmapin_mr *mr)
+{
+	return mr->backing.path[0] ? mr->backing.path : rdmapin_backing_name(mr->backing.kind);
+}
+
+static int refuse(struct rdmapin_mr *mr, bool odp_ok)
+{
+	const char *dev = ibv_get_device_name(mr->pd->context->device);
+	uint32_t modes = mr->attr.modes;
+
+	if (!(modes & RDMAPIN_MODE_PIN) && mr->pin_allowed)
+		/* The caller asked for ODP only; the kernel answers EINVAL for that. */
+		return rdmapin_fail(EINVAL, "%s: %s has no On-Demand Paging for RC (asked for "
+				    "by IBV_ACCESS_ON_DEMAND or modes); allow RDMAPIN_MODE_PIN",
+				    what(mr), dev);
+	if (odp_ok)
+		return rdmapin_fail(mr->pin_errno, "%s: %s, and the caller allowed only "
+				    "long-term pinning; allow RDMAPIN_MODE_ODP (%s has On-Demand "
+				    "Paging)", what(mr), mr->pin_refusal, dev);
+	return rdmapin_fail(mr->pin_errno, "%s: %s, and %s has no On-Demand Paging for RC; "
+			    "use device-DAX (/dev/daxX.Y) or anonymous/memfd memory, or an "
+			    "ODP-capable device", what(mr), mr->pin_refusal, dev);
+}
+
+/* Long-term pin where the backing allows it, else On-Demand Paging, else a refusal. */
+static int choose_mode(struct rdmapin_mr *mr)
+{
+	struct rdmapin_device_caps caps;
+	uint32_t need = RDMAPIN_DEVICE_RC_ODP;
+	bool odp_ok;
+
+	if ((mr->attr.modes & RDMAPIN_MODE_PIN) && mr->pin_allowed) {
+		mr->mode = RDMAPIN_MODE_PIN;
+		return 0;
+	}
+	if (rdmapin_query_device(mr->pd->context, &caps))
+		return -1;
+	if (mr->attr.access & IBV_ACCESS_REMOTE_ATOMIC)
+		need |= RDMAPIN_DEVICE_RC_ODP_ATOMIC;
+	odp_ok = (caps.flags & need) == need;
+	if ((mr->attr.modes & RDMAPIN_MODE_ODP) && odp_ok) {
+		mr->mode = RDMAPIN_MODE_ODP;
+		return 0;
+	}
+	return refuse(mr, odp_ok);
+}
+
+static bool leasable(const struct rdmapin_mr *mr)
+{
+	return mr->backing.shared && (mr->backing.kind == RDMAPIN_BACKING_PAGECACHE ||
+				      mr->backing.kind == RDMAPIN_BACKING_FSDAX);
+}
+
+static int take_lease(struct rdmapin_mr *mr)
+{
+	enum rdmapin_lease_policy policy = mr->attr.lease ?: mr->lease_default;
+	struct rdmapin_lease *lease;
+	int ret;
+
+	if (policy == RDMAPIN_LEASE_NONE && mr->lease_default == RDMAPIN_LEASE_REQUIRE)
+		return rdmapin_fail(EINVAL, "%s: %s files are always leased, or a truncate could "
+				    "free storage the NIC still writes; drop RDMAPIN_LEASE_NONE",
+				    what(mr), rdmapin_backing_name(mr->backing.kind));
+	if (policy == RDMAPIN_LEASE_REQUIRE && !leasable(mr))
+		return rdmapin_fail(EINVAL, "%s: only shared mappings of regular files can be "
+				    "leased; drop RDMAPIN_LEASE_REQUIRE", what(mr));
+	if (policy == RDMAPIN_LEASE_NONE || !leasable(mr))
+		return 0;
+	rdmapin_lock();
+	ret = rdmapin_lease_get(mr->attr.fd, &mr->backing, &lease);
+	if (!ret)
+		rdmapin_lease_attach(lease, mr);
+	rdmapin_unlock();
+	return ret && policy == RDMAPIN_LEASE_REQUIRE ? -1 : 0;
+}
+
+/*
+ * A revoked MR's struct ibv_mr was freed by ibv_dereg_mr(), but the caller
+ * holds its address until rdmapin_dereg_mr(). Should the allocator hand that
+ * address to a new MR, the new MR is kept aside (freed with the revoked
+ * record) and the range registered again: one address, one registration.
+ * Returns with the lock held on success.
+ */
+static struct ibv_mr *reg_unique(struct rdmapin_mr *mr, int access)
+{
+	struct rdmapin_mr *old;
+	struct ibv_mr *ibmr;
+
+	for (;;) {
+		ibmr = mr->provider->reg(mr, access);
+		if (!ibmr)
+			return NULL;
+		rdmapin_lock();
+		old = rdmapin_mr_table_find(ibmr);
+		if (!old)
+			return ibmr;
+		old->tombstone = ibmr;
+		rdmapin_unlock();
+	}
+}
+
+static int do_register(struct rdmapin_mr *mr)
+{
+	int access = mr->attr.access | (mr->mode == RDMAPIN_MODE_ODP ? IBV_ACCESS_ON_DEMAND : 0);
+	struct ibv_mr *ibmr = reg_unique(mr, access);
+
+	if (!ibmr)
+		return rdmapin_fail(errno, "%s: ibv_reg_mr (%s) on %s failed: %s", what(mr),
+				    mr->mode == RDMAPIN_MODE_ODP ? "On-Demand Paging" : "pinned",
+				    ibv_get_device_name(mr->pd->context->device),
+				    strerrordesc_np(errno));
+	if (mr->revoked) {
+		rdmapin_unlock();
+		ibv_dereg_mr(ibmr);
+		return rdmapin_fail(EAGAIN, "%s: another process opened or truncated the file "
+				    "while it was being registered; register again once it is done",
+				    what(mr));
+	}
+	mr->ibmr = ibmr;
+	rdmapin_mr_table_add(mr);
+	rdmapin_unlock();
+	return 0;
+}
+
+static void mr_free(struct rdmapin_mr *mr)
+{
+	rdmapin_lock();
+	rdmapin_lease_detach(mr);
+	rdmapin_unlock();
+	if (mr->provider && mr->provider->release)
+		mr->provider->release(mr);
+	if (mr->own_map)
+		munmap(mr->own_map, mr->own_map_len);
+	free(mr);
+}
+
+struct ibv_mr *rdmapin_reg_mr_ex(struct ibv_pd *pd, const struct rdmapin_mr_init_attr *attr)
+{
+	struct rdmapin_mr *mr;
+	int err;
+
+	if (check_attr(pd, attr))
+		return NULL;
+	mr = calloc(1, sizeof(*mr));
+	if (!mr) {
+		rdmapin_fail(ENOMEM, "out of memory for a registration record");
+		return NULL;
+	}
+	mr->pd = pd;
+	mr->attr = *attr;
+	apply_defaults(&mr->attr);
+	if (classify(mr) || choose_mode(mr) || take_lease(mr) || do_register(mr)) {
+		err = errno;
+		mr_free(mr);
+		errno = err;
+		return NULL;
+	}
+	return mr->ibmr;
+}
+
+struct ibv_mr *rdmapin_reg_mr(struct ibv_pd *pd, void *addr, size_t length, int access)
+{
+	struct rdmapin_mr_init_attr attr = { .addr = addr, .length = length, .access = access };
+
+	return rdmapin_reg_mr_ex(pd, &attr);
+}
+
+struct ibv_mr *rdmapin_reg_mr_iova(struct ibv_pd *pd, void *addr, size_t length, uint64_t iova,
+				   int access)
+{
+	struct rdmapin_mr_init_attr attr = {
+		.comp_mask = RDMAPIN_MR_INIT_ATTR_IOVA,
+		.addr = addr,
+		.length = length,
+		.iova = iova,
+		.access = access,
+	};
+
+	return rdmapin_reg_mr_ex(pd, &attr);
+}
+
+struct ibv_mr *rdmapin_reg_file_mr(struct ibv_pd *pd, int fd, off_t offset, size_t length,
+				   int access)
+{
+	struct rdmapin_mr_init_attr attr = {
+		.comp_mask = RDMAPIN_MR_INIT_ATTR_FD,
+		.fd = fd,
+		.offset = offset,
+		.length = length,
+		.access = access,
+	};
+
+	return rdmapin_reg_mr_ex(pd, &attr);
+}
+
+/* Returns 0 or an errno value, as ibv_dereg_mr(); errno is set too. */
+int rdmapin_dereg_mr(struct ibv_mr *ibmr)
+{
+	struct rdmapin_mr *mr;
+	int ret = 0;
+
+	rdmapin_lock();
+	mr = ibmr ? rdmapin_mr_table_find(ibmr) : NULL;
+	if (!mr || mr->deregistering) {
+		rdmapin_unlock();
+		rdmapin_fail(EINVAL, "%p is not an MR that librdmapin registered in this process, "
+			     "or it was deregistered already (MRs do not survive fork)", ibmr);
+		return EINVAL;
+	}
+	mr->deregistering = true;
+	rdmapin_event_forget_mr(mr);
+	if (!mr->revoked)
+		ret = ibv_dereg_mr(ibmr);
+	if (ret) {
+		mr->deregistering = false;
+		rdmapin_unlock();
+		rdmapin_fail(ret, "%s: ibv_dereg_mr failed: %s; the MR stays registered", what(mr),
+			     strerrordesc_np(ret));
+		return ret;
+	}
+	if (mr->tombstone)
+		ibv_dereg_mr(mr->tombstone);
+	rdmapin_mr_table_del(mr);
+	rdmapin_unlock();
+	mr_free(mr);
+	return 0;
+}
+
+int rdmapin_query_mr(struct ibv_mr *ibmr, struct rdmapin_mr_attr *attr)
+{
+	struct rdmapin_mr *mr;
+
+	if (!attr)
+		return rdmapin_fail(EINVAL, "rdmapin_query_mr: attr is NULL");
+	rdmapin_lock();
+	mr = ibmr ? rdmapin_mr_table_find(ibmr) : NULL;
+	if (mr) {
+		memset(attr, 0, sizeof(*attr));
+		attr->backing = mr->backing.kind;
+		attr->mode = mr->mode;
+		attr->lease = mr->lease ? mr->lease->kind : RDMAPIN_LEASE_KIND_NONE;
+		attr->revoked = mr->revoked;
+		attr->dev = mr->backing.dev;
+		attr->ino = mr->backing.ino;
+		attr->offset = mr->backing.offset;
+		snprintf(attr->path, sizeof(attr->path), "%s", mr->backing.path);
+		snprintf(attr->device, sizeof(attr->device), "%s",
+			 ibv_get_device_name(mr->pd->context->device));
+	}
+	rdmapin_unlock();
+	if (!mr)
+		return rdmapin_fail(EINVAL, "%p is not an MR that librdmapin registered in this "
+				    "process", ibmr);
+	return 0;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The object model: a registration (struct rdmapin_mr) is one MR the library
+ * made, with what backs it, how it was registered and the lease that guards
+ * its file. Providers see it while it is being prepared.
+ */
+#ifndef RDMAPIN_REGISTRATION_H
+#define RDMAPIN_REGISTRATION_H
+
+#include <stdbool.h>
+#include <rdmapin/rdmapin.h>
+#include "backing.h"
+
+struct rdmapin_lease;
+struct rdmapin_provider;
+
+struct rdmapin_mr {
+	struct ibv_mr *ibmr;			/* the MR handed to the caller */
+	struct ibv_pd *pd;
+	struct rdmapin_mr_init_attr attr;	/* as the caller asked, defaults filled */
+	struct rdmapin_backing_info backing;
+	const struct rdmapin_provider *provider;
+	void *provider_priv;
+
+	/* Set by the provider's prepare(): what this backing allows on this host. */
+	bool pin_allowed;
+	int pin_errno;			/* what ibv_reg_mr() answers such a pin */
+	char pin_refusal[256];		/* why not, for the error message */
+	enum rdmapin_lease_policy lease_default;
+
+	enum rdmapin_reg_mode mode;
+	struct rdmapin_lease *lease;
+	struct rdmapin_mr *lease_next;	/* the other MRs over the same lease */
+	void *own_map;			/* the file form's mapping, unmapped at dereg */
+	size_t own_map_len;
+	bool revoked;
+	bool deregistering;		/* rdmapin_dereg_mr() waits for event acks */
+	bool breaking;			/* a grace period runs */
+	unsigned int events_out;	/* events handed out and not yet acked */
+	struct ibv_mr *tombstone;	/* see rdmapin_mr_table_add() callers */
+	struct rdmapin_mr *table_next;	/* hash chain in the MR table */
+};
+
+/* The access flags for which the kernel pins with FOLL_WRITE (ib_access_writable). */
+static inline bool rdmapin_access_writable(int access)
+{
+	return access & (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+			 IBV_ACCESS_REMOTE_ATOMIC | IBV_ACCESS_MW_BIND);
+}
+
+#endif

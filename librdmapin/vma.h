@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* The calling process's memory mappings over an address range. */
+#ifndef RDMAPIN_VMA_H
+#define RDMAPIN_VMA_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rdmapin_vma {
+	uintptr_t start, end;
+	uint64_t offset;		/* file offset of start */
+	bool readable, writable, shared;
+	uint32_t dev_major, dev_minor;
+	uint64_t inode;			/* 0: anonymous */
+	uint64_t page_size;		/* from PROCMAP_QUERY; 0 when unknown (maps parser) */
+	char name[PATH_MAX];		/* path or [heap]/[stack]/..., "" for none */
+};
+
+typedef int (*rdmapin_vma_fn)(const struct rdmapin_vma *vma, void *ctx);
+
+/*
+ * Calls fn for each mapping intersecting [start, end), in address order.
+ * An unmapped byte fails with EFAULT, naming the first unmapped address.
+ * fn returning nonzero stops the walk and is returned.
+ */
+int rdmapin_vma_walk(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx);
+
+/* The two sources rdmapin_vma_walk() picks from; tests compare them. */
+int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx);
+int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: MIT
+#include "check.h"
+
+int check_passed, check_failed;

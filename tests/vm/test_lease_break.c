@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What happens when another process truncates or opens a registered file:
+ * the MR is revoked first (deregistered, reported as an async event), then
+ * the lease is released and the truncate goes on, far sooner than
+ * fs.lease-break-time; remote writes after the revoke fail. The leased file
+ * is on fsdax (On-Demand Paging) on 7.x, in the page cache (pinned) on 6.1.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rdmapin/rdmapin.h>
+#include "check.h"
+#include "guest.h"
+#include "rdma_peer.h"
+#include "remote_writer.h"
+
+#define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
+#define WRITE_LEN (1UL << 20)
+/* Far below the 45 s lease-break-time that a stuck lease would cost. */
+#define UNBLOCK_LIMIT_S 2.0
+
+static struct rdma_peer peer;
+
+static int map_leased(struct mapping *m)
+{
+	return env.kernel == KERNEL_7 ? map_fsdax_shared(m) : map_pagecache_shared(m);
+}
+
+/* The next event within timeout_ms; type 0 when none came. */
+static struct rdmapin_async_event next_event(int timeout_ms)
+{
+	struct rdmapin_async_event ev = { 0 };
+	struct pollfd p = { .fd = rdmapin_get_async_fd(), .events = POLLIN };
+
+	if (poll(&p, 1, timeout_ms) == 1 && !rdmapin_get_async_event(&ev))
+		rdmapin_ack_async_event(&ev);
+	return ev;
+}
+
+static int do_truncate(const char *path)
+{
+	return truncate(path, 0);
+}
+
+static int do_open_trunc(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+
+	return fd < 0 ? -1 : close(fd);
+}
+
+/* Forks a process that runs breaker(path); its duration comes back on *pipe_rd. */
+static pid_t start_breaker(int (*breaker)(const char *), const char *path, int *pipe_rd)
+{
+	int pfd[2];
+	double t;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		t = now_s();
+		if (breaker(path))
+			_exit(errno);
+		t = now_s() - t;
+		_exit(write(pfd[1], &t, sizeof(t)) == sizeof(t) ? 0 : EPIPE);
+	}
+	close(pfd[1]);
+	*pipe_rd = pfd[0];
+	return pid;
+}
+
+static double breaker_result(pid_t pid, int pipe_rd, const char *how)
+{
+	double took = -1;
+	int err = child_errno(pid);
+
+	check(!err, "%s from another process completes: %s", how, strerror(err));
+	if (read(pipe_rd, &took, sizeof(took)) != sizeof(took))
+		took = -1;
+	close(pipe_rd);
+	return took;
+}
+
+static void check_revoked(struct ibv_mr *mr, const struct mapping *m, const char *how)
+{
+	struct rdmapin_mr_attr attr;
+	struct stat st;
+
+	check(rdmapin_query_mr(mr, &attr) == 0 && attr.revoked &&
+		      attr.lease == RDMAPIN_LEASE_KIND_NONE,
+	      "%s: rdmapin_query_mr reports the MR revoked and no lease", how);
+	check(fstat(m->fd, &st) == 0 && st.st_size == 0, "%s: the file is now empty", how);
+	check(rdmapin_dereg_mr(mr) == 0, "%s: rdmapin_dereg_mr of the revoked MR", how);
+}
+
+static void check_break(const char *how, int (*breaker)(const char *))
+{
+	struct rdmapin_async_event ev;
+	struct mapping m = unmapped;
+	struct ibv_mr *mr;
+	double took;
+	int rd;
+	pid_t pid;
+
+	if (map_leased(&m) ||
+	    !(mr = rdmapin_reg_mr(peer.pd, m.addr, m.len, MR_ACCESS))) {
+		check(0, "%s: register a leased file: %s%s", how, m.err, rdmapin_last_error());
+		unmap(&m);
+		return;
+	}
+	pid = start_breaker(breaker, m.path, &rd);
+	ev = next_event(10000);
+	check(ev.type == RDMAPIN_EVENT_MR_REVOKED && ev.mr == mr,
+	      "%s: RDMAPIN_EVENT_MR_REVOKED for the MR (got type %d)", how, ev.type);
+	took = breaker_result(pid, rd, how);
+	check(took >= 0 && took < UNBLOCK_LIMIT_S,
+	      "%s: unblocked %.1f ms after it started (break -> revoke -> release)", how,
+	      took * 1e3);
+	check_revoked(mr, &m, how);
+	unmap(&m);
+}
+
+/* Reads the file back through an open of its own, which breaks the lease. */
+static pid_t start_verifier(const char *path)
+{
+	static char buf[WRITE_LEN];
+	pid_t pid = fork();
+	int fd;
+
+	if (pid == 0) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0 || pread(fd, buf, WRITE_LEN, 0) != WRITE_LEN)
+			_exit(errno ?: EIO);
+		_exit(remote_writer_verify(buf, WRITE_LEN) == WRITE_LEN ? 0 : EILSEQ);
+	}
+	return pid;
+}
+
+static void remote_writes(struct rdma_peer *p, struct ibv_mr *mr, const struct mapping *m)
+{
+	struct rdmapin_async_event ev;
+	struct rdma_peer_info remote;
+	int sock, status, err;
+	pid_t pid;
+
+	sock = remote_writer_start(env.rxe1, env.gid_index, WRITE_LEN, &pid);
+	if (!check(sock >= 0 && !rdma_peer_connect(p, sock, mr, &remote),
+		   "a writer on %s connects to the MR", env.rxe1))
+		return;
+	status = remote_writer_write(sock, 0, WRITE_LEN);
+	check(status == IBV_WC_SUCCESS, "RDMA WRITE of 1 MiB into the leased file: %s",
+	      status < 0 ? "no completion" : ibv_wc_status_str(status));
+	err = child_errno(start_verifier(m->path));
+	check(!err, "another process's open + pread sees the written bytes: %s", strerror(err));
+	ev = next_event(10000);
+	check(ev.type == RDMAPIN_EVENT_MR_REVOKED, "that open revoked the MR (event type %d)",
+	      ev.type);
+	status = remote_writer_write(sock, 0, WRITE_LEN);
+	check(status != IBV_WC_SUCCESS && status >= 0,
+	      "an RDMA WRITE after the revoke fails cleanly: %s",
+	      status < 0 ? "no completion" : ibv_wc_status_str(status));
+	remote_writer_stop(sock, pid);
+}
+
+static void check_remote_writes(void)
+{
+	struct mapping m = unmapped;
+	struct ibv_mr *mr = NULL;
+	struct rdma_peer p;
+
+	if (rdma_peer_open(&p, env.rxe0, env.gid_index)) {
+		check(0, "open %s for the remote write test", env.rxe0);
+		return;
+	}
+	if (map_leased(&m) || !(mr = rdmapin_reg_mr(p.pd, m.addr, m.len, MR_ACCESS)))
+		check(0, "remote writes: register a leased file: %s%s", m.err,
+		      rdmapin_last_error());
+	else
+		remote_writes(&p, mr, &m);
+	if (mr)
+		check(rdmapin_dereg_mr(mr) == 0, "rdmapin_dereg_mr after remote writes");
+	rdma_peer_close(&p);
+	unmap(&m);
+}
+
+static atomic_int cb_calls, cb_type;
+
+static void on_break(const struct rdmapin_async_event *ev, void *ctx)
+{
+	atomic_store(&cb_type, ev->type);
+	atomic_fetch_add(&cb_calls, 1);
+}
+
+static struct ibv_mr *reg_grace(const struct mapping *m, unsigned int grace_ms)
+{
+	struct rdmapin_mr_init_attr a = {
+		.comp_mask = RDMAPIN_MR_INIT_ATTR_BREAK,
+		.addr = m->addr,
+		.length = m->len,
+		.access = MR_ACCESS,
+		.break_policy = RDMAPIN_BREAK_GRACE,
+		.grace_ms = grace_ms,
+		.break_cb = on_break,
+	};
+
+	atomic_store(&cb_calls, 0);
+	return rdmapin_reg_mr_ex(peer.pd, &a);
+}
+
+/*
+ * With a grace period the application hears of the break first; if it
+ * deregisters in time the truncate goes on then, and nothing is revoked.
+ */
+static void check_grace(unsigned int grace_ms, bool dereg_in_time)
+{
+	const char *how = dereg_in_time ? "grace, deregistered in time" : "grace expired";
+	struct rdmapin_async_event ev;
+	struct mapping m = unmapped;
+	struct ibv_mr *mr;
+	double took;
+	int rd;
+	pid_t pid;
+
+	if (map_leased(&m) || !(mr = reg_grace(&m, grace_ms))) {
+		check(0, "%s: register: %s%s", how, m.err, rdmapin_last_error());
+		unmap(&m);
+		return;
+	}
+	pid = start_breaker(do_truncate, m.path, &rd);
+	ev = next_event(10000);
+	check(ev.type == RDMAPIN_EVENT_LEASE_BREAKING && ev.mr == mr,
+	      "%s: RDMAPIN_EVENT_LEASE_BREAKING first (got %d)", how, ev.type);
+	if (dereg_in_time)
+		check(rdmapin_dereg_mr(mr) == 0, "%s: rdmapin_dereg_mr within the grace", how);
+	ev = next_event(dereg_in_time ? 300 : grace_ms + 5000);
+	check(ev.type == (dereg_in_time ? 0 : RDMAPIN_EVENT_MR_REVOKED),
+	      "%s: then %s (got %d)", how, dereg_in_time ? "no event" : "MR_REVOKED", ev.type);
+	took = breaker_result(pid, rd, how);
+	check(dereg_in_time ? took < grace_ms / 1e3 : took >= grace_ms / 1e3 - 0.05,
+	      "%s: truncate took %.1f ms with a %u ms grace", how, took * 1e3, grace_ms);
+	check(atomic_load(&cb_calls) == (dereg_in_time ? 1 : 2) &&
+		      atomic_load(&cb_type) == (int)(dereg_in_time ? RDMAPIN_EVENT_LEASE_BREAKING :
+							     RDMAPIN_EVENT_MR_REVOKED),
+	      "%s: break_cb saw the same events (%d calls)", how, atomic_load(&cb_calls));
+	if (!dereg_in_time)
+		check_revoked(mr, &m, how);
+	unmap(&m);
+}
+
+int main(void)
+{
+	if (read_env())
+		return check_done();
+	if (!check(!rdma_peer_open(&peer, env.rxe0, env.gid_index), "open %s", env.rxe0))
+		return check_done();
+	check_break("truncate(2)", do_truncate);
+	check_break("open(O_TRUNC)", do_open_trunc);
+	check_remote_writes();
+	check_grace(2000, true);
+	check_grace(500, false);
+	rdma_peer_close(&peer);
+	return check_done();
+}
