@@ -44,15 +44,17 @@ static uint64_t base_page_size(void)
 	return sysconf(_SC_PAGESIZE);
 }
 
-/* Device-DAX is the one character device whose mappings are registrable memory. */
+/*
+ * Device-DAX is the one character device whose mappings are registrable
+ * memory; its alignment (the page size of its mappings) is the devdax
+ * provider's to find, through libdaxctl.
+ */
 static int chardev_kind(const struct statx *stx, const char *what,
 			struct rdmapin_backing_info *info)
 {
 	char path[80], subsystem[PATH_MAX];
-	unsigned long long align = 0;
 	const char *slash;
 	ssize_t n;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/subsystem", stx->stx_rdev_major,
 		 stx->stx_rdev_minor);
@@ -63,21 +65,8 @@ static int chardev_kind(const struct statx *stx, const char *what,
 		return rdmapin_fail(EOPNOTSUPP, "%s is character device %u:%u, not device-DAX; "
 						"register memory, a file or a /dev/daxX.Y mapping",
 				    what, stx->stx_rdev_major, stx->stx_rdev_minor);
-	/* Its mappings are made of pages of this size. */
-	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/align", stx->stx_rdev_major,
-		 stx->stx_rdev_minor);
-	f = fopen(path, "re");
-	if (f) {
-		if (fscanf(f, "%llu", &align) != 1)
-			align = 0;
-		fclose(f);
-	}
-	if (!align)
-		return rdmapin_fail(EIO, "%s: cannot read the device-DAX alignment from %s; "
-					 "librdmapin needs Linux 5.10 or later", what, path);
 	info->kind = RDMAPIN_BACKING_DEVDAX;
 	info->rdev = makedev(stx->stx_rdev_major, stx->stx_rdev_minor);
-	info->page_size = align;
 	return 0;
 }
 

@@ -2,10 +2,12 @@
 /* What a device offers for registration: On-Demand Paging, from ibv_query_device_ex(). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <infiniband/verbs.h>
 
 #include <rdmapin/rdmapin.h>
+#include "device_caps.h"
 #include "error.h"
 
 #define RC_ODP_BASE \
@@ -34,5 +36,41 @@ int rdmapin_query_device(struct ibv_context *context, struct rdmapin_device_caps
 		caps->flags |= RDMAPIN_DEVICE_RC_ODP_ATOMIC;
 	if (general & IBV_ODP_SUPPORT_IMPLICIT)
 		caps->flags |= RDMAPIN_DEVICE_IMPLICIT_ODP;
+	return 0;
+}
+
+/*
+ * A device's capabilities do not change while a context is open; the device
+ * pointer guards against a closed context's address being reused by another.
+ */
+int rdmapin_device_caps(struct ibv_context *context, struct rdmapin_device_caps *caps)
+{
+	static struct {
+		struct ibv_context *context;
+		struct ibv_device *device;
+		struct rdmapin_device_caps caps;
+	} cache[8];
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static unsigned int next;
+	unsigned int i;
+	int found = 0;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < sizeof(cache) / sizeof(cache[0]) && !found; i++) {
+		found = cache[i].context == context && cache[i].device == context->device;
+		if (found)
+			*caps = cache[i].caps;
+	}
+	pthread_mutex_unlock(&lock);
+	if (found)
+		return 0;
+	if (rdmapin_query_device(context, caps))
+		return -1;
+	pthread_mutex_lock(&lock);
+	i = next++ % (sizeof(cache) / sizeof(cache[0]));
+	cache[i].context = context;
+	cache[i].device = context->device;
+	cache[i].caps = *caps;
+	pthread_mutex_unlock(&lock);
 	return 0;
 }

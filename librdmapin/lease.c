@@ -73,7 +73,13 @@ static int lease_take(int fd, enum rdmapin_lease_kind kind)
 
 	if (dup < 0)
 		return -1;
-	if (lease_set(dup, kind) == 0)
+	/*
+	 * A description leased already is someone else's lease (a parent's,
+	 * shared across fork): re-owning it would let our F_UNLCK release theirs.
+	 */
+	if (fcntl(dup, F_GETLEASE) != F_UNLCK)
+		errno = EBUSY;
+	else if (lease_set(dup, kind) == 0)
 		return dup;
 	err = errno;
 	close(dup);
@@ -122,6 +128,10 @@ static int lease_fail(const struct rdmapin_backing_info *b, int err)
 	case EACCES:
 		return rdmapin_fail(EACCES, "%s: only the file's owner (or CAP_LEASE) may lease it; "
 				    "register as its owner or grant CAP_LEASE", b->path);
+	case EBUSY:
+		return rdmapin_fail(EBUSY, "%s: this open file is leased already, by another process "
+				    "that shares it (a parent across fork?); open the file anew and "
+				    "register that", b->path);
 	case EBADF:
 		return rdmapin_fail(EBADF, "%s: this process has no open file for the mapping (was "
 				    "its fd closed?); keep the fd open and pass it in "

@@ -24,7 +24,6 @@ struct rdmapin_lease {
 	enum rdmapin_lease_kind kind;
 	struct rdmapin_mr *mrs;		/* live MRs it guards, via mr->lease_next */
 	bool broken;			/* a break arrived; MRs are being revoked */
-	uint64_t grace_deadline_ns;	/* CLOCK_MONOTONIC; 0: no grace period runs */
 	struct rdmapin_lease *next;
 	char path[PATH_MAX];
 };

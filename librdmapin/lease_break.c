@@ -19,13 +19,20 @@
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t thread_tid;
 static int sig_fd = -1, timer_fd = -1, ep_fd = -1;
+static int lease_signal;
 
+/* Read once, when the thread starts: the signalfd watches this signal only. */
 int rdmapin_break_signal(void)
 {
-	const char *s = getenv("RDMAPIN_LEASE_SIGNAL");
-	int sig = s ? atoi(s) : 0;
+	const char *s;
+	int sig;
 
-	return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : SIGRTMAX - 2;
+	if (!lease_signal) {
+		s = getenv("RDMAPIN_LEASE_SIGNAL");
+		sig = s ? atoi(s) : 0;
+		lease_signal = sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : SIGRTMAX - 2;
+	}
+	return lease_signal;
 }
 
 pid_t rdmapin_break_thread_tid(void)

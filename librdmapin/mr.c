@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "async_event.h"
+#include "device_caps.h"
 #include "error.h"
 #include "host_caps.h"
 #include "lease.h"
@@ -61,6 +62,10 @@ static int check_attr(struct ibv_pd *pd, const struct rdmapin_mr_init_attr *a)
 	if ((a->comp_mask & RDMAPIN_MR_INIT_ATTR_MODES) && (a->modes & ~MODES_ALL))
 		return rdmapin_fail(EINVAL, "modes 0x%x: only RDMAPIN_MODE_PIN and "
 				    "RDMAPIN_MODE_ODP exist", a->modes);
+	if ((a->access & IBV_ACCESS_ON_DEMAND) && (a->comp_mask & RDMAPIN_MR_INIT_ATTR_MODES) &&
+	    a->modes && !(a->modes & RDMAPIN_MODE_ODP))
+		return rdmapin_fail(EINVAL, "IBV_ACCESS_ON_DEMAND asks for On-Demand Paging but "
+				    "modes allows only RDMAPIN_MODE_PIN; drop one of them");
 	if ((a->comp_mask & RDMAPIN_MR_INIT_ATTR_LEASE) && a->lease > RDMAPIN_LEASE_NONE)
 		return rdmapin_fail(EINVAL, "unknown lease policy %d", a->lease);
 	return check_break(a);
@@ -79,6 +84,14 @@ static void apply_defaults(struct rdmapin_mr_init_attr *a)
 		a->fd = -1;
 	if (!(a->comp_mask & RDMAPIN_MR_INIT_ATTR_LEASE))
 		a->lease = RDMAPIN_LEASE_DEFAULT;
+	if (!(a->comp_mask & RDMAPIN_MR_INIT_ATTR_BREAK)) {
+		a->break_policy = RDMAPIN_BREAK_REVOKE;
+		a->grace_ms = 0;
+		a->break_cb = NULL;
+		a->break_ctx = NULL;
+	}
+	if (!(a->comp_mask & RDMAPIN_MR_INIT_ATTR_IOVA))
+		a->iova = 0;
 }
 
 /*
@@ -132,46 +145,47 @@ static const char *what(const struct rdmapin_mr *mr)
 	return mr->backing.path[0] ? mr->backing.path : rdmapin_backing_name(mr->backing.kind);
 }
 
-static int refuse(struct rdmapin_mr *mr, bool odp_ok)
+/* odp_lack: NULL if the device has the ODP needed, else what it lacks ("" for all of it). */
+static int refuse(struct rdmapin_mr *mr, const char *odp_lack)
 {
 	const char *dev = ibv_get_device_name(mr->pd->context->device);
-	uint32_t modes = mr->attr.modes;
 
-	if (!(modes & RDMAPIN_MODE_PIN) && mr->pin_allowed)
+	if (!(mr->attr.modes & RDMAPIN_MODE_PIN) && mr->pin_allowed)
 		/* The caller asked for ODP only; the kernel answers EINVAL for that. */
-		return rdmapin_fail(EINVAL, "%s: %s has no On-Demand Paging for RC (asked for "
+		return rdmapin_fail(EINVAL, "%s: %s has no On-Demand Paging for RC%s (asked for "
 				    "by IBV_ACCESS_ON_DEMAND or modes); allow RDMAPIN_MODE_PIN",
-				    what(mr), dev);
-	if (odp_ok)
+				    what(mr), dev, odp_lack);
+	if (!odp_lack)
 		return rdmapin_fail(mr->pin_errno, "%s: %s, and the caller allowed only "
 				    "long-term pinning; allow RDMAPIN_MODE_ODP (%s has On-Demand "
 				    "Paging)", what(mr), mr->pin_refusal, dev);
-	return rdmapin_fail(mr->pin_errno, "%s: %s, and %s has no On-Demand Paging for RC; "
+	return rdmapin_fail(mr->pin_errno, "%s: %s, and %s has no On-Demand Paging for RC%s; "
 			    "use device-DAX (/dev/daxX.Y) or anonymous/memfd memory, or an "
-			    "ODP-capable device", what(mr), mr->pin_refusal, dev);
+			    "ODP-capable device", what(mr), mr->pin_refusal, dev, odp_lack);
 }
 
 /* Long-term pin where the backing allows it, else On-Demand Paging, else a refusal. */
 static int choose_mode(struct rdmapin_mr *mr)
 {
 	struct rdmapin_device_caps caps;
-	uint32_t need = RDMAPIN_DEVICE_RC_ODP;
-	bool odp_ok;
+	const char *odp_lack = NULL;
 
 	if ((mr->attr.modes & RDMAPIN_MODE_PIN) && mr->pin_allowed) {
 		mr->mode = RDMAPIN_MODE_PIN;
 		return 0;
 	}
-	if (rdmapin_query_device(mr->pd->context, &caps))
+	if (rdmapin_device_caps(mr->pd->context, &caps))
 		return -1;
-	if (mr->attr.access & IBV_ACCESS_REMOTE_ATOMIC)
-		need |= RDMAPIN_DEVICE_RC_ODP_ATOMIC;
-	odp_ok = (caps.flags & need) == need;
-	if ((mr->attr.modes & RDMAPIN_MODE_ODP) && odp_ok) {
+	if (!(caps.flags & RDMAPIN_DEVICE_RC_ODP))
+		odp_lack = "";
+	else if ((mr->attr.access & IBV_ACCESS_REMOTE_ATOMIC) &&
+		 !(caps.flags & RDMAPIN_DEVICE_RC_ODP_ATOMIC))
+		odp_lack = " atomics, which the access flags ask for";
+	if ((mr->attr.modes & RDMAPIN_MODE_ODP) && !odp_lack) {
 		mr->mode = RDMAPIN_MODE_ODP;
 		return 0;
 	}
-	return refuse(mr, odp_ok);
+	return refuse(mr, odp_lack);
 }
 
 static bool leasable(const struct rdmapin_mr *mr)
@@ -184,7 +198,7 @@ static int take_lease(struct rdmapin_mr *mr)
 {
 	enum rdmapin_lease_policy policy = mr->attr.lease ?: mr->lease_default;
 	struct rdmapin_lease *lease;
-	int ret;
+	int ret, err;
 
 	if (policy == RDMAPIN_LEASE_NONE && mr->lease_default == RDMAPIN_LEASE_REQUIRE)
 		return rdmapin_fail(EINVAL, "%s: %s files are always leased, or a truncate could "
@@ -195,12 +209,17 @@ static int take_lease(struct rdmapin_mr *mr)
 				    "leased; drop RDMAPIN_LEASE_REQUIRE", what(mr));
 	if (policy == RDMAPIN_LEASE_NONE || !leasable(mr))
 		return 0;
+	err = errno;
 	rdmapin_lock();
 	ret = rdmapin_lease_get(mr->attr.fd, &mr->backing, &lease);
 	if (!ret)
 		rdmapin_lease_attach(lease, mr);
 	rdmapin_unlock();
-	return ret && policy == RDMAPIN_LEASE_REQUIRE ? -1 : 0;
+	if (ret && policy == RDMAPIN_LEASE_REQUIRE)
+		return -1;
+	/* Without a lease where one was only wanted: registration goes on. */
+	errno = err;
+	return 0;
 }
 
 /*
@@ -322,7 +341,11 @@ struct ibv_mr *rdmapin_reg_file_mr(struct ibv_pd *pd, int fd, off_t offset, size
 	return rdmapin_reg_mr_ex(pd, &attr);
 }
 
-/* Returns 0 or an errno value, as ibv_dereg_mr(); errno is set too. */
+/*
+ * Returns 0 or an errno value, as ibv_dereg_mr(); errno is set too. The MR
+ * leaves the device and its lease first, so no break can post events for it
+ * while we wait for the acks of those already handed out.
+ */
 int rdmapin_dereg_mr(struct ibv_mr *ibmr)
 {
 	struct rdmapin_mr *mr;
@@ -336,17 +359,17 @@ int rdmapin_dereg_mr(struct ibv_mr *ibmr)
 			     "or it was deregistered already (MRs do not survive fork)", ibmr);
 		return EINVAL;
 	}
-	mr->deregistering = true;
-	rdmapin_event_forget_mr(mr);
 	if (!mr->revoked)
 		ret = ibv_dereg_mr(ibmr);
 	if (ret) {
-		mr->deregistering = false;
 		rdmapin_unlock();
 		rdmapin_fail(ret, "%s: ibv_dereg_mr failed: %s; the MR stays registered", what(mr),
 			     strerrordesc_np(ret));
 		return ret;
 	}
+	mr->deregistering = true;
+	rdmapin_lease_detach(mr);
+	rdmapin_event_forget_mr(mr);
 	if (mr->tombstone)
 		ibv_dereg_mr(mr->tombstone);
 	rdmapin_mr_table_del(mr);

@@ -35,7 +35,7 @@ struct rdmapin_mr {
 	size_t own_map_len;
 	bool revoked;
 	bool deregistering;		/* rdmapin_dereg_mr() waits for event acks */
-	bool breaking;			/* a grace period runs */
+	uint64_t grace_deadline_ns;	/* CLOCK_MONOTONIC; 0: no grace period runs */
 	unsigned int events_out;	/* events handed out and not yet acked */
 	struct ibv_mr *tombstone;	/* see rdmapin_mr_table_add() callers */
 	struct rdmapin_mr *table_next;	/* hash chain in the MR table */

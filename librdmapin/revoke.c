@@ -18,60 +18,74 @@ static uint64_t now_ns(void)
 }
 
 /*
- * The NIC must lose access before the lease goes: deregister first. The
- * record stays, marked revoked, until the application deregisters it.
+ * The NIC must lose access before the lease goes: deregister first, and keep
+ * the lease if that fails (the kernel then breaks it after lease-break-time).
+ * The record stays, marked revoked, until the application deregisters it.
+ * An MR still being registered has no ibv_mr yet: do_register() sees revoked.
  */
-static void revoke_mr(struct rdmapin_mr *mr)
+static bool revoke_mr(struct rdmapin_mr *mr)
 {
+	if (mr->ibmr && ibv_dereg_mr(mr->ibmr))
+		return false;
 	mr->revoked = true;
-	mr->breaking = false;
-	/* Still registering: do_register() sees revoked and fails with EAGAIN. */
-	if (mr->ibmr) {
-		ibv_dereg_mr(mr->ibmr);
+	mr->grace_deadline_ns = 0;
+	if (mr->ibmr)
 		rdmapin_event_post(RDMAPIN_EVENT_MR_REVOKED, mr);
-	}
 	rdmapin_lease_detach(mr);
+	return true;
 }
 
-/* Revokes every MR of the lease; the last detach releases the lease itself. */
-static void revoke_lease(struct rdmapin_lease *lease)
+static size_t lease_mr_count(const struct rdmapin_lease *lease)
 {
-	struct rdmapin_mr *mr;
-	bool last;
+	const struct rdmapin_mr *mr;
+	size_t n = 0;
 
-	do {
-		mr = lease->mrs;
-		last = !mr->lease_next;
-		revoke_mr(mr);
-	} while (!last);
+	for (mr = lease->mrs; mr; mr = mr->lease_next)
+		n++;
+	return n;
 }
 
-/* Starts the grace periods of the MRs that asked for one; the earliest deadline. */
-static uint64_t start_grace(struct rdmapin_lease *lease)
+/*
+ * Revokes the MRs of the lease whose time has come; the last detach releases
+ * the lease itself, so stop touching it then.
+ */
+static void revoke_due(struct rdmapin_lease *lease, uint64_t now)
 {
-	uint64_t now = now_ns(), deadline = 0, d;
+	struct rdmapin_mr *mr, *next;
+	size_t left = lease_mr_count(lease);
+
+	for (mr = lease->mrs; mr; mr = next) {
+		next = mr->lease_next;
+		if (mr->grace_deadline_ns > now)
+			continue;
+		if (revoke_mr(mr) && !--left)
+			return;
+	}
+}
+
+/* MRs that asked for a grace period hear of the break and get one; others get none. */
+static void start_grace(struct rdmapin_lease *lease, uint64_t now)
+{
 	struct rdmapin_mr *mr;
 
 	for (mr = lease->mrs; mr; mr = mr->lease_next) {
-		if (mr->attr.break_policy != RDMAPIN_BREAK_GRACE)
+		if (!mr->ibmr || mr->attr.break_policy != RDMAPIN_BREAK_GRACE)
 			continue;
-		mr->breaking = true;
+		mr->grace_deadline_ns = now + mr->attr.grace_ms * 1000000ull;
 		rdmapin_event_post(RDMAPIN_EVENT_LEASE_BREAKING, mr);
-		d = now + mr->attr.grace_ms * 1000000ull;
-		if (!deadline || d < deadline)
-			deadline = d;
 	}
-	return deadline;
 }
 
 static void arm_next_deadline(void)
 {
+	const struct rdmapin_lease *l;
+	const struct rdmapin_mr *mr;
 	uint64_t next = 0;
-	struct rdmapin_lease *l;
 
 	for (l = rdmapin_lease_first(); l; l = l->next)
-		if (l->grace_deadline_ns && (!next || l->grace_deadline_ns < next))
-			next = l->grace_deadline_ns;
+		for (mr = l->mrs; mr; mr = mr->lease_next)
+			if (mr->grace_deadline_ns && (!next || mr->grace_deadline_ns < next))
+				next = mr->grace_deadline_ns;
 	if (next)
 		rdmapin_break_thread_arm(next);
 }
@@ -79,16 +93,15 @@ static void arm_next_deadline(void)
 void rdmapin_revoke_on_break(int lease_fd)
 {
 	struct rdmapin_lease *lease;
+	uint64_t now = now_ns();
 
 	rdmapin_lock();
 	lease = rdmapin_lease_by_fd(lease_fd);
-	if (lease && !lease->broken && lease->mrs) {
+	if (lease && !lease->broken) {
 		lease->broken = true;
-		lease->grace_deadline_ns = start_grace(lease);
-		if (lease->grace_deadline_ns)
-			arm_next_deadline();
-		else
-			revoke_lease(lease);
+		start_grace(lease, now);
+		revoke_due(lease, now);
+		arm_next_deadline();
 	}
 	rdmapin_unlock();
 	rdmapin_event_run_callbacks();
@@ -102,8 +115,8 @@ void rdmapin_revoke_expired(void)
 	rdmapin_lock();
 	for (l = rdmapin_lease_first(); l; l = next) {
 		next = l->next;
-		if (l->grace_deadline_ns && l->grace_deadline_ns <= now)
-			revoke_lease(l);
+		if (l->broken)
+			revoke_due(l, now);
 	}
 	arm_next_deadline();
 	rdmapin_unlock();

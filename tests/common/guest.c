@@ -94,7 +94,7 @@ int create_file(struct mapping *m, const char *dir)
 		snprintf(m->err, sizeof(m->err), "its directory is not in the environment");
 		return -1;
 	}
-	snprintf(m->path, sizeof(m->path), "%s/env_contract-XXXXXX", dir);
+	snprintf(m->path, sizeof(m->path), "%s/rdmapin-test-XXXXXX", dir);
 	m->fd = mkostemp(m->path, O_CLOEXEC);
 	if (m->fd < 0) {
 		map_fail(m, m->path);
@@ -126,6 +126,11 @@ int map_anon(struct mapping *m)
 	return map_fd(m, REGION_SIZE, MAP_PRIVATE | MAP_ANONYMOUS);
 }
 
+int map_hugetlb(struct mapping *m)
+{
+	return map_fd(m, REGION_SIZE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB);
+}
+
 int map_memfd(struct mapping *m)
 {
 	m->fd = memfd_create("env_contract", MFD_CLOEXEC);
@@ -150,6 +155,11 @@ int map_fsdax_shared(struct mapping *m)
  * Writing every page replaces it by an anonymous COW copy, which the pin
  * takes without looking at the fsdax VMA behind it.
  */
+int map_fsdax_private(struct mapping *m)
+{
+	return map_file(m, env.fsdax_dir, MAP_PRIVATE);
+}
+
 int map_fsdax_private_copied(struct mapping *m)
 {
 	if (map_file(m, env.fsdax_dir, MAP_PRIVATE))
@@ -260,15 +270,21 @@ int count_leases(pid_t pid, const struct stat *file)
 	return n;
 }
 
-static int count_lines(const char *path)
+/*
+ * Mappings of files: what a registration could leave mapped (the file form
+ * maps its file). Anonymous ones are the allocator's, or valgrind's own.
+ */
+static int count_file_maps(void)
 {
-	FILE *f = fopen(path, "re");
-	int n = 0, c;
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[PATH_MAX + 128];
+	unsigned long ino;
+	int n = 0;
 
 	if (!f)
 		return -1;
-	while ((c = getc(f)) != EOF)
-		n += c == '\n';
+	while (fgets(line, sizeof(line), f))
+		n += sscanf(line, "%*s %*s %*s %*s %lu", &ino) == 1 && ino;
 	fclose(f);
 	return n;
 }
@@ -277,7 +293,7 @@ void usage_get(struct usage *u)
 {
 	u->fds = count_fds(NULL, NULL);
 	u->leases = count_leases(getpid(), NULL);
-	u->maps = count_lines("/proc/self/maps");
+	u->maps = count_file_maps();
 }
 
 int check_usage(const struct usage *before, const char *what)
@@ -287,7 +303,7 @@ int check_usage(const struct usage *before, const char *what)
 	usage_get(&now);
 	return check(now.fds == before->fds && now.leases == before->leases &&
 		     now.maps == before->maps,
-		     "%s: nothing leaked (fds %d -> %d, leases %d -> %d, mappings %d -> %d)", what,
+		     "%s: nothing leaked (fds %d -> %d, leases %d -> %d, file mappings %d -> %d)", what,
 		     before->fds, now.fds, before->leases, now.leases, before->maps, now.maps);
 }
 

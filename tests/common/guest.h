@@ -46,9 +46,13 @@ int map_file(struct mapping *m, const char *dir, int flags);
 int map_devdax(struct mapping *m, size_t len);
 int map_anon(struct mapping *m);
 int map_memfd(struct mapping *m);
+/* MAP_HUGETLB anonymous memory; the guest reserves 2 MiB pages for it. */
+int map_hugetlb(struct mapping *m);
 int map_pagecache_shared(struct mapping *m);
 int map_fsdax_shared(struct mapping *m);
 int map_fsdax_private_copied(struct mapping *m);
+/* A private fsdax mapping none of whose pages were written yet. */
+int map_fsdax_private(struct mapping *m);
 int map_devdax_region(struct mapping *m);
 
 /* Opens the RDMA device @name and allocates a PD on it; NULL on failure. */
@@ -68,7 +72,7 @@ int count_leases(pid_t pid, const struct stat *file);
 struct usage {
 	int fds;
 	int leases;	/* of this process */
-	int maps;	/* lines of /proc/self/maps */
+	int maps;	/* mappings of files */
 };
 
 void usage_get(struct usage *u);

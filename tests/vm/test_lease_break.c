@@ -92,6 +92,50 @@ static double breaker_result(pid_t pid, int pipe_rd, const char *how)
 	return took;
 }
 
+static atomic_int cb_calls, cb_type;
+
+static void on_break(const struct rdmapin_async_event *ev, void *ctx)
+{
+	atomic_store(&cb_type, ev->type);
+	atomic_fetch_add(&cb_calls, 1);
+}
+
+/* Callbacks run on the library's thread, just after the event is queued. */
+static int wait_cb_calls(int n)
+{
+	double until = now_s() + 5;
+
+	while (atomic_load(&cb_calls) < n && now_s() < until)
+		usleep(1000);
+	return atomic_load(&cb_calls);
+}
+
+/* Maps a leased file and registers it; grace_ms 0: revoked at once on a break. */
+static struct ibv_mr *reg_leased(struct ibv_pd *pd, struct mapping *m, unsigned int grace_ms,
+				 const char *how)
+{
+	struct rdmapin_mr_init_attr a = {
+		.comp_mask = grace_ms ? RDMAPIN_MR_INIT_ATTR_BREAK : 0,
+		.access = MR_ACCESS,
+		.break_policy = RDMAPIN_BREAK_GRACE,
+		.grace_ms = grace_ms,
+		.break_cb = on_break,
+	};
+	struct ibv_mr *mr = NULL;
+
+	atomic_store(&cb_calls, 0);
+	if (!map_leased(m)) {
+		a.addr = m->addr;
+		a.length = m->len;
+		mr = rdmapin_reg_mr_ex(pd, &a);
+	}
+	if (!mr) {
+		check(0, "%s: register a leased file: %s%s", how, m->err, rdmapin_last_error());
+		unmap(m);
+	}
+	return mr;
+}
+
 static void check_revoked(struct ibv_mr *mr, const struct mapping *m, const char *how)
 {
 	struct rdmapin_mr_attr attr;
@@ -113,12 +157,9 @@ static void check_break(const char *how, int (*breaker)(const char *))
 	int rd;
 	pid_t pid;
 
-	if (map_leased(&m) ||
-	    !(mr = rdmapin_reg_mr(peer.pd, m.addr, m.len, MR_ACCESS))) {
-		check(0, "%s: register a leased file: %s%s", how, m.err, rdmapin_last_error());
-		unmap(&m);
+	mr = reg_leased(peer.pd, &m, 0, how);
+	if (!mr)
 		return;
-	}
 	pid = start_breaker(breaker, m.path, &rd);
 	ev = next_event(10000);
 	check(ev.type == RDMAPIN_EVENT_MR_REVOKED && ev.mr == mr,
@@ -176,46 +217,20 @@ static void remote_writes(struct rdma_peer *p, struct ibv_mr *mr, const struct m
 static void check_remote_writes(void)
 {
 	struct mapping m = unmapped;
-	struct ibv_mr *mr = NULL;
 	struct rdma_peer p;
+	struct ibv_mr *mr;
 
 	if (rdma_peer_open(&p, env.rxe0, env.gid_index)) {
 		check(0, "open %s for the remote write test", env.rxe0);
 		return;
 	}
-	if (map_leased(&m) || !(mr = rdmapin_reg_mr(p.pd, m.addr, m.len, MR_ACCESS)))
-		check(0, "remote writes: register a leased file: %s%s", m.err,
-		      rdmapin_last_error());
-	else
+	mr = reg_leased(p.pd, &m, 0, "remote writes");
+	if (mr) {
 		remote_writes(&p, mr, &m);
-	if (mr)
 		check(rdmapin_dereg_mr(mr) == 0, "rdmapin_dereg_mr after remote writes");
+		unmap(&m);
+	}
 	rdma_peer_close(&p);
-	unmap(&m);
-}
-
-static atomic_int cb_calls, cb_type;
-
-static void on_break(const struct rdmapin_async_event *ev, void *ctx)
-{
-	atomic_store(&cb_type, ev->type);
-	atomic_fetch_add(&cb_calls, 1);
-}
-
-static struct ibv_mr *reg_grace(const struct mapping *m, unsigned int grace_ms)
-{
-	struct rdmapin_mr_init_attr a = {
-		.comp_mask = RDMAPIN_MR_INIT_ATTR_BREAK,
-		.addr = m->addr,
-		.length = m->len,
-		.access = MR_ACCESS,
-		.break_policy = RDMAPIN_BREAK_GRACE,
-		.grace_ms = grace_ms,
-		.break_cb = on_break,
-	};
-
-	atomic_store(&cb_calls, 0);
-	return rdmapin_reg_mr_ex(peer.pd, &a);
 }
 
 /*
@@ -232,15 +247,14 @@ static void check_grace(unsigned int grace_ms, bool dereg_in_time)
 	int rd;
 	pid_t pid;
 
-	if (map_leased(&m) || !(mr = reg_grace(&m, grace_ms))) {
-		check(0, "%s: register: %s%s", how, m.err, rdmapin_last_error());
-		unmap(&m);
+	mr = reg_leased(peer.pd, &m, grace_ms, how);
+	if (!mr)
 		return;
-	}
 	pid = start_breaker(do_truncate, m.path, &rd);
 	ev = next_event(10000);
 	check(ev.type == RDMAPIN_EVENT_LEASE_BREAKING && ev.mr == mr,
 	      "%s: RDMAPIN_EVENT_LEASE_BREAKING first (got %d)", how, ev.type);
+	wait_cb_calls(1);
 	if (dereg_in_time)
 		check(rdmapin_dereg_mr(mr) == 0, "%s: rdmapin_dereg_mr within the grace", how);
 	ev = next_event(dereg_in_time ? 300 : grace_ms + 5000);
@@ -249,7 +263,7 @@ static void check_grace(unsigned int grace_ms, bool dereg_in_time)
 	took = breaker_result(pid, rd, how);
 	check(dereg_in_time ? took < grace_ms / 1e3 : took >= grace_ms / 1e3 - 0.05,
 	      "%s: truncate took %.1f ms with a %u ms grace", how, took * 1e3, grace_ms);
-	check(atomic_load(&cb_calls) == (dereg_in_time ? 1 : 2) &&
+	check(wait_cb_calls(dereg_in_time ? 1 : 2) == (dereg_in_time ? 1 : 2) &&
 		      atomic_load(&cb_type) == (int)(dereg_in_time ? RDMAPIN_EVENT_LEASE_BREAKING :
 							     RDMAPIN_EVENT_MR_REVOKED),
 	      "%s: break_cb saw the same events (%d calls)", how, atomic_load(&cb_calls));

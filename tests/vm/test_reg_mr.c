@@ -42,11 +42,14 @@ static const struct row {
 } rows[] = {
 	{ "anonymous", map_anon, RDMAPIN_BACKING_ANON, { PIN_NOLEASE, PIN_NOLEASE } },
 	{ "memfd", map_memfd, RDMAPIN_BACKING_SHMEM, { PIN_NOLEASE, PIN_NOLEASE } },
+	{ "hugetlb", map_hugetlb, RDMAPIN_BACKING_HUGETLB, { PIN_NOLEASE, PIN_NOLEASE } },
 	{ "page-cache shared", map_pagecache_shared, RDMAPIN_BACKING_PAGECACHE,
 	  { PIN_LEASED, ODP_LEASED } },
 	{ "fsdax shared", map_fsdax_shared, RDMAPIN_BACKING_FSDAX,
 	  { REFUSED(EOPNOTSUPP), ODP_LEASED } },
 	{ "fsdax private, copied", map_fsdax_private_copied, RDMAPIN_BACKING_FSDAX,
+	  { PIN_NOLEASE, PIN_NOLEASE } },
+	{ "fsdax private, untouched", map_fsdax_private, RDMAPIN_BACKING_FSDAX,
 	  { PIN_NOLEASE, PIN_NOLEASE } },
 	{ "device-DAX", map_devdax_region, RDMAPIN_BACKING_DEVDAX, { PIN_NOLEASE, PIN_NOLEASE } },
 };

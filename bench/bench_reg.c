@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Registration cost of librdmapin against plain verbs, measured side by side
+ * in one run (interleaved, so machine noise hits both alike), and the time a
+ * truncating process waits for a registered file: break -> revoke -> release.
+ * Run inside a test guest: tests/vm/run-vm -- build/bench/bench_reg
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rdmapin/rdmapin.h>
+#include "guest.h"
+#include "rdma_peer.h"
+
+#define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
+#define ROUNDS 200
+#define BREAKS 20
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+/* Seconds for one register + deregister; -1 if it failed. */
+static double time_verbs(struct ibv_pd *pd, void *addr, size_t len, int access)
+{
+	double t = now_s();
+	struct ibv_mr *mr = ibv_reg_mr(pd, addr, len, access);
+
+	if (!mr)
+		return -1;
+	ibv_dereg_mr(mr);
+	return now_s() - t;
+}
+
+static double time_rdmapin(struct ibv_pd *pd, void *addr, size_t len, int access)
+{
+	double t = now_s();
+	struct ibv_mr *mr = rdmapin_reg_mr(pd, addr, len, access);
+
+	if (!mr)
+		return -1;
+	rdmapin_dereg_mr(mr);
+	return now_s() - t;
+}
+
+static void compare(struct ibv_pd *pd, const char *what, void *addr, size_t len, int verbs_access)
+{
+	double v[ROUNDS], r[ROUNDS], mv, mr;
+	int i;
+
+	for (i = 0; i < ROUNDS; i++) {
+		v[i] = time_verbs(pd, addr, len, verbs_access);
+		r[i] = time_rdmapin(pd, addr, len, MR_ACCESS);
+		if (v[i] < 0 || r[i] < 0) {
+			printf("%-34s failed: %s %s\n", what, strerror(errno), rdmapin_last_error());
+			return;
+		}
+	}
+	mv = median(v, ROUNDS);
+	mr = median(r, ROUNDS);
+	printf("%-34s %10.1f %10.1f %8.1f %7.2fx\n", what, mv * 1e6, mr * 1e6, (mr - mv) * 1e6,
+	       mr / mv);
+}
+
+static void bench_registration(struct ibv_pd *pd, bool odp)
+{
+	struct mapping m = unmapped;
+
+	printf("reg+dereg, median of %d, us:       ibv_reg_mr  rdmapin   overhead  ratio\n",
+	       ROUNDS);
+	if (!map_anon(&m))
+		compare(pd, "anonymous 4 MiB (pin)", m.addr, m.len, MR_ACCESS);
+	unmap(&m);
+	if (!map_memfd(&m))
+		compare(pd, "memfd 4 MiB (pin)", m.addr, m.len, MR_ACCESS);
+	unmap(&m);
+	if (!map_devdax_region(&m))
+		compare(pd, "device-DAX 4 MiB (pin)", m.addr, m.len, MR_ACCESS);
+	unmap(&m);
+	if (odp && !map_fsdax_shared(&m))
+		compare(pd, "fsdax 4 MiB (ODP + lease)", m.addr, m.len,
+			MR_ACCESS | IBV_ACCESS_ON_DEMAND);
+	unmap(&m);
+	if (!map_pagecache_shared(&m))
+		compare(pd, odp ? "page-cache 4 MiB (ODP + lease)" : "page-cache 4 MiB (pin + lease)",
+			m.addr, m.len, MR_ACCESS | (odp ? IBV_ACCESS_ON_DEMAND : 0));
+	unmap(&m);
+}
+
+/* A child truncates the registered file; how long did it wait? */
+static double one_break(struct ibv_pd *pd, int (*map)(struct mapping *))
+{
+	struct rdmapin_async_event ev;
+	struct mapping m = unmapped;
+	double took = -1, t;
+	int pfd[2];
+	pid_t pid;
+	struct ibv_mr *mr;
+
+	if (map(&m) || pipe(pfd) || !(mr = rdmapin_reg_mr(pd, m.addr, m.len, MR_ACCESS))) {
+		unmap(&m);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		t = now_s();
+		truncate(m.path, 0);
+		t = now_s() - t;
+		_exit(write(pfd[1], &t, sizeof(t)) != sizeof(t));
+	}
+	if (!rdmapin_get_async_event(&ev))
+		rdmapin_ack_async_event(&ev);
+	if (read(pfd[0], &took, sizeof(took)) != sizeof(took))
+		took = -1;
+	child_errno(pid);
+	rdmapin_dereg_mr(mr);
+	close(pfd[0]);
+	close(pfd[1]);
+	unmap(&m);
+	return took;
+}
+
+static void bench_breaks(struct ibv_pd *pd, int (*map)(struct mapping *), const char *what)
+{
+	double v[BREAKS];
+	int i;
+
+	for (i = 0; i < BREAKS; i++)
+		if ((v[i] = one_break(pd, map)) < 0) {
+			printf("break -> truncate unblocked (%s): failed\n", what);
+			return;
+		}
+	qsort(v, BREAKS, sizeof(*v), cmp_double);
+	printf("break -> truncate unblocked (%s), %d runs: median %.2f ms, max %.2f ms "
+	       "(%.5f of lease-break-time 45 s)\n", what, BREAKS, v[BREAKS / 2] * 1e3,
+	       v[BREAKS - 1] * 1e3, v[BREAKS / 2] / 45);
+}
+
+int main(void)
+{
+	struct rdma_peer p;
+	bool odp;
+
+	if (read_env() || rdma_peer_open(&p, env.rxe0, env.gid_index))
+		return 1;
+	odp = env.kernel == KERNEL_7;
+	printf("# Linux %s, %s, fsdax on %s\n", env.kernel == KERNEL_7 ? "7.x" : "6.1", env.rxe0,
+	       env.fsdax_fs);
+	bench_registration(p.pd, odp);
+	bench_breaks(p.pd, odp ? map_fsdax_shared : map_pagecache_shared,
+		     odp ? "fsdax, ODP" : "page-cache, pinned");
+	rdma_peer_close(&p);
+	return 0;
+}
