@@ -151,15 +151,15 @@ int map_fsdax_shared(struct mapping *m)
 	return map_file(m, env.fsdax_dir, MAP_SHARED);
 }
 
-/*
- * Writing every page replaces it by an anonymous COW copy, which the pin
- * takes without looking at the fsdax VMA behind it.
- */
 int map_fsdax_private(struct mapping *m)
 {
 	return map_file(m, env.fsdax_dir, MAP_PRIVATE);
 }
 
+/*
+ * Writing every page replaces it by an anonymous COW copy, which the pin
+ * takes without looking at the fsdax VMA behind it.
+ */
 int map_fsdax_private_copied(struct mapping *m)
 {
 	if (map_file(m, env.fsdax_dir, MAP_PRIVATE))
@@ -207,6 +207,17 @@ void close_pd(struct ibv_pd *pd)
 
 	ibv_dealloc_pd(pd);
 	ibv_close_device(ctx);
+}
+
+struct ibv_pd *start_guest_test(void)
+{
+	struct ibv_pd *pd;
+
+	if (read_env())
+		return NULL;
+	pd = open_pd(env.rxe0);
+	check(pd != NULL, "open %s and allocate a PD", env.rxe0);
+	return pd;
 }
 
 static bool fd_matches(int fd, const struct stat *file, const char *link)
@@ -303,8 +314,9 @@ int check_usage(const struct usage *before, const char *what)
 	usage_get(&now);
 	return check(now.fds == before->fds && now.leases == before->leases &&
 		     now.maps == before->maps,
-		     "%s: nothing leaked (fds %d -> %d, leases %d -> %d, file mappings %d -> %d)", what,
-		     before->fds, now.fds, before->leases, now.leases, before->maps, now.maps);
+		     "%s: nothing leaked (fds %d -> %d, leases %d -> %d, file mappings %d -> %d)",
+		     what, before->fds, now.fds, before->leases, now.leases, before->maps,
+		     now.maps);
 }
 
 int check_in_child(void (*fn)(void *arg), void *arg)

@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <infiniband/verbs.h>
-#include <sys/types.h>
 
 #define REGION_SIZE (4UL << 20)
 
@@ -59,6 +58,8 @@ int map_devdax_region(struct mapping *m);
 struct ibv_pd *open_pd(const char *name);
 /* Deallocates @pd and closes its device. */
 void close_pd(struct ibv_pd *pd);
+/* read_env(), then a PD on rxe0: where most guest tests start. NULL: a failed check. */
+struct ibv_pd *start_guest_test(void);
 
 /*
  * This process's open fds: those open on @file (NULL: any file) whose
