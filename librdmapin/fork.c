@@ -11,6 +11,7 @@
 #include "lease.h"
 #include "lease_break.h"
 #include "mr_table.h"
+#include "registry.h"
 
 static void child(void)
 {
@@ -18,6 +19,7 @@ static void child(void)
 	rdmapin_lease_forget_all();
 	rdmapin_event_forget_all();
 	rdmapin_break_thread_forget();
+	rdmapin_registry_forget();
 	rdmapin_unlock();
 }
 

@@ -19,6 +19,7 @@
 #include "lease.h"
 #include "mr_table.h"
 #include "provider.h"
+#include "registry.h"
 
 #define INIT_ATTR_KNOWN                                                                  \
 	(RDMAPIN_MR_INIT_ATTR_IOVA | RDMAPIN_MR_INIT_ATTR_FD | RDMAPIN_MR_INIT_ATTR_MODES | \
@@ -266,6 +267,7 @@ static int do_register(struct rdmapin_mr *mr)
 	}
 	mr->ibmr = ibmr;
 	rdmapin_mr_table_add(mr);
+	rdmapin_registry_add(mr);
 	rdmapin_unlock();
 	return 0;
 }
@@ -368,6 +370,7 @@ int rdmapin_dereg_mr(struct ibv_mr *ibmr)
 		return ret;
 	}
 	mr->deregistering = true;
+	rdmapin_registry_del(mr);
 	rdmapin_lease_detach(mr);
 	rdmapin_event_forget_mr(mr);
 	if (mr->tombstone)

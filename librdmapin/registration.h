@@ -37,6 +37,8 @@ struct rdmapin_mr {
 	bool deregistering;		/* rdmapin_dereg_mr() waits for event acks */
 	uint64_t grace_deadline_ns;	/* CLOCK_MONOTONIC; 0: no grace period runs */
 	unsigned int events_out;	/* events handed out and not yet acked */
+	uint32_t registry_slot;		/* 1 + its slot in the pin registry; 0: none */
+	int64_t registered_ns;		/* CLOCK_REALTIME, as published */
 	struct ibv_mr *tombstone;	/* see rdmapin_mr_table_add() callers */
 	struct rdmapin_mr *table_next;	/* hash chain in the MR table */
 };

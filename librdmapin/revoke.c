@@ -7,6 +7,7 @@
 #include "lease.h"
 #include "lease_break.h"
 #include "mr_table.h"
+#include "registry.h"
 #include "revoke.h"
 
 static uint64_t now_ns(void)
@@ -29,9 +30,11 @@ static bool revoke_mr(struct rdmapin_mr *mr)
 		return false;
 	mr->revoked = true;
 	mr->grace_deadline_ns = 0;
-	if (mr->ibmr)
-		rdmapin_event_post(RDMAPIN_EVENT_MR_REVOKED, mr);
 	rdmapin_lease_detach(mr);
+	if (mr->ibmr) {
+		rdmapin_event_post(RDMAPIN_EVENT_MR_REVOKED, mr);
+		rdmapin_registry_update(mr);
+	}
 	return true;
 }
 

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Reading the pin registry (pinls): every record file is checked before it
+ * is believed, read with pread (a hostile owner can truncate its file, and a
+ * mapping would then SIGBUS the reader), and its owner's liveness decided by
+ * the OFD lock and the start time of its pid.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "registry.h"
+
+#define MAX_RECORD_SIZE (1ull << 31)
+#define SLOT_READ_TRIES 100
+
+struct scan {
+	rdmapin_pin_fn fn;
+	rdmapin_warn_fn warn;
+	void *ctx;
+};
+
+static __attribute__((format(printf, 2, 3))) void warn(const struct scan *s, const char *fmt,
+							 ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!s->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->warn(msg, s->ctx);
+}
+
+/* Whether a process still holds the record's OFD lock: a dead one cannot. */
+static bool record_locked(int fd)
+{
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	return fcntl(fd, F_OFD_GETLK, &lk) == 0 && lk.l_type != F_UNLCK;
+}
+
+static int check_header(const struct rdmapin_registry_header *h, const struct stat *st,
+			pid_t pid, unsigned long long start, const char **why)
+{
+	uint64_t need = (uint64_t)h->header_size + (uint64_t)h->nslots * h->slot_size;
+
+	*why = h->magic != RDMAPIN_REGISTRY_MAGIC	       ? "bad magic" :
+	       h->version != RDMAPIN_REGISTRY_VERSION	       ? "unknown version" :
+	       h->header_size != sizeof(*h)		       ? "bad header size" :
+	       h->slot_size != sizeof(struct rdmapin_registry_slot) ? "bad slot size" :
+	       need > (uint64_t)st->st_size		       ? "shorter than its slots" :
+	       h->pid != pid || h->start_time != start	       ? "names another process" :
+	       h->uid != st->st_uid			       ? "owner differs from its uid" :
+								 NULL;
+	return *why ? -1 : 0;
+}
+
+/* A consistent copy of slot i: equal, even counts at both ends, twice over. */
+static int read_slot(int fd, uint32_t i, struct rdmapin_registry_slot *out)
+{
+	struct rdmapin_registry_slot a, b;
+	off_t off = sizeof(struct rdmapin_registry_header) + (off_t)i * sizeof(a);
+	int tries;
+
+	for (tries = 0; tries < SLOT_READ_TRIES; tries++) {
+		if (pread(fd, &a, sizeof(a), off) != sizeof(a) ||
+		    pread(fd, &b, sizeof(b), off) != sizeof(b))
+			return -1;
+		if (a.seq_begin == a.seq_end && !(a.seq_begin & 1) && !memcmp(&a, &b, sizeof(a))) {
+			*out = a;
+			out->path[sizeof(out->path) - 1] = '\0';
+			out->device[sizeof(out->device) - 1] = '\0';
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void scan_slots(const struct scan *s, int fd, const struct rdmapin_registry_header *h,
+		       const char *name)
+{
+	struct rdmapin_pin_record r = { .pid = h->pid, .uid = h->uid, .start_time = h->start_time };
+	uint32_t i;
+
+	memcpy(r.comm, h->comm, sizeof(r.comm));
+	r.comm[sizeof(r.comm) - 1] = '\0';
+	for (i = 0; i < h->nslots; i++) {
+		if (read_slot(fd, i, &r.slot)) {
+			warn(s, "skipping slot %u of %s: it does not read back consistently", i,
+			     name);
+			continue;
+		}
+		if (r.slot.state == RDMAPIN_PIN_ACTIVE || r.slot.state == RDMAPIN_PIN_REVOKED)
+			s->fn(&r, s->ctx);
+	}
+}
+
+/* One PID-START file: believed only if well-formed and its process is alive. */
+static void scan_record(const struct scan *s, int dir, const char *name)
+{
+	struct rdmapin_registry_header h;
+	unsigned long long start;
+	const char *why;
+	struct stat st;
+	int pid, n, fd;
+
+	if (sscanf(name, "%d-%llu%n", &pid, &start, &n) != 2 || name[n] || pid <= 0) {
+		warn(s, "skipping %s: not a record name (PID-START)", name);
+		return;
+	}
+	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_RECORD_SIZE ||
+	    pread(fd, &h, sizeof(h), 0) != sizeof(h)) {
+		warn(s, "skipping %s: not a readable record", name);
+	} else if (check_header(&h, &st, pid, start, &why)) {
+		warn(s, "skipping %s: %s", name, why);
+	} else if (!record_locked(fd) || rdmapin_proc_start_time(pid) != start) {
+		/* Its process is gone (or the pid was reused): clean up if we may. */
+		unlinkat(dir, name, 0);
+	} else {
+		scan_slots(s, fd, &h, name);
+	}
+	close(fd);
+}
+
+static void scan_user_dir(const struct scan *s, int top, const char *name)
+{
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	fd = openat(top, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;		/* another user's: not ours to see */
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			scan_record(s, dirfd(d), e->d_name);
+	closedir(d);
+}
+
+int rdmapin_registry_scan(const char *dir, rdmapin_pin_fn fn, rdmapin_warn_fn warn_fn, void *ctx)
+{
+	struct scan s = { .fn = fn, .warn = warn_fn, .ctx = ctx };
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "uid-", 4))
+			scan_user_dir(&s, dirfd(d), e->d_name);
+	closedir(d);
+	return 0;
+}
