@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The pin registry's file format and its rules, natively: what a writer
+ * publishes a reader lists field by field; a reader never sees a slot
+ * mid-update (a writer thread rewrites one while the reader scans); a dead
+ * process's record is not listed and is removed; a per-user directory that
+ * is not private makes the writer publish nothing. The MRs are plain data
+ * here: the registry reads only their fields (guest tests use real ones).
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "registration.h"
+#include "registry.h"
+
+static struct ibv_device dev = { .name = "fake0" };
+static struct ibv_context ctx = { .device = &dev };
+static struct ibv_pd pd = { .context = &ctx };
+
+struct fake_mr {
+	struct ibv_mr ibmr;
+	struct rdmapin_mr mr;
+};
+
+static void fake_init(struct fake_mr *f, const char *path, size_t len, uint32_t lkey)
+{
+	memset(f, 0, sizeof(*f));
+	f->ibmr.lkey = lkey;
+	f->mr.ibmr = &f->ibmr;
+	f->mr.pd = &pd;
+	f->mr.mode = RDMAPIN_MODE_ODP;
+	f->mr.attr.length = len;
+	f->mr.backing.kind = RDMAPIN_BACKING_FSDAX;
+	f->mr.backing.ino = lkey;
+	snprintf(f->mr.backing.path, sizeof(f->mr.backing.path), "%s", path);
+}
+
+struct seen {
+	int n, torn;
+	uint32_t lkeys;
+	bool fields_ok;
+};
+
+static int collect(const struct rdmapin_pin_record *r, void *arg)
+{
+	struct seen *s = arg;
+	bool a = !strcmp(r->slot.path, "/a") && r->slot.length == 1;
+	bool b = !strcmp(r->slot.path, "/bb") && r->slot.length == 2;
+
+	s->n++;
+	s->lkeys |= r->slot.lkey;
+	s->torn += r->slot.lkey == 4 && !a && !b;
+	s->fields_ok &= r->pid == getpid() && r->uid == geteuid() && !strcmp(r->slot.device, "fake0") &&
+			r->slot.backing == RDMAPIN_BACKING_FSDAX && r->slot.mode == RDMAPIN_MODE_ODP &&
+			r->comm[0];
+	return 0;
+}
+
+static struct seen scan(const char *dir)
+{
+	struct seen s = { .fields_ok = true };
+
+	rdmapin_registry_scan(dir, collect, NULL, &s);
+	return s;
+}
+
+static atomic_bool stop;
+
+/* Rewrites one slot between two whole contents as fast as it can. */
+static void *rewriter(void *arg)
+{
+	struct fake_mr *f = arg;
+	unsigned long i;
+
+	for (i = 0; !atomic_load(&stop); i++) {
+		snprintf(f->mr.backing.path, sizeof(f->mr.backing.path), i & 1 ? "/bb" : "/a");
+		f->mr.attr.length = i & 1 ? 2 : 1;
+		rdmapin_registry_update(&f->mr);
+	}
+	return NULL;
+}
+
+static void check_consistent_reads(const char *dir, struct fake_mr *f)
+{
+	struct seen s, all = { 0 };
+	pthread_t t;
+	int i;
+
+	pthread_create(&t, NULL, rewriter, f);
+	for (i = 0; i < 2000; i++) {
+		s = scan(dir);
+		all.n += s.n;
+		all.torn += s.torn;
+	}
+	atomic_store(&stop, true);
+	pthread_join(t, NULL);
+	check(all.torn == 0 && all.n >= 2000, "2000 scans during rewrites: %d records, %d torn",
+	      all.n, all.torn);
+}
+
+static int count_files(const char *dir)
+{
+	char cmd[PATH_MAX + 64];
+	int n = -1;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s/uid-%u' 2>/dev/null | wc -l", dir, geteuid());
+	p = popen(cmd, "r");
+	if (p) {
+		if (fscanf(p, "%d", &n) != 1)
+			n = -1;
+		pclose(p);
+	}
+	return n;
+}
+
+/* A child publishes a pin and dies without cleaning up, as a crash would. */
+static void check_dead_process(const char *dir)
+{
+	struct fake_mr f;
+	int before = count_files(dir), after;
+	struct seen s;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		fake_init(&f, "/dead", 1, 8);
+		rdmapin_registry_add(&f.mr);
+		_exit(f.mr.registry_slot ? 0 : 1);
+	}
+	waitpid(pid, NULL, 0);
+	check(count_files(dir) == before + 1, "a dead child's record is on disk");
+	s = scan(dir);
+	after = count_files(dir);
+	check(!(s.lkeys & 8), "the dead child's pin is not listed");
+	check(after == before, "the reader removed the stale record (%d files)", after);
+}
+
+/* Someone else's (or a non-private) uid directory: publish nothing there. */
+static void check_foreign_user_dir(const char *dir)
+{
+	char top[PATH_MAX], user[PATH_MAX + 32];
+	struct fake_mr f;
+	int status = -1;
+	pid_t pid;
+
+	snprintf(top, sizeof(top), "%s/other", dir);
+	snprintf(user, sizeof(user), "%s/uid-%u", top, geteuid());
+	mkdir(top, 01777);
+	mkdir(user, 0755);
+	pid = fork();
+	if (pid == 0) {
+		setenv("RDMAPIN_RUNTIME_DIR", top, 1);
+		fake_init(&f, "/x", 1, 16);
+		rdmapin_registry_add(&f.mr);
+		_exit(f.mr.registry_slot ? 1 : 0);
+	}
+	waitpid(pid, &status, 0);
+	check(WIFEXITED(status) && !WEXITSTATUS(status) && count_files(top) == 0,
+	      "a uid directory that is not 0700 gets no record");
+	rmdir(user);
+	rmdir(top);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/rdmapin-registry-XXXXXX", cmd[64];
+	struct fake_mr a, b;
+	struct seen s;
+
+	if (!mkdtemp(dir))
+		return 1;
+	setenv("RDMAPIN_RUNTIME_DIR", dir, 1);
+	fake_init(&a, "/a", 1, 4);
+	fake_init(&b, "/b", 4096, 2);
+	rdmapin_registry_add(&a.mr);
+	rdmapin_registry_add(&b.mr);
+	s = scan(dir);
+	check(s.n == 2 && s.lkeys == 6 && s.fields_ok,
+	      "two published pins are listed with their fields (%d)", s.n);
+	check_consistent_reads(dir, &a);
+	rdmapin_registry_del(&b.mr);
+	s = scan(dir);
+	check(s.n == 1 && s.lkeys == 4, "a deleted pin is gone (%d left)", s.n);
+	check_dead_process(dir);
+	check_foreign_user_dir(dir);
+	rdmapin_registry_del(&a.mr);
+	rdmapin_registry_forget();
+	check(scan(dir).n == 0, "nothing listed after the last pin");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		fprintf(stderr, "test_registry: could not remove %s\n", dir);
+	return check_done();
+}
