@@ -132,23 +132,26 @@ static void fill_header(uint64_t start)
 	__atomic_store_n(&h->magic, RDMAPIN_REGISTRY_MAGIC, __ATOMIC_RELEASE);
 }
 
-/* The OFD lock lives as long as our open file description: it marks us alive. */
+/*
+ * The record is built unnamed (O_TMPFILE) and linked in whole, so no reader
+ * ever finds it half made. The OFD lock lives as long as our open file
+ * description: it marks us alive.
+ */
 static int create_record(int dir)
 {
 	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	uint64_t start = rdmapin_proc_start_time(getpid());
-	char name[64];
+	char name[64], self[64];
 
 	snprintf(name, sizeof(name), "%d-%llu", getpid(), (unsigned long long)start);
 	unlinkat(dir, name, 0);	/* a stale one can only be ours: same pid, same start */
-	rec.fd = openat(dir, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (rec.fd < 0)
+	rec.fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (rec.fd < 0 || fcntl(rec.fd, F_OFD_SETLK, &lk) || map_record(GROW_SLOTS))
 		return -1;
-	if (fcntl(rec.fd, F_OFD_SETLK, &lk) || map_record(GROW_SLOTS)) {
-		unlinkat(dir, name, 0);
-		return -1;
-	}
 	fill_header(start);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", rec.fd);
+	if (linkat(AT_FDCWD, self, dir, name, AT_SYMLINK_FOLLOW))
+		return -1;
 	snprintf(rec.path, sizeof(rec.path), "%s/uid-%u/%s", rdmapin_registry_dir(), geteuid(),
 		 name);
 	return 0;
@@ -171,9 +174,7 @@ static bool record_open(void)
 	if (top >= 0)
 		dir = open_user_dir(top);
 	if (dir < 0 || create_record(dir)) {
-		if (rec.fd >= 0)
-			close(rec.fd);
-		rec.fd = -1;
+		rdmapin_registry_forget();
 		rec.failed = true;
 	}
 	if (dir >= 0)

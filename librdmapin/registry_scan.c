@@ -116,51 +116,57 @@ static int read_slot(int fd, uint32_t i, struct rdmapin_registry_slot *out)
 	return -1;
 }
 
+/* Lists the live slots; a slot that never reads back whole is counted, not listed. */
 static void scan_slots(const struct scan *s, int fd, const struct rdmapin_registry_header *h,
-		       const char *name)
+		       const char *where)
 {
 	struct rdmapin_pin_record r = { .pid = h->pid, .uid = h->uid, .start_time = h->start_time };
-	uint32_t i;
+	uint32_t i, bad = 0;
 
 	memcpy(r.comm, h->comm, sizeof(r.comm));
 	r.comm[sizeof(r.comm) - 1] = '\0';
 	for (i = 0; i < h->nslots; i++) {
-		if (read_slot(fd, i, &r.slot)) {
-			warn(s, "skipping slot %u of %s: it does not read back consistently", i,
-			     name);
-			continue;
-		}
-		if (r.slot.state == RDMAPIN_PIN_ACTIVE || r.slot.state == RDMAPIN_PIN_REVOKED)
+		if (read_slot(fd, i, &r.slot))
+			bad++;
+		else if (r.slot.state == RDMAPIN_PIN_ACTIVE || r.slot.state == RDMAPIN_PIN_REVOKED)
 			s->fn(&r, s->ctx);
 	}
+	if (bad)
+		warn(s, "skipping %u slots of %s: they do not read back consistently", bad, where);
 }
 
-/* One PID-START file: believed only if well-formed and its process is alive. */
-static void scan_record(const struct scan *s, int dir, const char *name)
+/*
+ * One PID-START file. Liveness first: a file whose process is gone (or whose
+ * pid now names another process) is removed, whatever is in it; a live one
+ * is believed only if well-formed.
+ */
+static void scan_record(const struct scan *s, int dir, const char *user, const char *name)
 {
 	struct rdmapin_registry_header h;
 	unsigned long long start;
+	char where[300];
 	const char *why;
 	struct stat st;
 	int pid, n, fd;
 
+	snprintf(where, sizeof(where), "%s/%s", user, name);
 	if (sscanf(name, "%d-%llu%n", &pid, &start, &n) != 2 || name[n] || pid <= 0) {
-		warn(s, "skipping %s: not a record name (PID-START)", name);
+		warn(s, "skipping %s: not a record name (PID-START)", where);
 		return;
 	}
 	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_RECORD_SIZE ||
-	    pread(fd, &h, sizeof(h), 0) != sizeof(h)) {
-		warn(s, "skipping %s: not a readable record", name);
-	} else if (check_header(&h, &st, pid, start, &why)) {
-		warn(s, "skipping %s: %s", name, why);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_RECORD_SIZE) {
+		warn(s, "skipping %s: not a regular record file", where);
 	} else if (!record_locked(fd) || rdmapin_proc_start_time(pid) != start) {
-		/* Its process is gone (or the pid was reused): clean up if we may. */
-		unlinkat(dir, name, 0);
+		unlinkat(dir, name, 0);	/* if we may */
+	} else if (pread(fd, &h, sizeof(h), 0) != sizeof(h)) {
+		warn(s, "skipping %s: shorter than a record header", where);
+	} else if (check_header(&h, &st, pid, start, &why)) {
+		warn(s, "skipping %s: %s", where, why);
 	} else {
-		scan_slots(s, fd, &h, name);
+		scan_slots(s, fd, &h, where);
 	}
 	close(fd);
 }
@@ -181,7 +187,7 @@ static void scan_user_dir(const struct scan *s, int top, const char *name)
 	}
 	while ((e = readdir(d)))
 		if (e->d_name[0] != '.')
-			scan_record(s, dirfd(d), e->d_name);
+			scan_record(s, dirfd(d), name, e->d_name);
 	closedir(d);
 }
 

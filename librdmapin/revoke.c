@@ -30,11 +30,12 @@ static bool revoke_mr(struct rdmapin_mr *mr)
 		return false;
 	mr->revoked = true;
 	mr->grace_deadline_ns = 0;
-	rdmapin_lease_detach(mr);
+	/* Published before the lease goes, so whoever broke it sees it revoked. */
 	if (mr->ibmr) {
-		rdmapin_event_post(RDMAPIN_EVENT_MR_REVOKED, mr);
 		rdmapin_registry_update(mr);
+		rdmapin_event_post(RDMAPIN_EVENT_MR_REVOKED, mr);
 	}
+	rdmapin_lease_detach(mr);
 	return true;
 }
 

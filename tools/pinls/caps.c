@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pinls --caps: what this host gives librdmapin to make pins safe, and
+ * what it does not, so that an administrator knows what a pin guarantees.
+ */
+#define _GNU_SOURCE
+#include <err.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <infiniband/verbs.h>
+
+#include <rdmapin/rdmapin.h>
+#include "pinls.h"
+
+static __attribute__((format(printf, 3, 4))) void add(struct libscols_table *tb, const char *what,
+						      const char *fmt, ...)
+{
+	struct libscols_line *ln = scols_table_new_line(tb, NULL);
+	char *val;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&val, fmt, ap);
+	va_end(ap);
+	if (!ln || n < 0 || scols_line_set_data(ln, 0, what) || scols_line_refer_data(ln, 1, val))
+		err(EXIT_FAILURE, "failed to add output data");
+}
+
+static const char *yes_no(bool yes)
+{
+	return yes ? "yes" : "no";
+}
+
+static void add_devices(struct libscols_table *tb)
+{
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct rdmapin_device_caps caps;
+	struct ibv_context *ctx;
+	char what[IBV_SYSFS_NAME_MAX + 16];
+	int i;
+
+	if (!list || !list[0])
+		add(tb, "RDMA devices", "none");
+	for (i = 0; list && list[i]; i++) {
+		snprintf(what, sizeof(what), "%s RC ODP", ibv_get_device_name(list[i]));
+		ctx = ibv_open_device(list[i]);
+		if (!ctx || rdmapin_query_device(ctx, &caps))
+			add(tb, what, "unknown: %s", ctx ? rdmapin_last_error() : "cannot open it");
+		else if (caps.flags & RDMAPIN_DEVICE_RC_ODP)
+			add(tb, what, "yes (capabilities 0x%x)", caps.rc_odp_caps);
+		else
+			add(tb, what, "no");
+		if (ctx)
+			ibv_close_device(ctx);
+	}
+	if (list)
+		ibv_free_device_list(list);
+}
+
+int print_caps(const struct output_opts *o)
+{
+	struct libscols_table *tb = output_table(o, "caps");
+	struct rdmapin_host_caps host;
+
+	if (!scols_table_new_column(tb, "CAPABILITY", 20, 0) ||
+	    !scols_table_new_column(tb, "VALUE", 0, 0))
+		err(EXIT_FAILURE, "failed to allocate an output column");
+	if (rdmapin_query_host(&host))
+		errx(EXIT_FAILURE, "%s", rdmapin_last_error());
+	add(tb, "kernel", "%s", host.kernel_release);
+	add(tb, "file leases", "%s", yes_no(host.flags & RDMAPIN_HOST_FILE_LEASES));
+	add(tb, "native layout lease", "%s",
+	    host.flags & RDMAPIN_HOST_NATIVE_LAYOUT_LEASE ?
+		    "yes" : "no (emulated with an exclusive write lease)");
+	add(tb, "PROCMAP_QUERY", "%s", yes_no(host.flags & RDMAPIN_HOST_PROCMAP_QUERY));
+	add(tb, "lease-break-time", "%u s", host.lease_break_time);
+	/* What the RFC promised and this host cannot give: say so rather than imply it. */
+	add(tb, "BPF truncate guard",
+	    "not available: truncate of a pinned file is not refused with ETXTBSY; of a "
+	    "leased one it waits until librdmapin revokes the MR and releases the lease");
+	add_devices(tb);
+	scols_print_table(tb);
+	scols_unref_table(tb);
+	return EXIT_SUCCESS;
+}

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+/*
+ * RDMA users without librdmapin. A process that has a uverbs device open
+ * can register any of its mappings with plain ibv_reg_mr(), and the kernel
+ * does not tell which (its MR dumps carry no address): each shared mapping
+ * of a file or of device-DAX such a process has is a pin it may hold, with
+ * no lease to stop a truncate. Listed only for processes whose /proc entries
+ * the caller may read, which for root is all of them.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <rdmapin/rdmapin.h>
+#include "pinls.h"
+
+#define UVERBS_PREFIX "/dev/infiniband/uverbs"
+
+/* The RDMA device behind the first uverbs fd of pid, in dev; false if it has none. */
+static bool uverbs_device(pid_t pid, char *dev, size_t size)
+{
+	char path[64], link[PATH_MAX];
+	unsigned int index;
+	struct dirent *e;
+	bool found = false;
+	ssize_t n;
+	DIR *d;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		found = sscanf(link, UVERBS_PREFIX "%u", &index) == 1;
+	}
+	closedir(d);
+	if (!found)
+		return false;
+	/* The device's name, as librdmapin's records give it: "rxe0", not "uverbs0". */
+	snprintf(path, sizeof(path), "/sys/class/infiniband_verbs/uverbs%u/ibdev", index);
+	dev[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, dev, size - 1);
+		dev[n > 0 ? n : 0] = '\0';
+		dev[strcspn(dev, "\n")] = '\0';
+		close(fd);
+	}
+	return true;
+}
+
+static void read_comm(pid_t pid, char *comm, size_t size)
+{
+	char path[64];
+	ssize_t n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, comm, size - 1);
+		close(fd);
+	}
+	comm[n > 0 ? n : 0] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+}
+
+/*
+ * Whether a shared mapping's name is memory a pin can hold: device-DAX, or
+ * a file. Everything else under /dev is a device node (the uverbs queues,
+ * /dev/zero) or POSIX shared memory, and memfds and System V segments are
+ * shared memory too: no file of them can be truncated under the NIC.
+ */
+static bool pinnable(const char *name, bool *devdax)
+{
+	*devdax = !strncmp(name, "/dev/dax", 8);
+	if (*devdax)
+		return true;
+	return name[0] == '/' && strncmp(name, "/dev/", 5) && strncmp(name, "/memfd:", 7) &&
+	       strncmp(name, "/SYSV", 5);
+}
+
+/*
+ * The pid's rows; none if it maps a record in registry_dir (NULL: none
+ * exists): it uses librdmapin, with no pins at the moment.
+ */
+static void scan_maps(struct pin_list *pins, pid_t pid, const struct rdmapin_pin_record *proc,
+		      const struct filter *f, const char *registry_dir)
+{
+	unsigned int maj, min;
+	size_t first = pins->n, size = 0, dirlen = registry_dir ? strlen(registry_dir) : 0;
+	uint64_t start, end, offset, ino;
+	char path[64], perms[5], *line = NULL;
+	struct rdmapin_registry_slot *s;
+	struct pin *prev;
+	bool devdax;
+	int name_at;
+	FILE *maps;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	maps = fopen(path, "re");
+	if (!maps)
+		return;
+	while (getline(&line, &size, maps) > 0) {
+		const char *name;
+
+		name_at = 0;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
+			   &start, &end, perms, &offset, &maj, &min, &ino, &name_at) != 7 ||
+		    !name_at)
+			continue;
+		name = line + name_at;
+		line[strcspn(line, "\n")] = '\0';
+		if (registry_dir && !strncmp(name, registry_dir, dirlen) && name[dirlen] == '/') {
+			pins->n = first;
+			break;
+		}
+		if (perms[3] != 's' || !pinnable(name, &devdax) ||
+		    !filter_file(f, makedev(maj, min), ino, name))
+			continue;
+		/* mprotect() and madvise() split one mapping into several: join them again. */
+		prev = pins->n > first ? &pins->v[pins->n - 1] : NULL;
+		if (prev && prev->rec.slot.ino == ino && prev->rec.slot.dev == makedev(maj, min) &&
+		    prev->rec.slot.addr + prev->rec.slot.length == start &&
+		    prev->rec.slot.offset + prev->rec.slot.length == offset) {
+			prev->rec.slot.length += end - start;
+			continue;
+		}
+		prev = pin_list_add(pins);
+		prev->rec = *proc;
+		prev->unmanaged = true;
+		s = &prev->rec.slot;
+		s->backing = devdax ? RDMAPIN_BACKING_DEVDAX : 0;
+		s->dev = makedev(maj, min);
+		s->ino = ino;
+		s->offset = offset;
+		s->length = end - start;
+		s->addr = start;
+		snprintf(s->path, sizeof(s->path), "%s", name);
+	}
+	free(line);
+	fclose(maps);
+}
+
+void unmanaged_scan(struct pin_list *pins, const struct pid_set *managed,
+		    const struct filter *f, const char *registry_dir)
+{
+	struct rdmapin_pin_record proc;
+	struct dirent *e;
+	struct stat st;
+	char *end;
+	DIR *d;
+	long pid;
+
+	d = opendir("/proc");
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0 || pid > INT_MAX || pid_set_has(managed, pid))
+			continue;
+		/* The owner of /proc/PID is the process's effective uid, as ps shows it. */
+		if (fstatat(dirfd(d), e->d_name, &st, 0) || !filter_proc(f, pid, st.st_uid))
+			continue;
+		memset(&proc, 0, sizeof(proc));
+		if (!uverbs_device(pid, proc.slot.device, sizeof(proc.slot.device)))
+			continue;
+		proc.pid = pid;
+		proc.uid = st.st_uid;
+		read_comm(pid, proc.comm, sizeof(proc.comm));
+		scan_maps(pins, pid, &proc, f, registry_dir);
+	}
+	closedir(d);
+}
