@@ -95,25 +95,53 @@ static int check_header(const struct rdmapin_registry_header *h, const struct st
 	return *why ? -1 : 0;
 }
 
-/* A consistent copy of slot i: equal, even counts at both ends, twice over. */
-static int read_slot(int fd, uint32_t i, struct rdmapin_registry_slot *out)
+#define SLOT_CHUNK 64
+
+static bool slot_whole(const struct rdmapin_registry_slot *a, const struct rdmapin_registry_slot *b)
 {
-	struct rdmapin_registry_slot a, b;
-	off_t off = sizeof(struct rdmapin_registry_header) + (off_t)i * sizeof(a);
+	return a->seq_begin == a->seq_end && !(a->seq_begin & 1) && !memcmp(a, b, sizeof(*a));
+}
+
+/*
+ * Slots [first, first + n) read twice: a slot counts as read whole when both
+ * copies agree and its counts are equal and even at both ends. Chunks keep
+ * this to two preads per 64 slots; a slot caught mid-update is read again.
+ */
+static int read_chunk(int fd, uint32_t first, uint32_t n, struct rdmapin_registry_slot *a,
+		      struct rdmapin_registry_slot *b, bool *whole)
+{
+	off_t off = sizeof(struct rdmapin_registry_header) + (off_t)first * sizeof(*a);
+	ssize_t len = (ssize_t)n * sizeof(*a);
+	uint32_t i;
+
+	if (pread(fd, a, len, off) != len || pread(fd, b, len, off) != len)
+		return -1;
+	for (i = 0; i < n; i++)
+		whole[i] = slot_whole(&a[i], &b[i]);
+	return 0;
+}
+
+static int reread_slot(int fd, uint32_t i, struct rdmapin_registry_slot *a,
+		       struct rdmapin_registry_slot *b)
+{
+	bool whole = false;
 	int tries;
 
-	for (tries = 0; tries < SLOT_READ_TRIES; tries++) {
-		if (pread(fd, &a, sizeof(a), off) != sizeof(a) ||
-		    pread(fd, &b, sizeof(b), off) != sizeof(b))
+	for (tries = 0; tries < SLOT_READ_TRIES && !whole; tries++)
+		if (read_chunk(fd, i, 1, a, b, &whole))
 			return -1;
-		if (a.seq_begin == a.seq_end && !(a.seq_begin & 1) && !memcmp(&a, &b, sizeof(a))) {
-			*out = a;
-			out->path[sizeof(out->path) - 1] = '\0';
-			out->device[sizeof(out->device) - 1] = '\0';
-			return 0;
-		}
-	}
-	return -1;
+	return whole ? 0 : -1;
+}
+
+static void emit(const struct scan *s, struct rdmapin_pin_record *r,
+		 const struct rdmapin_registry_slot *slot)
+{
+	if (slot->state != RDMAPIN_PIN_ACTIVE && slot->state != RDMAPIN_PIN_REVOKED)
+		return;
+	r->slot = *slot;
+	r->slot.path[sizeof(r->slot.path) - 1] = '\0';
+	r->slot.device[sizeof(r->slot.device) - 1] = '\0';
+	s->fn(r, s->ctx);
 }
 
 /* Lists the live slots; a slot that never reads back whole is counted, not listed. */
@@ -121,15 +149,24 @@ static void scan_slots(const struct scan *s, int fd, const struct rdmapin_regist
 		       const char *where)
 {
 	struct rdmapin_pin_record r = { .pid = h->pid, .uid = h->uid, .start_time = h->start_time };
-	uint32_t i, bad = 0;
+	static __thread struct rdmapin_registry_slot a[SLOT_CHUNK], b[SLOT_CHUNK];
+	bool whole[SLOT_CHUNK];
+	uint32_t first, n, i, bad = 0;
 
 	memcpy(r.comm, h->comm, sizeof(r.comm));
 	r.comm[sizeof(r.comm) - 1] = '\0';
-	for (i = 0; i < h->nslots; i++) {
-		if (read_slot(fd, i, &r.slot))
-			bad++;
-		else if (r.slot.state == RDMAPIN_PIN_ACTIVE || r.slot.state == RDMAPIN_PIN_REVOKED)
-			s->fn(&r, s->ctx);
+	for (first = 0; first < h->nslots; first += n) {
+		n = h->nslots - first < SLOT_CHUNK ? h->nslots - first : SLOT_CHUNK;
+		if (read_chunk(fd, first, n, a, b, whole)) {
+			bad += h->nslots - first;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			if (!whole[i] && reread_slot(fd, first + i, &a[i], &b[i]))
+				bad++;
+			else
+				emit(s, &r, &a[i]);
+		}
 	}
 	if (bad)
 		warn(s, "skipping %u slots of %s: they do not read back consistently", bad, where);

@@ -62,7 +62,8 @@ static const struct colinfo {
 			  "command name of the process" },
 	[COL_BACKING] = { "BACKING", 10, 0, SCOLS_JSON_STRING,
 			  "fsdax, devdax, page-cache, shmem, hugetlb, anonymous; file if unmanaged" },
-	[COL_PATH] = { "PATH", 0.3, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "the registered file" },
+	/* Never cut, as in lslocks: the path is what an administrator acts on. */
+	[COL_PATH] = { "PATH", 0.3, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING, "the registered file" },
 	[COL_OFFSET] = { "OFFSET", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 			 "where the registered range starts in the file" },
 	[COL_LENGTH] = { "LENGTH", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
@@ -726,7 +727,9 @@ int main(int argc, char **argv)
 		add_file_arg(argv[optind], &f);
 
 	collect(&pins, &f);
-	qsort(pins.v, pins.n, sizeof(*pins.v), cmp_pins);
+	/* No pins: pins.v is NULL, which qsort() may not be given even with 0. */
+	if (pins.n)
+		qsort(pins.v, pins.n, sizeof(*pins.v), cmp_pins);
 	if (terse)
 		print_pids(&pins);
 	else if (pins.n) {

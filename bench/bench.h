@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the benchmarks share. Each reports medians: one slow sample (a
+ * context switch, a page fault) moves a mean a lot and a median not at all.
+ */
+#ifndef RDMAPIN_BENCH_H
+#define RDMAPIN_BENCH_H
+
+#include <stdlib.h>
+
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts v in place. */
+static inline double bench_median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), bench_cmp_double);
+	return v[n / 2];
+}
+
+#endif

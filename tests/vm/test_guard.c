@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The truncate guard in both test guests: while a file is guarded, every way
+ * to truncate it fails with ETXTBSY, from its owner and from other processes,
+ * while a file next to it truncates as before; guards count across processes
+ * through the pinned instance; once the last is removed, the truncates
+ * succeed again. What the guard does not cover is recorded too: fallocate()
+ * has no LSM hook, so hole punching and range collapsing go through, and a
+ * lease on a guarded file still breaks before the guard refuses a truncate.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <rdmapin/rdmapin.h>
+#include "check.h"
+#include "guard.h"
+#include "guest.h"
+
+/* Every truncate path that the guard covers. */
+enum how {
+	TRUNCATE_SHRINK,
+	FTRUNCATE_SHRINK,
+	FTRUNCATE_GROW,
+	OPEN_TRUNC,
+	SHELL_REDIRECT,
+	COREUTILS_TRUNCATE,
+	NR_HOWS
+};
+
+static const char *const how_name[NR_HOWS] = {
+	[TRUNCATE_SHRINK] = "truncate(2) to 0",
+	[FTRUNCATE_SHRINK] = "ftruncate(2) to 0",
+	[FTRUNCATE_GROW] = "ftruncate(2) to twice the size",
+	[OPEN_TRUNC] = "open(O_TRUNC)",
+	[SHELL_REDIRECT] = "bash ': > file'",
+	[COREUTILS_TRUNCATE] = "coreutils truncate -s 0",
+};
+
+/*
+ * Runs a shell command made from @fmt. Returns 0 when it succeeds, ETXTBSY
+ * when it fails saying so, EPROTO (after printing what it said) otherwise.
+ */
+static __attribute__((format(printf, 1, 2))) int run_tool(const char *fmt, ...)
+{
+	char cmd[512], out[4096];
+	size_t used;
+	va_list ap;
+	FILE *p;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	/* Appended: the tool's message is what tells ETXTBSY from other failures. */
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	p = popen(cmd, "r");
+	if (!p)
+		return errno;
+	used = fread(out, 1, sizeof(out) - 1, p);
+	out[used] = '\0';
+	status = pclose(p);
+	if (status == 0)
+		return 0;
+	if (strstr(out, strerror(ETXTBSY)))
+		return ETXTBSY;
+	printf("# %s: status 0x%x: %s", cmd, status, out);
+	return EPROTO;
+}
+
+/* Truncates @path (open at @fd) as @how says: 0 or an errno. */
+static int try_truncate(enum how how, const char *path, int fd)
+{
+	int ret = 0, tfd;
+
+	switch (how) {
+	case TRUNCATE_SHRINK:
+		ret = truncate(path, 0);
+		break;
+	case FTRUNCATE_SHRINK:
+		ret = ftruncate(fd, 0);
+		break;
+	case FTRUNCATE_GROW:
+		ret = ftruncate(fd, 2 * REGION_SIZE);
+		break;
+	case OPEN_TRUNC:
+		tfd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (tfd >= 0)
+			close(tfd);
+		ret = tfd >= 0 ? 0 : -1;
+		break;
+	case SHELL_REDIRECT:
+		return run_tool("bash -c ': > %s'", path);
+	case COREUTILS_TRUNCATE:
+		return run_tool("truncate -s 0 %s", path);
+	case NR_HOWS:
+		break;
+	}
+	return ret ? errno : 0;
+}
+
+struct files {
+	struct mapping guarded, other;
+	const char *where;
+};
+
+static off_t size_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? -1 : st.st_size;
+}
+
+/* Every path against the guarded file (@want: its errno) and the other file. */
+static void check_paths(const struct files *f, int want, const char *who)
+{
+	char what[256];
+	int how, err;
+
+	for (how = 0; how < NR_HOWS; how++) {
+		err = try_truncate(how, f->guarded.path, f->guarded.fd);
+		snprintf(what, sizeof(what), "%s, %s: %s of the file", f->where, who,
+			 how_name[how]);
+		check_errno(!err, err, want, what);
+		if (!err && ftruncate(f->guarded.fd, REGION_SIZE))
+			check(0, "restore the size: %s", strerror(errno));
+
+		err = try_truncate(how, f->other.path, f->other.fd);
+		snprintf(what, sizeof(what), "%s, %s: %s of a file next to it", f->where, who,
+			 how_name[how]);
+		check_errno(!err, err, 0, what);
+		if (ftruncate(f->other.fd, REGION_SIZE))
+			check(0, "restore the size: %s", strerror(errno));
+	}
+	check(size_of(f->guarded.fd) == REGION_SIZE, "%s, %s: the file keeps its size (%lld)",
+	      f->where, who, (long long)size_of(f->guarded.fd));
+}
+
+/* In a forked child, on the fds it inherited: the lease-free ftruncate case. */
+static void child_paths(void *arg)
+{
+	check_paths(arg, ETXTBSY, "a child");
+}
+
+/* This program, as started: under valgrind, /proc/self/exe is valgrind. */
+static const char *self;
+
+/*
+ * Runs this program as another process that opens the pinned guard and adds
+ * or removes a guard of @path: the process's errno, or ECHILD.
+ */
+static int other_process(const char *op, const char *path)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		execl(self, self, op, path, (char *)NULL);
+		_exit(ECHILD);
+	}
+	return pid < 0 ? errno : child_errno(pid);
+}
+
+static int other_process_main(const char *op, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return errno;
+	ret = rdmapin_guard_load();
+	if (!ret)
+		ret = strcmp(op, "add") ? rdmapin_guard_del(fd) : rdmapin_guard_add(fd);
+	if (ret)
+		fprintf(stderr, "test_guard %s: %s\n", op, rdmapin_last_error());
+	return ret ? errno : 0;
+}
+
+/* fallocate() reaches the filesystem without an LSM hook that could refuse it. */
+static void check_fallocate(const struct files *f)
+{
+	const off_t chunk = 2UL << 20;	/* aligned to any block size, DAX's 2 MiB too */
+	char byte = 1;
+	int ret;
+
+	ret = fallocate(f->guarded.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, chunk);
+	check_errno(!ret, errno, 0, "not covered: fallocate(PUNCH_HOLE) of the guarded file");
+	ret = fallocate(f->guarded.fd, FALLOC_FL_COLLAPSE_RANGE, 0, chunk);
+	check_errno(!ret, errno, 0, "not covered: fallocate(COLLAPSE_RANGE) of the guarded file");
+	check(size_of(f->guarded.fd) == REGION_SIZE - chunk,
+	      "%s: collapsing shrank the guarded file to %lld", f->where,
+	      (long long)size_of(f->guarded.fd));
+	/* Writes were never refused: they restore the size for what follows. */
+	check(pwrite(f->guarded.fd, &byte, 1, REGION_SIZE - 1) == 1,
+	      "%s: writes to the guarded file go through", f->where);
+}
+
+/*
+ * The kernel consults leases before LSM hooks: an open(O_TRUNC) of a file
+ * that is guarded and leased breaks the lease before the guard refuses it.
+ * O_NONBLOCK shows it without waiting for the holder: EAGAIN, not ETXTBSY.
+ */
+static void open_trunc_child(void *arg)
+{
+	const struct files *f = arg;
+	int fd = open(f->guarded.path, O_WRONLY | O_TRUNC | O_NONBLOCK | O_CLOEXEC);
+
+	check_errno(fd >= 0, errno, EAGAIN,
+		    "a child: open(O_TRUNC | O_NONBLOCK) of the guarded file under a lease");
+	if (fd >= 0)
+		close(fd);
+}
+
+static void check_lease_first(const struct files *f)
+{
+	const struct timespec timeout = { .tv_sec = 5 };
+	sigset_t sigio, old;
+
+	sigemptyset(&sigio);
+	sigaddset(&sigio, SIGIO);
+	sigprocmask(SIG_BLOCK, &sigio, &old);
+	if (fcntl(f->guarded.fd, F_SETLEASE, F_WRLCK)) {
+		check(0, "%s: take a lease on the guarded file: %s", f->where, strerror(errno));
+		goto out;
+	}
+	check_in_child(open_trunc_child, (void *)f);
+	check(sigtimedwait(&sigio, NULL, &timeout) == SIGIO,
+	      "%s: the lease holder is told to release the lease", f->where);
+	fcntl(f->guarded.fd, F_SETLEASE, F_UNLCK);
+out:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+static void guarded_dir(const char *dir, const char *where)
+{
+	struct files f = { .guarded = unmapped, .other = unmapped, .where = where };
+	int ret;
+
+	if (create_file(&f.guarded, dir) || create_file(&f.other, dir)) {
+		check(0, "%s: create files: %s%s", where, f.guarded.err, f.other.err);
+		goto out;
+	}
+	check_paths(&f, 0, "before the guard");
+	ret = rdmapin_guard_add(f.guarded.fd);
+	if (!check(!ret, "%s: rdmapin_guard_add: %s", where, ret ? rdmapin_last_error() : "ok"))
+		goto out;
+	check_paths(&f, ETXTBSY, "its owner");
+	check_in_child(child_paths, &f);
+	check_lease_first(&f);
+	check_fallocate(&f);
+
+	/* A second guard from another process: it holds after the owner's is gone. */
+	ret = other_process("add", f.guarded.path);
+	check(!ret, "%s: another process adds a guard: %s", where, strerror(ret));
+	ret = rdmapin_guard_del(f.guarded.fd);
+	check(!ret, "%s: the owner removes its guard: %s", where,
+	      ret ? rdmapin_last_error() : "ok");
+	ret = try_truncate(TRUNCATE_SHRINK, f.guarded.path, f.guarded.fd);
+	check_errno(!ret, ret, ETXTBSY, "the other process's guard still holds");
+	ret = other_process("del", f.guarded.path);
+	check(!ret, "%s: the other process removes its guard: %s", where, strerror(ret));
+
+	check_paths(&f, 0, "after the last guard is removed");
+	errno = 0;
+	ret = rdmapin_guard_del(f.guarded.fd);
+	check_errno(!ret, errno, ENOENT, "rdmapin_guard_del() of an unguarded file");
+out:
+	unmap(&f.guarded);
+	unmap(&f.other);
+}
+
+/* How many programs the guard attaches, at most. */
+#define MAX_PROGS 3
+
+/* The guard's pins are root's alone: anyone who can open the map edits it. */
+static void check_pins(void)
+{
+	static const char *const progs[NR_KERNELS][MAX_PROGS] = {
+		[KERNEL_6_1] = { "guard_path_truncate", "guard_setattr_dentry" },
+		[KERNEL_7] = { "guard_path_truncate", "guard_file_truncate",
+			       "guard_setattr_idmap" },
+	};
+	struct stat st = { 0 };
+	char path[PATH_MAX];
+	int i, ret;
+
+	ret = stat(RDMAPIN_GUARD_DIR, &st);
+	check(!ret && !st.st_uid && (st.st_mode & 0777) == 0700, "%s is root's, mode 0700 (%03o)",
+	      RDMAPIN_GUARD_DIR, st.st_mode & 0777);
+	ret = stat(RDMAPIN_GUARD_MAP, &st);
+	check(!ret && (st.st_mode & 0777) == 0600, "%s has mode 0600 (%03o)", RDMAPIN_GUARD_MAP,
+	      st.st_mode & 0777);
+	for (i = 0; i < MAX_PROGS && progs[env.kernel][i]; i++) {
+		snprintf(path, sizeof(path), "%s/%s", RDMAPIN_GUARD_DIR, progs[env.kernel][i]);
+		check(!access(path, F_OK), "%s is pinned", path);
+	}
+}
+
+/* A process without privilege can neither load nor edit the guard. */
+static void unprivileged(void *arg)
+{
+	char why[256];
+	int fd = *(int *)arg, ret;
+
+	if (setgid(65534) || setuid(65534)) {
+		check(0, "become nobody: %s", strerror(errno));
+		return;
+	}
+	errno = 0;
+	ret = rdmapin_guard_probe(why, sizeof(why));
+	check_errno(!ret, errno, EPERM, "nobody: rdmapin_guard_probe()");
+	printf("# nobody: %s\n", why);
+	ret = rdmapin_guard_add(fd);
+	check_errno(!ret, errno, EPERM, "nobody: rdmapin_guard_add()");
+	printf("# nobody: %s\n", rdmapin_last_error());
+}
+
+/* µs per ftruncate(2) of @fd: the best of several rounds. */
+static double truncate_us(int fd)
+{
+	const int rounds = 5, n = 1000;
+	double best = -1, start, t;
+	int r, i;
+
+	for (r = 0; r < rounds; r++) {
+		start = now_s();
+		for (i = 0; i < n; i++)
+			if (ftruncate(fd, i & 1 ? REGION_SIZE : 0))
+				return -1;
+		t = (now_s() - start) / n * 1e6;
+		if (best < 0 || t < best)
+			best = t;
+	}
+	return best;
+}
+
+/* As rdmapin_guard(7) tells an administrator to: the programs detach. */
+/* The kernel detaches the programs a moment after their last pin goes. */
+static int ftruncate_once_unguarded(int fd, off_t len)
+{
+	double until = now_s() + 5;
+	int ret;
+
+	while ((ret = ftruncate(fd, len)) && errno == ETXTBSY && now_s() < until)
+		usleep(10000);
+	return ret;
+}
+
+static int unload_guard(void)
+{
+	return system("rm -r " RDMAPIN_GUARD_DIR);
+}
+
+/* Unloading lifts every guard; loading again starts afresh. */
+static void check_unload(const struct mapping *m)
+{
+	char why[256];
+	int ret;
+
+	if (!check(!rdmapin_guard_add(m->fd), "guard a file: %s", rdmapin_last_error()))
+		return;
+	check(!unload_guard(), "unload the guard: rm -r %s", RDMAPIN_GUARD_DIR);
+	ret = ftruncate_once_unguarded(m->fd, 0);
+	check_errno(!ret, errno, 0, "after unloading, ftruncate(2) of the file it guarded");
+	ret = rdmapin_guard_probe(why, sizeof(why));
+	check(!ret && strstr(why, "not loaded"), "rdmapin_guard_probe: %s", why);
+	ret = rdmapin_guard_add(m->fd);
+	check_errno(!ret, errno, ENOENT, "rdmapin_guard_add() with no guard loaded");
+	ret = rdmapin_guard_load();
+	check(!ret, "load it again: %s", ret ? rdmapin_last_error() : "ok");
+	ret = ftruncate(m->fd, REGION_SIZE);
+	check_errno(!ret, errno, 0, "the new instance guards nothing yet: ftruncate(2)");
+}
+
+/*
+ * What the loaded guard costs a truncate of a file it does not guard: the
+ * best of rounds that alternate between unloaded and loaded, as the emulated
+ * guests are noisy. Leaves the guard loaded.
+ */
+static void measure(int fd)
+{
+	double without = -1, with = -1, t;
+	int r;
+
+	for (r = 0; r < 3; r++) {
+		if (unload_guard() || (t = truncate_us(fd)) < 0)
+			break;
+		without = without < 0 || t < without ? t : without;
+		if (rdmapin_guard_load() || (t = truncate_us(fd)) < 0)
+			break;
+		with = with < 0 || t < with ? t : with;
+	}
+	check(r == 3, "measure with and without the guard: %s", rdmapin_last_error());
+	printf("# ftruncate(2) of an unguarded file: %.2f us without the guard, %.2f us "
+	       "with it\n", without, with);
+
+	t = now_s();
+	for (r = 0; r < 100; r++)
+		if (rdmapin_guard_add(fd) || rdmapin_guard_del(fd))
+			break;
+	check(r == 100, "guard and unguard a file 100 times: %s", rdmapin_last_error());
+	printf("# rdmapin_guard_add() and rdmapin_guard_del(): %.1f us\n",
+	       (now_s() - t) / r * 1e6);
+}
+
+int main(int argc, char **argv)
+{
+	struct mapping m = unmapped;
+	char why[256];
+	int ret;
+
+	if (argc == 3)
+		return other_process_main(argv[1], argv[2]);
+	self = argv[0];
+	if (read_env())
+		return check_done();
+	if (create_file(&m, env.pagecache_dir)) {
+		check(0, "create a file: %s", m.err);
+		return check_done();
+	}
+	ret = rdmapin_guard_probe(why, sizeof(why));
+	check(!ret, "rdmapin_guard_probe: %s", why);
+	ret = rdmapin_guard_load();
+	if (!check(!ret, "rdmapin_guard_load: %s", ret ? rdmapin_last_error() : "ok"))
+		goto out;
+	check(!rdmapin_guard_load(), "rdmapin_guard_load() again finds the pinned instance");
+	ret = rdmapin_guard_probe(why, sizeof(why));
+	check(!ret && strstr(why, "loaded"), "rdmapin_guard_probe: %s", why);
+	check_pins();
+	check_in_child(unprivileged, &m.fd);
+
+	guarded_dir(env.fsdax_dir, "fsdax");
+	guarded_dir(env.pagecache_dir, "page cache");
+	check_unload(&m);
+	measure(m.fd);
+out:
+	unmap(&m);
+	return check_done();
+}
