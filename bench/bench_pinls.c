@@ -30,7 +30,7 @@
 #include "bench.h"
 #include "guest.h"
 #include "mr_table.h"
-#include "registration.h"
+#include "fake_mr.h"
 #include "registry.h"
 
 #define SCAN_ROUNDS 5
@@ -38,28 +38,13 @@
 #define OP_BATCH 1000		/* OP_ROUNDS * OP_BATCH writer operations of each kind */
 #define SLOW_OP_BATCH 100	/* classify and mmap take microseconds, not nanoseconds */
 
-static struct ibv_device fake_dev = { .name = "fake0" };
-static struct ibv_context fake_ctx = { .device = &fake_dev };
-static struct ibv_pd fake_pd = { .context = &fake_ctx };
-
-struct fake_mr {
-	struct ibv_mr ibmr;
-	struct rdmapin_mr mr;
-};
-
 /* A 4 MiB fsdax pin with a path of realistic length: pinls prints it. */
 static void fake_init(struct fake_mr *f, uint32_t lkey)
 {
-	memset(f, 0, sizeof(*f));
-	f->ibmr.lkey = lkey;
-	f->mr.ibmr = &f->ibmr;
-	f->mr.pd = &fake_pd;
-	f->mr.mode = RDMAPIN_MODE_ODP;
-	f->mr.attr.length = REGION_SIZE;
-	f->mr.backing.kind = RDMAPIN_BACKING_FSDAX;
-	f->mr.backing.ino = lkey;
-	snprintf(f->mr.backing.path, sizeof(f->mr.backing.path),
-		 "/mnt/pmem0/bench_pinls/region-%08u", lkey);
+	char path[64];
+
+	snprintf(path, sizeof(path), "/mnt/pmem0/bench_pinls/region-%08u", lkey);
+	fake_mr_init(f, path, REGION_SIZE, lkey);
 }
 
 /* Publishes npins pins, says on ready whether all made it, and waits to be killed. */

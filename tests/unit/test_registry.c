@@ -19,30 +19,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "registration.h"
+#include "fake_mr.h"
 #include "registry.h"
-
-static struct ibv_device dev = { .name = "fake0" };
-static struct ibv_context ctx = { .device = &dev };
-static struct ibv_pd pd = { .context = &ctx };
-
-struct fake_mr {
-	struct ibv_mr ibmr;
-	struct rdmapin_mr mr;
-};
-
-static void fake_init(struct fake_mr *f, const char *path, size_t len, uint32_t lkey)
-{
-	memset(f, 0, sizeof(*f));
-	f->ibmr.lkey = lkey;
-	f->mr.ibmr = &f->ibmr;
-	f->mr.pd = &pd;
-	f->mr.mode = RDMAPIN_MODE_ODP;
-	f->mr.attr.length = len;
-	f->mr.backing.kind = RDMAPIN_BACKING_FSDAX;
-	f->mr.backing.ino = lkey;
-	snprintf(f->mr.backing.path, sizeof(f->mr.backing.path), "%s", path);
-}
 
 struct seen {
 	int n, torn;
@@ -142,7 +120,7 @@ static void check_dead_process(const char *dir)
 
 	pid = fork();
 	if (pid == 0) {
-		fake_init(&f, "/dead", 1, 8);
+		fake_mr_init(&f, "/dead", 1, 8);
 		rdmapin_registry_add(&f.mr);
 		_exit(f.mr.registry_slot ? 0 : 1);
 	}
@@ -169,7 +147,7 @@ static void check_foreign_user_dir(const char *dir)
 	pid = fork();
 	if (pid == 0) {
 		setenv("RDMAPIN_RUNTIME_DIR", top, 1);
-		fake_init(&f, "/x", 1, 16);
+		fake_mr_init(&f, "/x", 1, 16);
 		rdmapin_registry_add(&f.mr);
 		_exit(f.mr.registry_slot ? 1 : 0);
 	}
@@ -189,8 +167,8 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	setenv("RDMAPIN_RUNTIME_DIR", dir, 1);
-	fake_init(&a, "/a", 1, 4);
-	fake_init(&b, "/b", 4096, 2);
+	fake_mr_init(&a, "/a", 1, 4);
+	fake_mr_init(&b, "/b", 4096, 2);
 	rdmapin_registry_add(&a.mr);
 	rdmapin_registry_add(&b.mr);
 	s = scan(dir);
