@@ -183,6 +183,20 @@ static int open_map(const char *who)
  * loads them, before the checks that cannot prove a refusal (the LSM list
  * when securityfs is not mounted).
  */
+/*
+ * libbpf tells stderr why a load failed; a library must not write to its
+ * application's stderr, and the reason reaches the caller through why.
+ */
+static int load_quietly(struct rdmapin_guard *skel)
+{
+	libbpf_print_fn_t old = libbpf_set_print(NULL);
+	int ret = rdmapin_guard__load(skel), err = errno;
+
+	libbpf_set_print(old);
+	errno = err;
+	return ret;
+}
+
 static struct rdmapin_guard *load_programs(char *why, size_t len)
 {
 	struct guard_hooks hooks = { 0 };
@@ -199,7 +213,7 @@ static struct rdmapin_guard *load_programs(char *why, size_t len)
 	bpf_program__set_autoload(skel->progs.guard_file_truncate, hooks.file_truncate);
 	bpf_program__set_autoload(skel->progs.guard_setattr_dentry, !hooks.setattr_idmap);
 	bpf_program__set_autoload(skel->progs.guard_setattr_idmap, hooks.setattr_idmap);
-	if (rdmapin_guard__load(skel))
+	if (load_quietly(skel))
 		unavailable(errno, why, len, "the kernel refuses the guard's BPF LSM programs: "
 			    "%s%s", strerror(errno), errno == EPERM ? "; this process has the "
 			    "capabilities, so a user namespace, lockdown or a security policy "

@@ -11,6 +11,7 @@
 #include <infiniband/verbs.h>
 
 #include <rdmapin/rdmapin.h>
+#include "guard.h"
 #include "pinls.h"
 
 static __attribute__((format(printf, 3, 4))) void add(struct libscols_table *tb, const char *what,
@@ -59,6 +60,23 @@ static void add_devices(struct libscols_table *tb)
 		ibv_free_device_list(list);
 }
 
+/*
+ * Whether the guard could run here, and what a truncating process sees
+ * today: registration does not use the guard yet, so no pin is truncate-
+ * proof whatever the probe says. Say so rather than imply what the RFC
+ * promised.
+ */
+static void add_guard(struct libscols_table *tb)
+{
+	char why[256];
+	int ret = rdmapin_guard_probe(why, sizeof(why));
+
+	add(tb, "BPF truncate guard", "%s: %s; not used by librdmapin yet", ret ? "unavailable" :
+	    "could run", why);
+	add(tb, "truncate of a pin", "not refused with ETXTBSY; on a leased file it waits until "
+	    "librdmapin revokes the MR and releases the lease");
+}
+
 int print_caps(const struct output_opts *o)
 {
 	struct libscols_table *tb = output_table(o, "caps");
@@ -76,10 +94,7 @@ int print_caps(const struct output_opts *o)
 		    "yes" : "no (emulated with an exclusive write lease)");
 	add(tb, "PROCMAP_QUERY", "%s", yes_no(host.flags & RDMAPIN_HOST_PROCMAP_QUERY));
 	add(tb, "lease-break-time", "%u s", host.lease_break_time);
-	/* What the RFC promised and this host cannot give: say so rather than imply it. */
-	add(tb, "BPF truncate guard",
-	    "not available: truncate of a pinned file is not refused with ETXTBSY; of a "
-	    "leased one it waits until librdmapin revokes the MR and releases the lease");
+	add_guard(tb);
 	add_devices(tb);
 	scols_print_table(tb);
 	scols_unref_table(tb);
