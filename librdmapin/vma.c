@@ -17,6 +17,7 @@
 #include <rdmapin/rdmapin.h>
 #include "error.h"
 #include "procmap_query.h"
+#include "host_caps.h"
 #include "vma.h"
 
 /* valgrind cannot know that PROCMAP_QUERY writes through vma_name_addr. */
@@ -177,10 +178,7 @@ int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, voi
 
 int rdmapin_vma_walk(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
 {
-	struct rdmapin_host_caps caps;
-
-	rdmapin_query_host(&caps);
-	if (caps.flags & RDMAPIN_HOST_PROCMAP_QUERY)
+	if (rdmapin_host()->flags & RDMAPIN_HOST_PROCMAP_QUERY)
 		return rdmapin_vma_walk_procmap(start, end, fn, ctx);
 	return rdmapin_vma_walk_maps(start, end, fn, ctx);
 }

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
@@ -54,22 +53,12 @@ static const struct row {
 	{ "device-DAX", map_devdax_region, RDMAPIN_BACKING_DEVDAX, { PIN_NOLEASE, PIN_NOLEASE } },
 };
 
-/* Whether /proc/locks lists a lease on the file behind fd. */
+/* Whether /proc/locks lists a lease on the file behind fd (any holder). */
 static bool lease_listed(int fd)
 {
-	char line[256], key[64];
-	bool found = false;
 	struct stat st;
-	FILE *f;
 
-	if (fstat(fd, &st) || !(f = fopen("/proc/locks", "r")))
-		return false;
-	snprintf(key, sizeof(key), " %02x:%02x:%lu ", major(st.st_dev), minor(st.st_dev),
-		 (unsigned long)st.st_ino);
-	while (fgets(line, sizeof(line), f))
-		found |= strstr(line, "LEASE") && strstr(line, key);
-	fclose(f);
-	return found;
+	return !fstat(fd, &st) && count_leases(0, &st) > 0;
 }
 
 static void check_registered(struct ibv_mr *mr, const struct row *r, const struct mapping *m,
