@@ -18,7 +18,7 @@ struct rdmapin_guard_key {
 };
 
 struct rdmapin_guard_value {
-	__u32 refs;		/* rdmapin_guard_add() calls not yet undone */
+	__u32 refs;		/* rdmapin_guard_ref() calls not yet undone */
 };
 
 #define RDMAPIN_GUARD_MAX_INODES 65536

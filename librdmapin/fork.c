@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "async_event.h"
+#include "guard_client.h"
 #include "lease.h"
 #include "lease_break.h"
 #include "mr_table.h"
@@ -20,6 +21,7 @@ static void child(void)
 	rdmapin_event_forget_all();
 	rdmapin_break_thread_forget();
 	rdmapin_registry_forget();
+	rdmapin_guard_client_forget();
 	rdmapin_unlock();
 }
 

@@ -160,8 +160,8 @@ static void destroy_keep_errno(struct rdmapin_guard *skel)
 
 static int not_loaded(const char *who)
 {
-	return rdmapin_fail(ENOENT, "%s: the truncate guard is not loaded (no %s); call "
-			    "rdmapin_guard_load() as root", who, RDMAPIN_GUARD_MAP);
+	return rdmapin_fail(ENOENT, "%s: the truncate guard is not loaded (no %s); (re)start "
+			    "rdmapin-guardd, which loads it", who, RDMAPIN_GUARD_MAP);
 }
 
 /* The pinned map, or -1 with errno: ENOENT, without a message, when no guard is loaded. */
@@ -366,7 +366,15 @@ int rdmapin_guard_load(void)
 	return ret;
 }
 
-static int guard_key(int fd, struct rdmapin_guard_key *key, const char *who)
+void rdmapin_guard_key_init(struct rdmapin_guard_key *key, dev_t dev, ino_t ino)
+{
+	*key = (struct rdmapin_guard_key){
+		.dev = major(dev) << KERNEL_MINORBITS | minor(dev),
+		.ino = ino,
+	};
+}
+
+int rdmapin_guard_key_of(int fd, struct rdmapin_guard_key *key, const char *who)
 {
 	struct stat st;
 
@@ -376,25 +384,42 @@ static int guard_key(int fd, struct rdmapin_guard_key *key, const char *who)
 	if (!S_ISREG(st.st_mode))
 		return rdmapin_fail(EINVAL, "%s: fd %d is not a regular file; only those can be "
 				    "truncated", who, fd);
-	*key = (struct rdmapin_guard_key){
-		.dev = major(st.st_dev) << KERNEL_MINORBITS | minor(st.st_dev),
-		.ino = st.st_ino,
-	};
+	rdmapin_guard_key_init(key, st.st_dev, st.st_ino);
 	return 0;
 }
 
+int rdmapin_guard_holds(const struct rdmapin_guard_key *key)
+{
+	struct rdmapin_guard_value val;
+	int fd = bpf_obj_get(RDMAPIN_GUARD_MAP), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = bpf_map_lookup_elem(fd, key, &val) ? (errno == ENOENT ? 0 : -1) : 1;
+	close(fd);
+	return ret;
+}
+
+bool rdmapin_guard_writable(void)
+{
+	int fd = bpf_obj_get(RDMAPIN_GUARD_MAP);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 /*
- * Reads the guard entry of the file open at @fd for a read-modify-write:
- * returns the map's fd, with *@dirfd open and locked until the caller closes
- * both, and says in *@found whether @val was read.
+ * Reads the guard entry of @key for a read-modify-write: returns the map's
+ * fd, with *@dirfd open and locked until the caller closes both, and says in
+ * *@found whether @val was read.
  */
-static int lock_entry(int fd, const char *who, struct rdmapin_guard_key *key,
+static int lock_entry(const struct rdmapin_guard_key *key, const char *who,
 		      struct rdmapin_guard_value *val, bool *found, int *dirfd)
 {
 	int map;
 
-	if (guard_key(fd, key, who))
-		return -1;
 	*dirfd = lock_pin_dir(who, false);
 	if (*dirfd < 0)
 		return -1;
@@ -414,45 +439,43 @@ static int lock_entry(int fd, const char *who, struct rdmapin_guard_key *key,
 	return -1;
 }
 
-int rdmapin_guard_add(int fd)
+int rdmapin_guard_ref(const struct rdmapin_guard_key *key, const char *who)
 {
 	struct rdmapin_guard_value val = { .refs = 0 };
-	struct rdmapin_guard_key key;
 	int map, dirfd, ret = 0;
 	bool found;
 
-	map = lock_entry(fd, "rdmapin_guard_add", &key, &val, &found, &dirfd);
+	map = lock_entry(key, who, &val, &found, &dirfd);
 	if (map < 0)
 		return -1;
 	val.refs++;
-	if (bpf_map_update_elem(map, &key, &val, BPF_ANY))
+	if (bpf_map_update_elem(map, key, &val, BPF_ANY))
 		ret = errno == E2BIG ?
-			rdmapin_fail(ENOSPC, "rdmapin_guard_add: cannot guard fd %d: the guard "
-				     "holds its limit of %d files", fd, RDMAPIN_GUARD_MAX_INODES) :
-			rdmapin_fail(errno, "rdmapin_guard_add: cannot guard fd %d: %s", fd,
+			rdmapin_fail(ENOSPC, "%s: the truncate guard holds its limit of %d files",
+				     who, RDMAPIN_GUARD_MAX_INODES) :
+			rdmapin_fail(errno, "%s: cannot update the truncate guard's map: %s", who,
 				     strerror(errno));
 	close_keep_errno(map);
 	close_keep_errno(dirfd);
 	return ret;
 }
 
-int rdmapin_guard_del(int fd)
+int rdmapin_guard_unref(const struct rdmapin_guard_key *key, const char *who)
 {
 	struct rdmapin_guard_value val = { .refs = 0 };
-	struct rdmapin_guard_key key;
 	int map, dirfd, ret;
 	bool found;
 
-	map = lock_entry(fd, "rdmapin_guard_del", &key, &val, &found, &dirfd);
+	map = lock_entry(key, who, &val, &found, &dirfd);
 	if (map < 0)
 		return -1;
 	if (!found)
-		ret = rdmapin_fail(ENOENT, "rdmapin_guard_del: fd %d is not guarded; each "
-				   "rdmapin_guard_del() undoes one rdmapin_guard_add()", fd);
-	else if (--val.refs ? bpf_map_update_elem(map, &key, &val, BPF_EXIST) :
-			      bpf_map_delete_elem(map, &key))
-		ret = rdmapin_fail(errno, "rdmapin_guard_del: cannot update the truncate guard's "
-				   "map: %s", strerror(errno));
+		ret = rdmapin_fail(ENOENT, "%s: the file (inode %llu) is not guarded; each unref "
+				   "undoes one ref", who, (unsigned long long)key->ino);
+	else if (--val.refs ? bpf_map_update_elem(map, key, &val, BPF_EXIST) :
+			      bpf_map_delete_elem(map, key))
+		ret = rdmapin_fail(errno, "%s: cannot update the truncate guard's map: %s", who,
+				   strerror(errno));
 	else
 		ret = 0;
 	close_keep_errno(map);

@@ -13,6 +13,7 @@
 
 #include <rdmapin/rdmapin.h>
 #include "error.h"
+#include "guard_client.h"
 #include "host_caps.h"
 #include "procmap_query.h"
 
@@ -114,6 +115,14 @@ int rdmapin_query_host(struct rdmapin_host_caps *caps)
 	if (!caps)
 		return rdmapin_fail(EINVAL, "rdmapin_query_host: caps is NULL; pass a "
 					    "struct rdmapin_host_caps to fill");
+	char why[512], last[512];
+	int err = errno;
+
 	*caps = *rdmapin_host();
+	/* Looking for the guard is no failure: errno and the last error stay. */
+	snprintf(last, sizeof(last), "%s", rdmapin_last_error());
+	if (rdmapin_guard_reachable(why, sizeof(why)) != RDMAPIN_GUARD_KIND_NONE)
+		caps->flags |= RDMAPIN_HOST_TRUNCATE_GUARD;
+	rdmapin_fail(err, "%s", last);
 	return 0;
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Layout leases over registered files: see lease.h. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include "host_caps.h"
 #include "lease.h"
 #include "lease_break.h"
+#include "own_fd.h"
 #include "registration.h"
 
 /* The 2019 RFC's lease flag (see host_caps.c). */
@@ -87,34 +87,14 @@ static int lease_take(int fd, enum rdmapin_lease_kind kind)
 	return -1;
 }
 
-static bool same_file(int fd, dev_t dev, ino_t ino)
+/* The drop-in form: lease an fd of this process's own, not one of our leases. */
+static int lease_take_own(int fd, void *kind)
 {
-	struct stat st;
-
-	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == dev && st.st_ino == ino;
-}
-
-/* The drop-in form: find an fd of this process's own on the mapped file. */
-static int lease_take_found(dev_t dev, ino_t ino, enum rdmapin_lease_kind kind)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int fd, found = -1, err = EBADF;
-	struct dirent *e;
-
-	if (!d)
+	if (rdmapin_lease_by_fd(fd)) {
+		errno = 0;
 		return -1;
-	while (found < 0 && (e = readdir(d))) {
-		fd = atoi(e->d_name);
-		if (e->d_name[0] == '.' || fd == dirfd(d) || rdmapin_lease_by_fd(fd) ||
-		    !same_file(fd, dev, ino))
-			continue;
-		found = lease_take(fd, kind);
-		if (found < 0)
-			err = errno;
 	}
-	closedir(d);
-	errno = err;
-	return found;
+	return lease_take(fd, *(enum rdmapin_lease_kind *)kind);
 }
 
 static int lease_fail(const struct rdmapin_backing_info *b, int err)
@@ -160,7 +140,8 @@ int rdmapin_lease_get(int fd, const struct rdmapin_backing_info *b, struct rdmap
 		kind = RDMAPIN_LEASE_KIND_NATIVE;
 	if (rdmapin_break_thread_start())
 		return -1;
-	lfd = fd >= 0 ? lease_take(fd, kind) : lease_take_found(b->dev, b->ino, kind);
+	lfd = fd >= 0 ? lease_take(fd, kind) :
+			rdmapin_own_fd_find(b->dev, b->ino, lease_take_own, &kind);
 	if (lfd < 0)
 		return lease_fail(b, errno);
 	l = calloc(1, sizeof(*l));

@@ -15,6 +15,7 @@
 #include "async_event.h"
 #include "device_caps.h"
 #include "error.h"
+#include "guard_client.h"
 #include "host_caps.h"
 #include "lease.h"
 #include "mr_table.h"
@@ -195,20 +196,28 @@ static bool leasable(const struct rdmapin_mr *mr)
 				      mr->backing.kind == RDMAPIN_BACKING_FSDAX);
 }
 
-static int take_lease(struct rdmapin_mr *mr)
+static int check_lease_policy(const struct rdmapin_mr *mr, enum rdmapin_lease_policy policy)
 {
-	enum rdmapin_lease_policy policy = mr->attr.lease ?: mr->lease_default;
-	struct rdmapin_lease *lease;
-	int ret, err;
-
 	if (policy == RDMAPIN_LEASE_NONE && mr->lease_default == RDMAPIN_LEASE_REQUIRE)
-		return rdmapin_fail(EINVAL, "%s: %s files are always leased, or a truncate could "
-				    "free storage the NIC still writes; drop RDMAPIN_LEASE_NONE",
-				    what(mr), rdmapin_backing_name(mr->backing.kind));
+		return rdmapin_fail(EINVAL, "%s: %s files are always leased or guarded, or a "
+				    "truncate could free storage the NIC still writes; drop "
+				    "RDMAPIN_LEASE_NONE", what(mr),
+				    rdmapin_backing_name(mr->backing.kind));
 	if (policy == RDMAPIN_LEASE_REQUIRE && !leasable(mr))
 		return rdmapin_fail(EINVAL, "%s: only shared mappings of regular files can be "
 				    "leased; drop RDMAPIN_LEASE_REQUIRE", what(mr));
-	if (policy == RDMAPIN_LEASE_NONE || !leasable(mr))
+	return 0;
+}
+
+/* @guard_why: why the file is not guarded, for a refusal; NULL if guarding was not tried. */
+static int take_lease(struct rdmapin_mr *mr, enum rdmapin_lease_policy policy,
+		      const char *guard_why)
+{
+	char lease_why[512];
+	struct rdmapin_lease *lease;
+	int ret, err;
+
+	if (policy == RDMAPIN_LEASE_NONE)
 		return 0;
 	err = errno;
 	rdmapin_lock();
@@ -216,11 +225,42 @@ static int take_lease(struct rdmapin_mr *mr)
 	if (!ret)
 		rdmapin_lease_attach(lease, mr);
 	rdmapin_unlock();
+	if (ret && policy == RDMAPIN_LEASE_REQUIRE && guard_why) {
+		snprintf(lease_why, sizeof(lease_why), "%s", rdmapin_last_error());
+		return rdmapin_fail(errno, "%s; and %s", lease_why, guard_why);
+	}
 	if (ret && policy == RDMAPIN_LEASE_REQUIRE)
 		return -1;
 	/* Without a lease where one was only wanted: registration goes on. */
 	errno = err;
 	return 0;
+}
+
+/*
+ * Keeps the file whole while it is registered: the truncate guard where it
+ * can be had, since a truncate then fails instead of revoking the MR, unless
+ * the caller asked for a lease by name; a lease otherwise. Guard and lease do
+ * not mix: the kernel breaks leases before it asks the guard, so a truncate
+ * would revoke the MR and then fail all the same.
+ */
+static int protect_file(struct rdmapin_mr *mr)
+{
+	enum rdmapin_lease_policy policy = mr->attr.lease ?: mr->lease_default;
+	char guard_why[512];
+	int err = errno;
+
+	if (check_lease_policy(mr, policy))
+		return -1;
+	if (!leasable(mr))
+		return 0;
+	if (mr->attr.lease == RDMAPIN_LEASE_REQUIRE)
+		return take_lease(mr, policy, NULL);
+	if (!rdmapin_guard_mr(mr))
+		return 0;
+	snprintf(guard_why, sizeof(guard_why), "%s", rdmapin_last_error());
+	/* A guard that could not be had is no failure of the caller's: errno stays. */
+	errno = err;
+	return take_lease(mr, policy, guard_why);
 }
 
 /*
@@ -277,6 +317,7 @@ static void mr_free(struct rdmapin_mr *mr)
 	rdmapin_lock();
 	rdmapin_lease_detach(mr);
 	rdmapin_unlock();
+	rdmapin_unguard_mr(mr);
 	if (mr->provider && mr->provider->release)
 		mr->provider->release(mr);
 	if (mr->own_map)
@@ -299,7 +340,7 @@ struct ibv_mr *rdmapin_reg_mr_ex(struct ibv_pd *pd, const struct rdmapin_mr_init
 	mr->pd = pd;
 	mr->attr = *attr;
 	apply_defaults(&mr->attr);
-	if (classify(mr) || choose_mode(mr) || take_lease(mr) || do_register(mr)) {
+	if (classify(mr) || choose_mode(mr) || protect_file(mr) || do_register(mr)) {
 		err = errno;
 		mr_free(mr);
 		errno = err;
@@ -394,6 +435,7 @@ int rdmapin_query_mr(struct ibv_mr *ibmr, struct rdmapin_mr_attr *attr)
 		attr->backing = mr->backing.kind;
 		attr->mode = mr->mode;
 		attr->lease = mr->lease ? mr->lease->kind : RDMAPIN_LEASE_KIND_NONE;
+		attr->guard = mr->guard;
 		attr->revoked = mr->revoked;
 		attr->dev = mr->backing.dev;
 		attr->ino = mr->backing.ino;

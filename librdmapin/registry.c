@@ -207,6 +207,7 @@ static void slot_fill(struct rdmapin_registry_slot *v, const struct rdmapin_mr *
 	v->backing = mr->backing.kind;
 	v->mode = mr->mode;
 	v->lease = mr->lease ? mr->lease->kind : RDMAPIN_LEASE_KIND_NONE;
+	v->guard = mr->guard;
 	v->lkey = mr->ibmr->lkey;
 	v->rkey = mr->ibmr->rkey;
 	v->dev = mr->backing.dev;

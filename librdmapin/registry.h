@@ -53,7 +53,7 @@ struct rdmapin_registry_slot {
 	uint32_t backing;		/* enum rdmapin_backing */
 	uint32_t mode;			/* enum rdmapin_reg_mode */
 	uint32_t lease;			/* enum rdmapin_lease_kind */
-	uint32_t guard;			/* 0: no truncate guard */
+	uint32_t guard;			/* enum rdmapin_guard_kind */
 	uint32_t lkey;
 	uint32_t rkey;
 	uint32_t reserved;

@@ -23,6 +23,12 @@ enum rdmapin_host_flags {
 	RDMAPIN_HOST_NATIVE_LAYOUT_LEASE = 1 << 1,
 	/* The PROCMAP_QUERY ioctl on /proc/self/maps is available. */
 	RDMAPIN_HOST_PROCMAP_QUERY = 1 << 2,
+	/*
+	 * The truncate guard (rdmapin_guard(7)) protects this process's
+	 * registrations of files: truncates of them fail with ETXTBSY. Asked
+	 * anew at each call: the daemon may start or stop.
+	 */
+	RDMAPIN_HOST_TRUNCATE_GUARD = 1 << 3,
 };
 
 struct rdmapin_host_caps {
@@ -66,6 +72,13 @@ enum rdmapin_lease_kind {
 	RDMAPIN_LEASE_KIND_NONE = 0,
 	RDMAPIN_LEASE_KIND_NATIVE,	/* the kernel's F_LAYOUT lease */
 	RDMAPIN_LEASE_KIND_EMULATED,	/* an exclusive F_WRLCK lease */
+};
+
+/* What refuses truncates of a registered file (rdmapin_guard(7)). */
+enum rdmapin_guard_kind {
+	RDMAPIN_GUARD_KIND_NONE = 0,
+	RDMAPIN_GUARD_KIND_DAEMON,	/* rdmapin-guardd(8) holds the entry for this process */
+	RDMAPIN_GUARD_KIND_DIRECT,	/* this process edits the guard's map itself */
 };
 
 /* What happens when another process opens or truncates a registered file. */
@@ -121,6 +134,7 @@ struct rdmapin_mr_attr {
 	uint64_t offset;		/* of addr in the file */
 	char path[4096];
 	char device[IBV_SYSFS_NAME_MAX];
+	enum rdmapin_guard_kind guard;	/* truncates of the file fail with ETXTBSY */
 };
 
 int rdmapin_query_mr(struct ibv_mr *mr, struct rdmapin_mr_attr *attr);

@@ -14,30 +14,51 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/types.h>
 #include <rdmapin/rdmapin.h>
 #include "check.h"
 #include "guard.h"
+#include "guard_client.h"
+#include "rdmapin_guard.h"
 #include "guest.h"
 
 /* Guard entries are checked before the guard is looked for. */
 static void bad_files(void)
 {
 	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct rdmapin_guard_key key;
 	int ret;
 
-	ret = rdmapin_guard_add(-1);
-	check_errno(!ret, errno, EBADF, "rdmapin_guard_add(-1)");
-	ret = rdmapin_guard_add(fd);
-	check_errno(!ret, errno, EINVAL, "rdmapin_guard_add(a directory)");
+	ret = rdmapin_guard_key_of(-1, &key, "test");
+	check_errno(!ret, errno, EBADF, "rdmapin_guard_key_of(-1)");
+	ret = rdmapin_guard_key_of(fd, &key, "test");
+	check_errno(!ret, errno, EINVAL, "rdmapin_guard_key_of(a directory)");
 	check(strstr(rdmapin_last_error(), "not a regular file") != NULL,
 	      "message names the cause: %s", rdmapin_last_error());
-	ret = rdmapin_guard_del(fd);
-	check_errno(!ret, errno, EINVAL, "rdmapin_guard_del(a directory)");
 	close(fd);
+}
+
+/*
+ * Without a guard, the library must not say that files are guarded: no
+ * RDMAPIN_HOST_TRUNCATE_GUARD, and the reason names both ways it looked.
+ */
+static void honest_host(void)
+{
+	struct rdmapin_host_caps caps;
+	char why[512];
+
+	check(!rdmapin_query_host(&caps), "rdmapin_query_host: %s", rdmapin_last_error());
+	check(!(caps.flags & RDMAPIN_HOST_TRUNCATE_GUARD),
+	      "no RDMAPIN_HOST_TRUNCATE_GUARD where no guard is loaded (flags 0x%x)", caps.flags);
+	check(rdmapin_guard_reachable(why, sizeof(why)) == RDMAPIN_GUARD_KIND_NONE,
+	      "no guard is reachable");
+	check(strstr(why, "rdmapin-guardd") && strstr(why, RDMAPIN_GUARD_MAP),
+	      "why names the daemon and the map: %s", why);
 }
 
 static void unavailable(const char *why, int probe_errno)
 {
+	struct rdmapin_guard_key key;
 	struct usage before;
 	char file[] = "/tmp/rdmapin-guard-XXXXXX";
 	int fd, ret;
@@ -61,11 +82,14 @@ static void unavailable(const char *why, int probe_errno)
 	if (!check(fd >= 0, "mkostemp: %s", strerror(errno)))
 		return;
 	unlink(file);
-	ret = rdmapin_guard_add(fd);
-	check_errno(!ret, errno, ENOENT, "rdmapin_guard_add() without a guard");
+	ret = rdmapin_guard_key_of(fd, &key, "test");
+	check(!ret, "rdmapin_guard_key_of(a file): %s", ret ? rdmapin_last_error() : "ok");
+	ret = rdmapin_guard_ref(&key, "test");
+	check_errno(!ret, errno, ENOENT, "rdmapin_guard_ref() without a guard");
 	check(strstr(rdmapin_last_error(), "not loaded") != NULL, "message names the cause: %s",
 	      rdmapin_last_error());
 	close(fd);
+	honest_host();
 }
 
 int main(void)

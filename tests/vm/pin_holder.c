@@ -5,7 +5,7 @@
  * plain ibv_reg_mr(), as an RDMA user without librdmapin would), prints what
  * it got, one line per pin, then "ready", and sleeps until killed.
  *
- *	pin <n> <backing> <mode> <lease> <device> <offset> <length>
+ *	pin <n> <backing> <mode> <lease> <guard> <device> <offset> <length>
  *
  * n counts the FILE arguments from 0; the test knows their paths. Linked
  * with the library's objects for rdmapin_backing_name(), the name pinls prints.
@@ -33,14 +33,16 @@ static int report(int n, struct ibv_mr *mr)
 		[RDMAPIN_MODE_ODP] = "odp",
 	};
 	static const char *const leases[] = { "none", "native", "emulated" };
+	static const char *const guards[] = { "none", "daemon", "direct" };
 	struct rdmapin_mr_attr a;
 
 	if (rdmapin_query_mr(mr, &a)) {
 		fprintf(stderr, "pin_holder: rdmapin_query_mr: %s\n", rdmapin_last_error());
 		return -1;
 	}
-	printf("pin %d %s %s %s %s %llu %zu\n", n, rdmapin_backing_name(a.backing), modes[a.mode],
-	       leases[a.lease], a.device, (unsigned long long)a.offset, mr->length);
+	printf("pin %d %s %s %s %s %s %llu %zu\n", n, rdmapin_backing_name(a.backing),
+	       modes[a.mode], leases[a.lease], guards[a.guard], a.device,
+	       (unsigned long long)a.offset, mr->length);
 	return 0;
 }
 

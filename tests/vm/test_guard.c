@@ -7,12 +7,13 @@
  * succeed again. What the guard does not cover is recorded too: fallocate()
  * has no LSM hook, so hole punching and range collapsing go through, and a
  * lease on a guarded file still breaks before the guard refuses a truncate.
+ * Registrations by a privileged process with no daemon are guarded directly;
+ * an unprivileged one's fall back to a lease (test_guardd covers the daemon).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,91 +21,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/types.h>
 #include <rdmapin/rdmapin.h>
 #include "check.h"
 #include "guard.h"
+#include "rdmapin_guard.h"
 #include "guest.h"
+#include "truncate_paths.h"
 
-/* Every truncate path that the guard covers. */
-enum how {
-	TRUNCATE_SHRINK,
-	FTRUNCATE_SHRINK,
-	FTRUNCATE_GROW,
-	OPEN_TRUNC,
-	SHELL_REDIRECT,
-	COREUTILS_TRUNCATE,
-	NR_HOWS
-};
+#define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
 
-static const char *const how_name[NR_HOWS] = {
-	[TRUNCATE_SHRINK] = "truncate(2) to 0",
-	[FTRUNCATE_SHRINK] = "ftruncate(2) to 0",
-	[FTRUNCATE_GROW] = "ftruncate(2) to twice the size",
-	[OPEN_TRUNC] = "open(O_TRUNC)",
-	[SHELL_REDIRECT] = "bash ': > file'",
-	[COREUTILS_TRUNCATE] = "coreutils truncate -s 0",
-};
-
-/*
- * Runs a shell command made from @fmt. Returns 0 when it succeeds, ETXTBSY
- * when it fails saying so, EPROTO (after printing what it said) otherwise.
- */
-static __attribute__((format(printf, 1, 2))) int run_tool(const char *fmt, ...)
+/* The guard's own calls, on an open file. */
+static int guard_add(int fd)
 {
-	char cmd[512], out[4096];
-	size_t used;
-	va_list ap;
-	FILE *p;
-	int status;
+	struct rdmapin_guard_key key;
 
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	/* Appended: the tool's message is what tells ETXTBSY from other failures. */
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	p = popen(cmd, "r");
-	if (!p)
-		return errno;
-	used = fread(out, 1, sizeof(out) - 1, p);
-	out[used] = '\0';
-	status = pclose(p);
-	if (status == 0)
-		return 0;
-	if (strstr(out, strerror(ETXTBSY)))
-		return ETXTBSY;
-	printf("# %s: status 0x%x: %s", cmd, status, out);
-	return EPROTO;
+	return rdmapin_guard_key_of(fd, &key, "test") ?: rdmapin_guard_ref(&key, "test");
 }
 
-/* Truncates @path (open at @fd) as @how says: 0 or an errno. */
-static int try_truncate(enum how how, const char *path, int fd)
+static int guard_del(int fd)
 {
-	int ret = 0, tfd;
+	struct rdmapin_guard_key key;
 
-	switch (how) {
-	case TRUNCATE_SHRINK:
-		ret = truncate(path, 0);
-		break;
-	case FTRUNCATE_SHRINK:
-		ret = ftruncate(fd, 0);
-		break;
-	case FTRUNCATE_GROW:
-		ret = ftruncate(fd, 2 * REGION_SIZE);
-		break;
-	case OPEN_TRUNC:
-		tfd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-		if (tfd >= 0)
-			close(tfd);
-		ret = tfd >= 0 ? 0 : -1;
-		break;
-	case SHELL_REDIRECT:
-		return run_tool("bash -c ': > %s'", path);
-	case COREUTILS_TRUNCATE:
-		return run_tool("truncate -s 0 %s", path);
-	case NR_HOWS:
-		break;
-	}
-	return ret ? errno : 0;
+	return rdmapin_guard_key_of(fd, &key, "test") ?: rdmapin_guard_unref(&key, "test");
 }
 
 struct files {
@@ -120,28 +59,15 @@ static off_t size_of(int fd)
 }
 
 /* Every path against the guarded file (@want: its errno) and the other file. */
+/* Every path against the guarded file (@want: its errno) and the other file. */
 static void check_paths(const struct files *f, int want, const char *who)
 {
 	char what[256];
-	int how, err;
 
-	for (how = 0; how < NR_HOWS; how++) {
-		err = try_truncate(how, f->guarded.path, f->guarded.fd);
-		snprintf(what, sizeof(what), "%s, %s: %s of the file", f->where, who,
-			 how_name[how]);
-		check_errno(!err, err, want, what);
-		if (!err && ftruncate(f->guarded.fd, REGION_SIZE))
-			check(0, "restore the size: %s", strerror(errno));
-
-		err = try_truncate(how, f->other.path, f->other.fd);
-		snprintf(what, sizeof(what), "%s, %s: %s of a file next to it", f->where, who,
-			 how_name[how]);
-		check_errno(!err, err, 0, what);
-		if (ftruncate(f->other.fd, REGION_SIZE))
-			check(0, "restore the size: %s", strerror(errno));
-	}
-	check(size_of(f->guarded.fd) == REGION_SIZE, "%s, %s: the file keeps its size (%lld)",
-	      f->where, who, (long long)size_of(f->guarded.fd));
+	snprintf(what, sizeof(what), "%s, %s: the file", f->where, who);
+	check_truncate_paths(f->guarded.path, f->guarded.fd, want, what);
+	snprintf(what, sizeof(what), "%s, %s: a file next to it", f->where, who);
+	check_truncate_paths(f->other.path, f->other.fd, 0, what);
 }
 
 /* In a forked child, on the fds it inherited: the lease-free ftruncate case. */
@@ -179,7 +105,7 @@ static int other_process_main(const char *op, const char *path)
 		return errno;
 	ret = rdmapin_guard_load();
 	if (!ret)
-		ret = strcmp(op, "add") ? rdmapin_guard_del(fd) : rdmapin_guard_add(fd);
+		ret = strcmp(op, "add") ? guard_del(fd) : guard_add(fd);
 	if (ret)
 		fprintf(stderr, "test_guard %s: %s\n", op, rdmapin_last_error());
 	return ret ? errno : 0;
@@ -250,7 +176,7 @@ static void guarded_dir(const char *dir, const char *where)
 		goto out;
 	}
 	check_paths(&f, 0, "before the guard");
-	ret = rdmapin_guard_add(f.guarded.fd);
+	ret = guard_add(f.guarded.fd);
 	if (!check(!ret, "%s: rdmapin_guard_add: %s", where, ret ? rdmapin_last_error() : "ok"))
 		goto out;
 	check_paths(&f, ETXTBSY, "its owner");
@@ -261,7 +187,7 @@ static void guarded_dir(const char *dir, const char *where)
 	/* A second guard from another process: it holds after the owner's is gone. */
 	ret = other_process("add", f.guarded.path);
 	check(!ret, "%s: another process adds a guard: %s", where, strerror(ret));
-	ret = rdmapin_guard_del(f.guarded.fd);
+	ret = guard_del(f.guarded.fd);
 	check(!ret, "%s: the owner removes its guard: %s", where,
 	      ret ? rdmapin_last_error() : "ok");
 	ret = try_truncate(TRUNCATE_SHRINK, f.guarded.path, f.guarded.fd);
@@ -271,8 +197,8 @@ static void guarded_dir(const char *dir, const char *where)
 
 	check_paths(&f, 0, "after the last guard is removed");
 	errno = 0;
-	ret = rdmapin_guard_del(f.guarded.fd);
-	check_errno(!ret, errno, ENOENT, "rdmapin_guard_del() of an unguarded file");
+	ret = guard_del(f.guarded.fd);
+	check_errno(!ret, errno, ENOENT, "guard_del() of an unguarded file");
 out:
 	unmap(&f.guarded);
 	unmap(&f.other);
@@ -319,31 +245,11 @@ static void unprivileged(void *arg)
 	ret = rdmapin_guard_probe(why, sizeof(why));
 	check_errno(!ret, errno, EPERM, "nobody: rdmapin_guard_probe()");
 	printf("# nobody: %s\n", why);
-	ret = rdmapin_guard_add(fd);
-	check_errno(!ret, errno, EPERM, "nobody: rdmapin_guard_add()");
+	ret = guard_add(fd);
+	check_errno(!ret, errno, EPERM, "nobody: guard_add()");
 	printf("# nobody: %s\n", rdmapin_last_error());
 }
 
-/* µs per ftruncate(2) of @fd: the best of several rounds. */
-static double truncate_us(int fd)
-{
-	const int rounds = 5, n = 1000;
-	double best = -1, start, t;
-	int r, i;
-
-	for (r = 0; r < rounds; r++) {
-		start = now_s();
-		for (i = 0; i < n; i++)
-			if (ftruncate(fd, i & 1 ? REGION_SIZE : 0))
-				return -1;
-		t = (now_s() - start) / n * 1e6;
-		if (best < 0 || t < best)
-			best = t;
-	}
-	return best;
-}
-
-/* As rdmapin_guard(7) tells an administrator to: the programs detach. */
 /* The kernel detaches the programs a moment after their last pin goes. */
 static int ftruncate_once_unguarded(int fd, off_t len)
 {
@@ -366,15 +272,15 @@ static void check_unload(const struct mapping *m)
 	char why[256];
 	int ret;
 
-	if (!check(!rdmapin_guard_add(m->fd), "guard a file: %s", rdmapin_last_error()))
+	if (!check(!guard_add(m->fd), "guard a file: %s", rdmapin_last_error()))
 		return;
 	check(!unload_guard(), "unload the guard: rm -r %s", RDMAPIN_GUARD_DIR);
 	ret = ftruncate_once_unguarded(m->fd, 0);
 	check_errno(!ret, errno, 0, "after unloading, ftruncate(2) of the file it guarded");
 	ret = rdmapin_guard_probe(why, sizeof(why));
 	check(!ret && strstr(why, "not loaded"), "rdmapin_guard_probe: %s", why);
-	ret = rdmapin_guard_add(m->fd);
-	check_errno(!ret, errno, ENOENT, "rdmapin_guard_add() with no guard loaded");
+	ret = guard_add(m->fd);
+	check_errno(!ret, errno, ENOENT, "guard_add() with no guard loaded");
 	ret = rdmapin_guard_load();
 	check(!ret, "load it again: %s", ret ? rdmapin_last_error() : "ok");
 	ret = ftruncate(m->fd, REGION_SIZE);
@@ -382,34 +288,79 @@ static void check_unload(const struct mapping *m)
 }
 
 /*
- * What the loaded guard costs a truncate of a file it does not guard: the
- * best of rounds that alternate between unloaded and loaded, as the emulated
- * guests are noisy. Leaves the guard loaded.
+ * A privileged process with no daemon to ask edits the map itself: its
+ * registrations are guarded directly, and not leased.
  */
-static void measure(int fd)
+static void library_direct(struct ibv_pd *pd, struct mapping *m)
 {
-	double without = -1, with = -1, t;
-	int r;
+	struct rdmapin_host_caps host;
+	struct rdmapin_guard_key key;
+	struct rdmapin_mr_attr a;
+	struct ibv_mr *mr;
 
-	for (r = 0; r < 3; r++) {
-		if (unload_guard() || (t = truncate_us(fd)) < 0)
-			break;
-		without = without < 0 || t < without ? t : without;
-		if (rdmapin_guard_load() || (t = truncate_us(fd)) < 0)
-			break;
-		with = with < 0 || t < with ? t : with;
+	rdmapin_query_host(&host);
+	check(host.flags & RDMAPIN_HOST_TRUNCATE_GUARD, "root, guard loaded, no daemon: "
+	      "rdmapin_query_host() has RDMAPIN_HOST_TRUNCATE_GUARD");
+	mr = rdmapin_reg_file_mr(pd, m->fd, 0, m->len, MR_ACCESS);
+	if (!check(mr != NULL, "register %s: %s", m->path, mr ? "ok" : rdmapin_last_error()))
+		return;
+	rdmapin_query_mr(mr, &a);
+	check(a.guard == RDMAPIN_GUARD_KIND_DIRECT && a.lease == RDMAPIN_LEASE_KIND_NONE,
+	      "guarded directly, not leased (guard %d, lease %d)", a.guard, a.lease);
+	rdmapin_guard_key_of(m->fd, &key, "test");
+	check(rdmapin_guard_holds(&key) == 1, "the map holds the registered file");
+	check_truncate_paths(m->path, m->fd, ETXTBSY, "registered, guarded directly");
+	check(!rdmapin_dereg_mr(mr), "deregister: %s", rdmapin_last_error());
+	check(rdmapin_guard_holds(&key) == 0, "after dereg the map no longer holds the file");
+	check_truncate_paths(m->path, m->fd, 0, "deregistered");
+}
+
+/* Where nothing may guard: no daemon, and nobody cannot edit the map. A lease. */
+static void library_fallback(void *arg)
+{
+	struct rdmapin_host_caps host;
+	struct rdmapin_mr_attr a;
+	struct mapping m = unmapped;
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+
+	/* Made by root, where nobody may not create files, and given to nobody. */
+	if (map_pagecache_shared(&m) || fchown(m.fd, 65534, 65534) || setgid(65534) ||
+	    setuid(65534)) {
+		check(0, "nobody maps a file of its own: %s %s", strerror(errno), m.err);
+		unmap(&m);
+		return;
 	}
-	check(r == 3, "measure with and without the guard: %s", rdmapin_last_error());
-	printf("# ftruncate(2) of an unguarded file: %.2f us without the guard, %.2f us "
-	       "with it\n", without, with);
+	rdmapin_query_host(&host);
+	check(!(host.flags & RDMAPIN_HOST_TRUNCATE_GUARD),
+	      "nobody, no daemon: no RDMAPIN_HOST_TRUNCATE_GUARD");
+	pd = open_pd(env.rxe0);
+	mr = pd ? rdmapin_reg_file_mr(pd, m.fd, 0, m.len, MR_ACCESS) : NULL;
+	if (check(mr != NULL, "nobody registers %s: %s", m.path, mr ? "ok" : rdmapin_last_error())) {
+		rdmapin_query_mr(mr, &a);
+		check(a.guard == RDMAPIN_GUARD_KIND_NONE && a.lease == RDMAPIN_LEASE_KIND_EMULATED,
+		      "not guarded, leased instead (guard %d, lease %d)", a.guard, a.lease);
+		rdmapin_dereg_mr(mr);
+	}
+	if (pd)
+		close_pd(pd);
+	unmap(&m);
+}
 
-	t = now_s();
-	for (r = 0; r < 100; r++)
-		if (rdmapin_guard_add(fd) || rdmapin_guard_del(fd))
-			break;
-	check(r == 100, "guard and unguard a file 100 times: %s", rdmapin_last_error());
-	printf("# rdmapin_guard_add() and rdmapin_guard_del(): %.1f us\n",
-	       (now_s() - t) / r * 1e6);
+static void library(void)
+{
+	struct mapping m = unmapped;
+	struct ibv_pd *pd = open_pd(env.rxe0);
+	int ret;
+
+	/* 6.1 registers no shared fsdax mapping: its page-cache files pin instead. */
+	ret = env.kernel == KERNEL_6_1 ? map_pagecache_shared(&m) : map_fsdax_shared(&m);
+	if (check(pd && !ret, "a PD and a mapped file: %s", m.err))
+		library_direct(pd, &m);
+	check_in_child(library_fallback, NULL);
+	if (pd)
+		close_pd(pd);
+	unmap(&m);
 }
 
 int main(int argc, char **argv)
@@ -440,8 +391,8 @@ int main(int argc, char **argv)
 
 	guarded_dir(env.fsdax_dir, "fsdax");
 	guarded_dir(env.pagecache_dir, "page cache");
+	library();
 	check_unload(&m);
-	measure(m.fd);
 out:
 	unmap(&m);
 	return check_done();

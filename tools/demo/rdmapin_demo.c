@@ -5,15 +5,23 @@
  * it, the data is read back from the file, another process truncates the file
  * and the MR is revoked first. On kernels where fsdax cannot be registered
  * it shows the refusal, registers device-DAX instead, and shows the
- * truncate part with a page-cache file. It prints what happened.
+ * truncate part with a page-cache file. Then the same file again with
+ * rdmapin-guardd running: the truncate fails with ETXTBSY while the peer
+ * goes on writing. It prints what happened.
+ *
+ * Usage: rdmapin-demo RDMAPIN_GUARDD (the daemon's program)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
@@ -29,6 +37,16 @@ static const char *const mode_name[] = { [RDMAPIN_MODE_PIN] = "long-term pin",
 					 [RDMAPIN_MODE_ODP] = "On-Demand Paging" };
 static const char *const lease_name[] = { "none", "native layout lease",
 					  "emulated layout lease (F_WRLCK)" };
+static const char *const guard_name[] = { "none", "rdmapin-guardd (BPF LSM)",
+					  "BPF LSM, edited directly" };
+#define GUARDD_DIR "/run/rdmapin-demo-guardd"
+
+/* What the intruder does to the registered file. */
+enum act {
+	ACT_NONE,
+	ACT_REVOKE,	/* truncate a leased file: the MR is revoked first */
+	ACT_REFUSE,	/* truncate a guarded file: ETXTBSY, the peer writes on */
+};
 
 static void show_host(struct ibv_context *ctx)
 {
@@ -57,8 +75,9 @@ static struct ibv_mr *register_file(struct ibv_pd *pd, struct mapping *m)
 		return NULL;
 	}
 	rdmapin_query_mr(mr, &a);
-	printf("[server] rdmapin_reg_file_mr(%s): registered on %s as %s, lease: %s, rkey %#x\n",
-	       a.path, a.device, mode_name[a.mode], lease_name[a.lease], mr->rkey);
+	printf("[server] rdmapin_reg_file_mr(%s): registered on %s as %s, lease: %s, truncate "
+	       "guard: %s, rkey %#x\n", a.path, a.device, mode_name[a.mode], lease_name[a.lease],
+	       guard_name[a.guard], mr->rkey);
 	return mr;
 }
 
@@ -106,8 +125,36 @@ static void truncate_and_watch(int sock, const char *path)
 	       status < 0 ? "no completion" : ibv_wc_status_str(status));
 }
 
-/* One file, start to end; returns 0 if it registered. */
-static int demo_file(const char *title, int (*map)(struct mapping *), bool truncate_it)
+static int intruder_truncate(const char *path)
+{
+	double t = now_s();
+	pid_t pid = fork();
+	int err;
+
+	if (pid == 0)
+		_exit(truncate(path, 0) ? errno : 0);
+	err = child_errno(pid);
+	printf("[intruder pid %d] truncate(\"%s\", 0): %s after %.1f ms\n", pid, path,
+	       err ? strerrorname_np(err) : "0", (now_s() - t) * 1e3);
+	return err;
+}
+
+/* The guard refuses the truncate; the NIC goes on writing into intact storage. */
+static int truncate_refused(int sock, struct ibv_mr *mr, const char *path)
+{
+	int err = intruder_truncate(path), status;
+	size_t same;
+
+	status = remote_writer_write(sock, 0, WRITE_LEN);
+	same = remote_writer_verify(mr->addr, WRITE_LEN);
+	printf("[peer on %s] RDMA WRITE after the refused truncate: %s; read back: %s\n",
+	       env.rxe1, status < 0 ? "no completion" : ibv_wc_status_str(status),
+	       same == WRITE_LEN ? "all 1 MiB as written" : "DIFFERENT");
+	return err == ETXTBSY && status == IBV_WC_SUCCESS && same == WRITE_LEN ? 0 : -1;
+}
+
+/* One file, start to end; returns 0 if it registered and @act went as it should. */
+static int demo_file(const char *title, int (*map)(struct mapping *), enum act act)
 {
 	struct mapping m = unmapped;
 	struct ibv_mr *mr = NULL;
@@ -124,31 +171,82 @@ static int demo_file(const char *title, int (*map)(struct mapping *), bool trunc
 	mr = register_file(p.pd, &m);
 	if (mr && !remote_write(&p, mr, &sock, &pid)) {
 		ret = 0;
-		if (truncate_it)
+		if (act == ACT_REVOKE)
 			truncate_and_watch(sock, m.path);
+		if (act == ACT_REFUSE)
+			ret = truncate_refused(sock, mr, m.path);
 	}
 	if (sock >= 0)
 		remote_writer_stop(sock, pid);
 	if (mr)
 		printf("[server] rdmapin_dereg_mr: %s\n", rdmapin_dereg_mr(mr) ? "failed" : "ok");
+	if (mr && act == ACT_REFUSE && intruder_truncate(m.path))
+		ret = -1;
 	rdma_peer_close(&p);
 	unmap(&m);
 	return ret;
 }
 
-int main(void)
+/* Starts the daemon, as root, and points this process's librdmapin at it. */
+static pid_t start_guardd(const char *prog)
+{
+	pid_t pid = fork();
+	int i;
+
+	if (pid == 0) {
+		execl(prog, prog, "--runtime-dir", GUARDD_DIR, (char *)NULL);
+		_exit(127);
+	}
+	setenv("RDMAPIN_GUARDD_SOCKET", GUARDD_DIR "/socket", 1);
+	for (i = 0; i < 100 && access(GUARDD_DIR "/socket", F_OK); i++)
+		usleep(100000);
+	return pid;
+}
+
+static void stop_guardd(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	/* The guard stays loaded until unloaded by hand: leave the guest as found. */
+	if (system("rm -r /sys/fs/bpf/rdmapin " GUARDD_DIR))
+		printf("could not unload the guard\n");
+}
+
+/* The fsdax file where this kernel registers one, else a page-cache file. */
+static int demo_files(void)
+{
+	if (!demo_file("a file on fsdax (xfs or ext4 -o dax)", map_fsdax_shared, ACT_REVOKE))
+		return 0;
+	if (demo_file("instead: device-DAX, which pins on every kernel", map_devdax_region,
+		      ACT_NONE))
+		return -1;
+	return demo_file("truncate semantics with a page-cache file (pinned, leased)",
+			 map_pagecache_shared, ACT_REVOKE) ? -1 : 1;
+}
+
+int main(int argc, char **argv)
 {
 	struct ibv_context *ctx;
+	pid_t guardd;
+	int which, ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc != 2) {
+		fprintf(stderr, "usage: rdmapin-demo RDMAPIN_GUARDD\n");
+		return 2;
+	}
 	if (read_env() || !(ctx = rdma_peer_open_device(env.rxe0)))
 		return 1;
 	show_host(ctx);
 	ibv_close_device(ctx);
-	if (!demo_file("a file on fsdax (xfs or ext4 -o dax)", map_fsdax_shared, true))
-		return 0;
-	if (demo_file("instead: device-DAX, which pins on every kernel", map_devdax_region, false))
+	which = demo_files();
+	if (which < 0)
 		return 1;
-	return demo_file("truncate semantics with a page-cache file (pinned, leased)",
-			 map_pagecache_shared, true) ? 1 : 0;
+	printf("\n== the same with rdmapin-guardd running: the truncate guard instead of a "
+	       "lease\n");
+	guardd = start_guardd(argv[1]);
+	ret = demo_file(which ? "a page-cache file, guarded" : "the fsdax file, guarded",
+			which ? map_pagecache_shared : map_fsdax_shared, ACT_REFUSE);
+	stop_guardd(guardd);
+	return ret ? 1 : 0;
 }

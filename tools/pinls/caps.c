@@ -12,6 +12,7 @@
 
 #include <rdmapin/rdmapin.h>
 #include "guard.h"
+#include "guard_client.h"
 #include "pinls.h"
 
 static __attribute__((format(printf, 3, 4))) void add(struct libscols_table *tb, const char *what,
@@ -61,20 +62,30 @@ static void add_devices(struct libscols_table *tb)
 }
 
 /*
- * Whether the guard could run here, and what a truncating process sees
- * today: registration does not use the guard yet, so no pin is truncate-
- * proof whatever the probe says. Say so rather than imply what the RFC
- * promised.
+ * Whether the guard runs here, and so what a process that truncates a pinned
+ * file sees: ETXTBSY only where this process's registrations would be
+ * guarded. Say exactly that, rather than imply what the RFC promised.
  */
 static void add_guard(struct libscols_table *tb)
 {
-	char why[256];
-	int ret = rdmapin_guard_probe(why, sizeof(why));
+	enum rdmapin_guard_kind kind;
+	char why[512], probe[256];
+	int ret;
 
-	add(tb, "BPF truncate guard", "%s: %s; not used by librdmapin yet", ret ? "unavailable" :
-	    "could run", why);
-	add(tb, "truncate of a pin", "not refused with ETXTBSY; on a leased file it waits until "
-	    "librdmapin revokes the MR and releases the lease");
+	kind = rdmapin_guard_reachable(why, sizeof(why));
+	if (kind != RDMAPIN_GUARD_KIND_NONE) {
+		add(tb, "BPF truncate guard", "loaded");
+		add(tb, "guarded registrations", "yes, %s", why);
+		add(tb, "truncate of a pin", "fails with ETXTBSY (truncate, ftruncate, "
+		    "open(O_TRUNC)); fallocate hole punching and range collapsing are not "
+		    "refused");
+		return;
+	}
+	ret = rdmapin_guard_probe(probe, sizeof(probe));
+	add(tb, "BPF truncate guard", "%s: %s", ret ? "unavailable" : "can run", probe);
+	add(tb, "guarded registrations", "no: %s", why);
+	add(tb, "truncate of a pin", "not refused; on a leased file it waits until librdmapin "
+	    "revokes the MR and releases the lease, then goes through");
 }
 
 int print_caps(const struct output_opts *o)

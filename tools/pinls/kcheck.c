@@ -17,10 +17,13 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <linux/netlink.h>
+#include <linux/types.h>
 #include <rdma/rdma_netlink.h>
 
 #include <rdmapin/rdmapin.h>
+#include "guard.h"
 #include "pinls.h"
+#include "rdmapin_guard.h"
 
 struct lease {
 	pid_t pid;
@@ -278,6 +281,15 @@ static bool take_mr(struct mr_list *mrs, pid_t pid, uint64_t length)
 	return false;
 }
 
+/* Only a reader who may open the guard's map can say it lacks a file. */
+static bool has_guard(const struct rdmapin_pin_record *r)
+{
+	struct rdmapin_guard_key key;
+
+	rdmapin_guard_key_init(&key, r->slot.dev, r->slot.ino);
+	return rdmapin_guard_holds(&key) != 0;
+}
+
 void kcheck_pins(struct pin *pins, size_t n)
 {
 	struct mr_list mrs = { 0 };
@@ -298,6 +310,8 @@ void kcheck_pins(struct pin *pins, size_t n)
 		if (p->rec.slot.lease != RDMAPIN_LEASE_KIND_NONE &&
 		    !has_lease(leases, nleases, &p->rec))
 			p->check |= CHECK_NO_LEASE;
+		if (p->rec.slot.guard != RDMAPIN_GUARD_KIND_NONE && !has_guard(&p->rec))
+			p->check |= CHECK_NO_GUARD;
 		if (!take_mr(&mrs, p->rec.pid, p->rec.slot.length))
 			p->check |= CHECK_NO_KERNEL_MR;
 	}

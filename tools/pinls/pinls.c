@@ -72,7 +72,7 @@ static const struct colinfo {
 		       "pin (long-term pin), odp (On-Demand Paging) or unmanaged" },
 	[COL_LEASE] = { "LEASE", 8, 0, SCOLS_JSON_STRING,
 			"lease over the file: none, native or emulated" },
-	[COL_GUARD] = { "GUARD", 5, 0, SCOLS_JSON_STRING, "truncate guard: none or bpf" },
+	[COL_GUARD] = { "GUARD", 5, 0, SCOLS_JSON_STRING, "truncate guard: none, daemon or direct" },
 	[COL_DEVICE] = { "DEVICE", 6, 0, SCOLS_JSON_STRING, "RDMA device" },
 	[COL_USER] = { "USER", 8, 0, SCOLS_JSON_STRING, "owner of the process" },
 	[COL_UID] = { "UID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "user ID of the owner" },
@@ -87,7 +87,7 @@ static const struct colinfo {
 	[COL_REGISTERED] = { "REGISTERED", 25, 0, SCOLS_JSON_STRING,
 			     "when it was registered (ISO 8601)" },
 	[COL_CHECK] = { "CHECK", 5, 0, SCOLS_JSON_STRING,
-			"kernel cross-check: ok, no-lease, no-kernel-mr; - if not possible" },
+			"kernel cross-check: ok, no-lease, no-guard, no-kernel-mr; - if not possible" },
 };
 
 static const int default_columns[] = {
@@ -292,6 +292,17 @@ static const char *lease_name(uint32_t lease)
 	return enum_name(lease, names, ARRAY_SIZE(names));
 }
 
+static const char *guard_name(uint32_t guard)
+{
+	static const char *const names[] = {
+		[RDMAPIN_GUARD_KIND_NONE] = "none",
+		[RDMAPIN_GUARD_KIND_DAEMON] = "daemon",
+		[RDMAPIN_GUARD_KIND_DIRECT] = "direct",
+	};
+
+	return enum_name(guard, names, ARRAY_SIZE(names));
+}
+
 static const char *state_name(uint32_t state)
 {
 	static const char *const names[] = {
@@ -304,13 +315,25 @@ static const char *state_name(uint32_t state)
 
 static const char *check_name(unsigned int check, char *buf, size_t size)
 {
+	static const struct {
+		unsigned int bit;
+		const char *name;
+	} names[] = {
+		{ CHECK_NO_LEASE, "no-lease" },
+		{ CHECK_NO_GUARD, "no-guard" },
+		{ CHECK_NO_KERNEL_MR, "no-kernel-mr" },
+	};
+	size_t i, used = 0;
+
 	if (check & CHECK_NOT_RUN)
 		return "-";
 	if (!check)
 		return "ok";
-	snprintf(buf, size, "%s%s%s", check & CHECK_NO_LEASE ? "no-lease" : "",
-		 check == (CHECK_NO_LEASE | CHECK_NO_KERNEL_MR) ? "," : "",
-		 check & CHECK_NO_KERNEL_MR ? "no-kernel-mr" : "");
+	buf[0] = '\0';
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (check & names[i].bit)
+			used += snprintf(buf + used, size - used, "%s%s", used ? "," : "",
+					 names[i].name);
 	return buf;
 }
 
@@ -349,9 +372,7 @@ static const char *cell(const struct pin *p, int col, const struct output_opts *
 	case COL_LEASE:
 		return p->unmanaged ? NULL : lease_name(s->lease);
 	case COL_GUARD:
-		if (p->unmanaged)
-			return NULL;
-		return s->guard ? "bpf" : "none";
+		return p->unmanaged ? NULL : guard_name(s->guard);
 	case COL_DEVICE:
 		return s->device;
 	case COL_USER:

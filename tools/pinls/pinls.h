@@ -17,6 +17,7 @@ enum pin_check {
 	CHECK_NOT_RUN = 1 << 0,		/* nothing to compare with: no RDMA netlink */
 	CHECK_NO_LEASE = 1 << 1,	/* /proc/locks has no lease of the pid on the file */
 	CHECK_NO_KERNEL_MR = 1 << 2,	/* the kernel tracks no MR of the pid with that length */
+	CHECK_NO_GUARD = 1 << 3,	/* the truncate guard's map lacks the file (root only) */
 };
 
 struct pin {

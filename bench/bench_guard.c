@@ -1,0 +1,694 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What the truncate guard costs, measured side by side in one run:
+ *
+ *  - a truncate of a file it does NOT guard, with the guard unloaded, loaded
+ *    and loaded with thousands of other inodes in its map, in interleaved
+ *    rounds: every truncate on the host pays for the BPF LSM programs;
+ *  - adding and removing a guard entry, directly in the map and through
+ *    rdmapin-guardd, and librdmapin's registrations guarded either way or
+ *    leased, each against a plain ibv_reg_mr() + ibv_dereg_mr() of the same
+ *    mapping.
+ *
+ * The files are sparse: their truncates free no blocks, the cheapest there
+ * are, so the truncate ratios are the worst case. Leaves the guest as found:
+ * the daemon stopped, the guard unloaded. Run inside a test guest, as root:
+ * tests/vm/run-vm -- build/bench/bench_guard
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <rdmapin/rdmapin.h>
+#include "bench.h"
+#include "guard.h"
+#include "guardd_proto.h"
+#include "guest.h"
+#include "rdmapin_guard.h"
+
+#define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
+/* Rounds load and unload the guard: the BPF verifier's work. Each order twice. */
+#define LOAD_ROUNDS 12
+/* Truncates timed together: under emulation a clock read costs about as much as one. */
+#define BATCH 500
+/*
+ * Seconds of untimed truncates after a change of state, and before each
+ * timing: busy, not asleep, while what the change left behind dies down.
+ */
+#define SETTLE_S 0.25
+#define WARMUP_S 0.02
+/* Unrelated inodes in the map: a hash lookup should not notice them. */
+#define FILL 4096
+/* Inode numbers that no file in the guest has. */
+#define FILL_INO (1ULL << 48)
+#define REG_ROUNDS 200
+#ifndef GUARDD_DIR
+#define GUARDD_DIR "/tmp/bench-guardd"
+#endif
+#define GUARDD_SOCKET GUARDD_DIR "/" RDMAPIN_GUARDD_SOCKET_NAME
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+extern char **environ;
+
+/*
+ * Polls @done(), sleeping @sleep_us between, or yielding when 0: 0 once it
+ * holds, -1 after @timeout_s.
+ */
+static int wait_for(bool (*done)(void), double timeout_s, useconds_t sleep_us)
+{
+	double until = now_s() + timeout_s;
+
+	while (!done()) {
+		if (now_s() > until)
+			return -1;
+		if (sleep_us)
+			usleep(sleep_us);
+		else
+			sched_yield();
+	}
+	return 0;
+}
+
+/* Whether one of the guard's programs is in the kernel: it goes with its last link. */
+static bool guard_attached(void)
+{
+	struct bpf_prog_info info;
+	__u32 id = 0, len;
+	bool found = false;
+	int fd;
+
+	while (!found && !bpf_prog_get_next_id(id, &id)) {
+		fd = bpf_prog_get_fd_by_id(id);
+		if (fd < 0)
+			continue;	/* freed since */
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		found = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+			info.type == BPF_PROG_TYPE_LSM && !strncmp(info.name, "guard_", 6);
+		close(fd);
+	}
+	return found;
+}
+
+static bool guard_detached(void)
+{
+	return !guard_attached();
+}
+
+/* rm -r RDMAPIN_GUARD_DIR, without a process to start between two timings. */
+static int remove_pins(void)
+{
+	DIR *dir = opendir(RDMAPIN_GUARD_DIR);
+	struct dirent *e;
+
+	if (!dir)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(dir)))
+		if (e->d_name[0] != '.' && unlinkat(dirfd(dir), e->d_name, 0))
+			break;
+	closedir(dir);
+	return rmdir(RDMAPIN_GUARD_DIR);
+}
+
+/*
+ * As rdmapin_guard(7) tells an administrator to. The kernel detaches the
+ * programs a moment later, from a worker; the settle lets the frees that
+ * follow finish before the next timing.
+ */
+static int unload_guard(void)
+{
+	if (remove_pins()) {
+		fprintf(stderr, "bench_guard: rm -r %s: %s\n", RDMAPIN_GUARD_DIR, strerror(errno));
+		return -1;
+	}
+	if (wait_for(guard_detached, 10, 0)) {
+		fprintf(stderr, "bench_guard: the guard's programs stay attached\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int load_guard(void)
+{
+	if (!rdmapin_guard_load())
+		return 0;
+	fprintf(stderr, "bench_guard: %s\n", rdmapin_last_error());
+	return -1;
+}
+
+/*
+ * Guards FILL inodes that no file has, as other registrations on the host
+ * would, or (@add false) removes them again.
+ */
+static int fill_map(dev_t dev, bool add)
+{
+	struct rdmapin_guard_value val = { .refs = 1 };
+	struct rdmapin_guard_key key;
+	int map = bpf_obj_get(RDMAPIN_GUARD_MAP), i, ret = 0;
+
+	for (i = 0; map >= 0 && !ret && i < FILL; i++) {
+		rdmapin_guard_key_init(&key, dev, FILL_INO + i);
+		ret = add ? bpf_map_update_elem(map, &key, &val, BPF_ANY) :
+			    bpf_map_delete_elem(map, &key);
+	}
+	if (map >= 0)
+		close(map);
+	return map < 0 ? -1 : ret;
+}
+
+enum guard_state { UNLOADED, LOADED, FILLED, NR_STATES };
+
+/*
+ * Each round visits the states in another order, so that what entering a
+ * state leaves behind (a worker freeing the programs, caches refilled after
+ * the kernel's text was patched) falls on each state alike.
+ */
+static const enum guard_state orders[][NR_STATES] = {
+	{ UNLOADED, LOADED, FILLED }, { LOADED, FILLED, UNLOADED },
+	{ FILLED, UNLOADED, LOADED }, { UNLOADED, FILLED, LOADED },
+	{ FILLED, LOADED, UNLOADED }, { LOADED, UNLOADED, FILLED },
+};
+
+enum trunc_op { FTRUNCATE, TRUNCATE, OPEN_TRUNC, NR_OPS };
+
+static const char *const op_name[NR_OPS] = {
+	[FTRUNCATE] = "ftruncate(2) shrink/grow",
+	[TRUNCATE] = "truncate(2) shrink/grow",
+	[OPEN_TRUNC] = "open(O_TRUNC)+close",
+};
+
+/* Odd @i grow the file back, even ones shrink it to 0; open(O_TRUNC) only shrinks. */
+static int truncate_once(enum trunc_op op, const struct mapping *f, int i)
+{
+	off_t len = i & 1 ? REGION_SIZE : 0;
+	int fd;
+
+	switch (op) {
+	case FTRUNCATE:
+		return ftruncate(f->fd, len);
+	case TRUNCATE:
+		return truncate(f->path, len);
+	case OPEN_TRUNC:
+	case NR_OPS:
+		break;
+	}
+	fd = open(f->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	return fd < 0 ? -1 : close(fd);
+}
+
+/* µs per truncate: @n of them timed together. */
+static double truncate_us(enum trunc_op op, const struct mapping *f, int n)
+{
+	double t = now_s();
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (truncate_once(op, f, i))
+			return -1;
+	return (now_s() - t) / n * 1e6;
+}
+
+enum { PAGECACHE, FSDAX, NR_FILES };
+
+static const char *const file_name[NR_FILES] = { "page-cache", "fsdax" };
+
+struct trunc_bench {
+	struct mapping file[NR_FILES];
+	enum guard_state now;
+	double us[NR_FILES][NR_OPS][NR_STATES][LOAD_ROUNDS];
+};
+
+static int enter_state(struct trunc_bench *b, enum guard_state to)
+{
+	enum guard_state from = b->now;
+	struct stat st;
+	int ret = 0;
+
+	if (fstat(b->file[PAGECACHE].fd, &st))
+		return -1;
+	if (to == UNLOADED)
+		ret = unload_guard();
+	else if (from == UNLOADED)
+		ret = load_guard();
+	if (!ret && (to == FILLED || from == FILLED) && to != UNLOADED)
+		ret = fill_map(st.st_dev, to == FILLED);
+	b->now = ret ? NR_STATES : to;
+	return ret;
+}
+
+/* Untimed truncates for @s seconds. */
+static int warm_up(enum trunc_op op, const struct mapping *f, double s)
+{
+	double until = now_s() + s;
+	int i;
+
+	for (i = 0; now_s() < until; i++)
+		if (truncate_once(op, f, i))
+			return -1;
+	return 0;
+}
+
+static int truncate_state(struct trunc_bench *b, int r)
+{
+	int f, op;
+
+	if (warm_up(FTRUNCATE, &b->file[PAGECACHE], SETTLE_S))
+		return -1;
+	for (f = 0; f < NR_FILES; f++)
+		for (op = 0; op < NR_OPS; op++)
+			if (warm_up(op, &b->file[f], WARMUP_S) ||
+			    (b->us[f][op][b->now][r] = truncate_us(op, &b->file[f], BATCH)) < 0)
+				return -1;
+	return 0;
+}
+
+static int truncate_round(struct trunc_bench *b, int r)
+{
+	const enum guard_state *order = orders[r % ARRAY_SIZE(orders)];
+	int i;
+
+	for (i = 0; i < NR_STATES; i++)
+		if (enter_state(b, order[i]) || truncate_state(b, r))
+			return -1;
+	return 0;
+}
+
+static void truncate_report(struct trunc_bench *b)
+{
+	double m[NR_STATES];
+	int f, op, s;
+
+	printf("truncate of an unguarded sparse 4 MiB file, us per op, median of %d rounds of %d:\n"
+	       "%-36s %9s %9s %6s %9s %6s\n", LOAD_ROUNDS, BATCH, "", "no guard", "guard",
+	       "ratio", "+inodes", "ratio");
+	for (f = 0; f < NR_FILES; f++)
+		for (op = 0; op < NR_OPS; op++) {
+			for (s = 0; s < NR_STATES; s++)
+				m[s] = bench_median(b->us[f][op][s], LOAD_ROUNDS);
+			printf("%-10s %-25s %9.2f %9.2f %5.2fx %9.2f %5.2fx\n", file_name[f],
+			       op_name[op], m[UNLOADED], m[LOADED], m[LOADED] / m[UNLOADED],
+			       m[FILLED], m[FILLED] / m[UNLOADED]);
+		}
+	printf("(+inodes: the guard loaded, with %d unrelated inodes in its map)\n", FILL);
+}
+
+/* Leaves the guard unloaded. */
+static void bench_truncates(void)
+{
+	struct trunc_bench *b = calloc(1, sizeof(*b));
+	int r = 0;
+
+	if (!b)
+		return;
+	b->file[PAGECACHE] = b->file[FSDAX] = unmapped;
+	/* Whatever was loaded goes first: each round starts from a known state. */
+	b->now = FILLED;
+	if (unload_guard())
+		goto out;
+	b->now = UNLOADED;
+	if (create_file(&b->file[PAGECACHE], env.pagecache_dir) ||
+	    create_file(&b->file[FSDAX], env.fsdax_dir)) {
+		printf("truncates: cannot create the files: %s%s\n", b->file[PAGECACHE].err,
+		       b->file[FSDAX].err);
+		goto out;
+	}
+	for (r = 0; r < LOAD_ROUNDS; r++)
+		if (truncate_round(b, r))
+			break;
+	if (r == LOAD_ROUNDS)
+		truncate_report(b);
+	else
+		printf("truncates: round %d failed: %s\n", r, strerror(errno));
+out:
+	unload_guard();
+	unmap(&b->file[PAGECACHE]);
+	unmap(&b->file[FSDAX]);
+	free(b);
+}
+
+static int guardd_connect(void)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX, .sun_path = GUARDD_SOCKET };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * One request and its reply, as librdmapin sends them, the file's fd in
+ * SCM_RIGHTS when @pass_fd >= 0: 0, or -1 with errno (the daemon's, if it
+ * refused).
+ */
+static int guardd_call(int sock, const struct rdmapin_guardd_request *req, int pass_fd,
+		       struct rdmapin_guardd_reply *reply)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = (void *)req, .iov_len = sizeof(*req) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cmsg;
+
+	if (pass_fd >= 0) {
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &pass_fd, sizeof(int));
+	}
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != sizeof(*req) ||
+	    recv(sock, reply, sizeof(*reply), 0) != sizeof(*reply))
+		return -1;
+	reply->msg[sizeof(reply->msg) - 1] = '\0';
+	errno = reply->err;
+	return reply->err ? -1 : 0;
+}
+
+static pid_t guardd_pid;
+
+static bool guardd_listens(void)
+{
+	struct stat st;
+
+	return !stat(GUARDD_SOCKET, &st) && S_ISSOCK(st.st_mode);
+}
+
+/*
+ * In a fresh runtime directory: a saved state would hand back entries of a
+ * run before. Spawned, not forked: no fork handlers of librdmapin to run.
+ */
+static int start_guardd(void)
+{
+	char *argv[] = { GUARDD_PATH, "-d", GUARDD_DIR, NULL };
+	int status;
+
+	if (system("rm -rf " GUARDD_DIR) ||
+	    posix_spawn(&guardd_pid, GUARDD_PATH, NULL, NULL, argv, environ))
+		return -1;
+	if (!wait_for(guardd_listens, 30, 10000))
+		return 0;
+	if (waitpid(guardd_pid, &status, WNOHANG) == 0)
+		kill(guardd_pid, SIGTERM);
+	waitpid(guardd_pid, &status, 0);
+	guardd_pid = 0;
+	fprintf(stderr, "bench_guard: rdmapin-guardd did not listen on %s\n", GUARDD_SOCKET);
+	return -1;
+}
+
+/* SIGTERM keeps the map's entries and the state file: both are this run's. */
+static void stop_guardd(void)
+{
+	int status;
+
+	if (!guardd_pid)
+		return;
+	kill(guardd_pid, SIGTERM);
+	waitpid(guardd_pid, &status, 0);
+	guardd_pid = 0;
+	if (system("rm -rf " GUARDD_DIR))
+		fprintf(stderr, "bench_guard: cannot remove %s\n", GUARDD_DIR);
+}
+
+struct reg_bench {
+	struct ibv_pd *pd;
+	struct mapping m;
+	int verbs_access;
+	struct rdmapin_guard_key key;
+	int sock;		/* this benchmark's own connection to rdmapin-guardd */
+};
+
+struct variant {
+	const char *what;
+	double (*time)(struct reg_bench *b, const struct variant *v);
+	/* librdmapin's variants: how they register, and what they must get. */
+	struct ibv_mr *(*reg)(struct reg_bench *b);
+	enum rdmapin_guard_kind guard;
+	enum rdmapin_lease_kind lease;
+	double s[REG_ROUNDS];
+};
+
+#define TIMED(what_, time_) { .what = (what_), .time = (time_) }
+#define REG(what_, reg_, guard_, lease_) \
+	{ .what = (what_), .time = time_rdmapin, .reg = (reg_), .guard = (guard_), .lease = (lease_) }
+
+/* Seconds for one register + deregister, or one guard + unguard; -1 if it failed. */
+static double time_verbs(struct reg_bench *b, const struct variant *v)
+{
+	double t = now_s();
+	struct ibv_mr *mr = ibv_reg_mr(b->pd, b->m.addr, b->m.len, b->verbs_access);
+
+	if (!mr)
+		return -1;
+	ibv_dereg_mr(mr);
+	return now_s() - t;
+}
+
+static double time_rdmapin(struct reg_bench *b, const struct variant *v)
+{
+	double t = now_s();
+	struct ibv_mr *mr = v->reg(b);
+
+	if (!mr)
+		return -1;
+	rdmapin_dereg_mr(mr);
+	return now_s() - t;
+}
+
+static double time_direct(struct reg_bench *b, const struct variant *v)
+{
+	double t = now_s();
+
+	if (rdmapin_guard_ref(&b->key, "bench_guard") ||
+	    rdmapin_guard_unref(&b->key, "bench_guard"))
+		return -1;
+	return now_s() - t;
+}
+
+static double time_guardd(struct reg_bench *b, const struct variant *v)
+{
+	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_GUARD };
+	struct rdmapin_guardd_reply reply = { .err = 0 };
+	double t = now_s();
+
+	if (guardd_call(b->sock, &req, b->m.fd, &reply))
+		goto fail;
+	req = (struct rdmapin_guardd_request){ .op = RDMAPIN_GUARDD_UNGUARD, .id = reply.id };
+	if (guardd_call(b->sock, &req, -1, &reply))
+		goto fail;
+	return now_s() - t;
+fail:
+	fprintf(stderr, "bench_guard: rdmapin-guardd: %s %s\n", strerror(errno), reply.msg);
+	return -1;
+}
+
+/*
+ * What GUARD + UNGUARD cost besides the daemon's work (its map edits and
+ * state saves): two requests it refuses at once, UNGUARD of no entry.
+ */
+static double time_guardd_noop(struct reg_bench *b, const struct variant *v)
+{
+	const struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD };
+	struct rdmapin_guardd_reply reply = { .err = 0 };
+	double t = now_s();
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (!guardd_call(b->sock, &req, -1, &reply) || errno != ENOENT) {
+			fprintf(stderr, "bench_guard: rdmapin-guardd: UNGUARD of no entry: %s %s\n",
+				strerror(errno), reply.msg);
+			return -1;
+		}
+	return now_s() - t;
+}
+
+/* The fd given: the daemon is passed this one. */
+static struct ibv_mr *reg_fd(struct reg_bench *b)
+{
+	struct rdmapin_mr_init_attr attr = {
+		.comp_mask = RDMAPIN_MR_INIT_ATTR_FD,
+		.access = MR_ACCESS,
+		.addr = b->m.addr,
+		.length = b->m.len,
+		.fd = b->m.fd,
+	};
+
+	return rdmapin_reg_mr_ex(b->pd, &attr);
+}
+
+/* No fd given: librdmapin finds one of the process's own in /proc/self/fd. */
+static struct ibv_mr *reg_nofd(struct reg_bench *b)
+{
+	return rdmapin_reg_mr(b->pd, b->m.addr, b->m.len, MR_ACCESS);
+}
+
+static struct ibv_mr *reg_leased(struct reg_bench *b)
+{
+	struct rdmapin_mr_init_attr attr = {
+		.comp_mask = RDMAPIN_MR_INIT_ATTR_FD | RDMAPIN_MR_INIT_ATTR_LEASE,
+		.access = MR_ACCESS,
+		.addr = b->m.addr,
+		.length = b->m.len,
+		.fd = b->m.fd,
+		.lease = RDMAPIN_LEASE_REQUIRE,
+	};
+
+	return rdmapin_reg_mr_ex(b->pd, &attr);
+}
+
+/* A ratio means nothing unless each variant protects the file as its name says. */
+static int check_kind(struct reg_bench *b, const struct variant *v)
+{
+	struct rdmapin_mr_attr attr;
+	struct ibv_mr *mr;
+	int ret;
+
+	if (!v->reg)
+		return 0;
+	mr = v->reg(b);
+	if (!mr || rdmapin_query_mr(mr, &attr)) {
+		printf("%s: failed: %s\n", v->what, rdmapin_last_error());
+		if (mr)
+			rdmapin_dereg_mr(mr);
+		return -1;
+	}
+	ret = attr.guard == v->guard && attr.lease == v->lease ? 0 : -1;
+	if (ret)
+		printf("%s: got guard kind %d and lease kind %d, not %d and %d\n", v->what,
+		       attr.guard, attr.lease, v->guard, v->lease);
+	rdmapin_dereg_mr(mr);
+	return ret;
+}
+
+/* Runs @v[0..n) in turn each round; v[0] is the baseline the others are set against. */
+static void compare(struct reg_bench *b, struct variant *v, int n)
+{
+	double base;
+	int r, i;
+
+	for (i = 0; i < n; i++)
+		if (check_kind(b, &v[i]))
+			return;
+	for (r = 0; r < REG_ROUNDS; r++)
+		for (i = 0; i < n; i++)
+			if ((v[i].s[r] = v[i].time(b, &v[i])) < 0) {
+				printf("%s: failed: %s %s\n", v[i].what, strerror(errno),
+				       rdmapin_last_error());
+				return;
+			}
+	base = bench_median(v[0].s, REG_ROUNDS);
+	for (i = 0; i < n; i++) {
+		double m = bench_median(v[i].s, REG_ROUNDS);
+
+		printf("%-62s %9.1f %6.2fx\n", v[i].what, m * 1e6, m / base);
+	}
+}
+
+static void bench_with_daemon(struct reg_bench *b)
+{
+	struct variant v[] = {
+		TIMED("ibv_reg_mr + ibv_dereg_mr", time_verbs),
+		TIMED("guard entry: rdmapin_guard_ref + unref (direct)", time_direct),
+		TIMED("guard entry: GUARD + UNGUARD to rdmapin-guardd", time_guardd),
+		TIMED("  of which IPC: 2 requests rdmapin-guardd refuses at once", time_guardd_noop),
+		REG("rdmapin reg+dereg, guarded via rdmapin-guardd (attr.fd)", reg_fd,
+		    RDMAPIN_GUARD_KIND_DAEMON, RDMAPIN_LEASE_KIND_NONE),
+		REG("rdmapin reg+dereg, guarded via rdmapin-guardd (own fd found)", reg_nofd,
+		    RDMAPIN_GUARD_KIND_DAEMON, RDMAPIN_LEASE_KIND_NONE),
+		REG("rdmapin reg+dereg, leased (RDMAPIN_LEASE_REQUIRE)", reg_leased,
+		    RDMAPIN_GUARD_KIND_NONE, RDMAPIN_LEASE_KIND_EMULATED),
+	};
+
+	b->sock = guardd_connect();
+	if (b->sock < 0) {
+		printf("rdmapin-guardd: cannot connect to %s: %s\n", GUARDD_SOCKET,
+		       strerror(errno));
+		return;
+	}
+	printf("-- rdmapin-guardd running:\n");
+	compare(b, v, ARRAY_SIZE(v));
+	close(b->sock);
+}
+
+/* The library tries the daemon's socket, finds none, and edits the map itself. */
+static void bench_without_daemon(struct reg_bench *b)
+{
+	struct variant v[] = {
+		TIMED("ibv_reg_mr + ibv_dereg_mr", time_verbs),
+		TIMED("guard entry: rdmapin_guard_ref + unref (direct)", time_direct),
+		REG("rdmapin reg+dereg, guarded directly (attr.fd)", reg_fd,
+		    RDMAPIN_GUARD_KIND_DIRECT, RDMAPIN_LEASE_KIND_NONE),
+		REG("rdmapin reg+dereg, guarded directly (own fd found)", reg_nofd,
+		    RDMAPIN_GUARD_KIND_DIRECT, RDMAPIN_LEASE_KIND_NONE),
+		REG("rdmapin reg+dereg, leased (RDMAPIN_LEASE_REQUIRE)", reg_leased,
+		    RDMAPIN_GUARD_KIND_NONE, RDMAPIN_LEASE_KIND_EMULATED),
+	};
+
+	printf("-- rdmapin-guardd stopped, guard loaded (root edits the map):\n");
+	compare(b, v, ARRAY_SIZE(v));
+}
+
+/* 6.1 pins page-cache files; 7.x registers fsdax files with ODP. */
+static void bench_guard_entries(void)
+{
+	bool odp = env.kernel == KERNEL_7;
+	struct reg_bench b = {
+		.m = unmapped,
+		.verbs_access = MR_ACCESS | (odp ? IBV_ACCESS_ON_DEMAND : 0),
+		.sock = -1,
+	};
+
+	b.pd = open_pd(env.rxe0);
+	if (!b.pd || (odp ? map_fsdax_shared(&b.m) : map_pagecache_shared(&b.m)) ||
+	    rdmapin_guard_key_of(b.m.fd, &b.key, "bench_guard")) {
+		printf("registrations: cannot set up: %s %s\n", b.m.err, strerror(errno));
+		goto out;
+	}
+	printf("reg+dereg of a 4 MiB %s file (%s) on %s, or a guard entry added and removed,\n"
+	       "median of %d, us, and the ratio to ibv_reg_mr + ibv_dereg_mr:\n",
+	       odp ? "fsdax" : "page-cache", odp ? "ODP" : "pinned", env.rxe0, REG_ROUNDS);
+	setenv("RDMAPIN_GUARDD_SOCKET", GUARDD_SOCKET, 1);
+	if (start_guardd())
+		goto out;
+	bench_with_daemon(&b);
+	stop_guardd();
+	bench_without_daemon(&b);
+out:
+	stop_guardd();
+	unmap(&b.m);
+	if (b.pd)
+		close_pd(b.pd);
+}
+
+int main(void)
+{
+	if (read_env())
+		return 1;
+	printf("# Linux %s, %s, fsdax on %s\n", env.kernel == KERNEL_7 ? "7.x" : "6.1", env.rxe0,
+	       env.fsdax_fs);
+	fflush(stdout);
+	bench_truncates();
+	bench_guard_entries();
+	return unload_guard() ? 1 : 0;
+}

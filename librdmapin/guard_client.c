@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The library's side of the truncate guard: see guard_client.h. One
+ * connection to the daemon per process, opened when first needed; the daemon
+ * ties the entries to it and drops them when it closes, so a process that
+ * dies leaves nothing guarded behind it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <linux/types.h>
+
+#include "error.h"
+#include "guard.h"
+#include "guard_client.h"
+#include "guardd_proto.h"
+#include "own_fd.h"
+#include "rdmapin_guard.h"
+#include "registration.h"
+
+/* A daemon that does not answer in this time is taken to be away. */
+#define GUARDD_TIMEOUT_S 5
+
+static pthread_mutex_t client_lock = PTHREAD_MUTEX_INITIALIZER;
+static int conn = -1;
+/* Entries to undo that the daemon could not be told of: sent when it is back. */
+static uint64_t *pending;
+static size_t npending, pending_cap;
+
+const char *rdmapin_guardd_socket(void)
+{
+	const char *s = secure_getenv("RDMAPIN_GUARDD_SOCKET");
+
+	return s && *s ? s : RDMAPIN_GUARDD_DEFAULT_DIR "/" RDMAPIN_GUARDD_SOCKET_NAME;
+}
+
+static int daemon_away(int err)
+{
+	return rdmapin_fail(err,
+			    "rdmapin-guardd does not listen on %s (%s); start it "
+			    "(systemctl start rdmapin-guardd) or set RDMAPIN_GUARDD_SOCKET",
+			    rdmapin_guardd_socket(), strerror(err));
+}
+
+int rdmapin_guardd_connect(void)
+{
+	const struct timeval timeout = { .tv_sec = GUARDD_TIMEOUT_S };
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	const char *path = rdmapin_guardd_socket();
+	int fd, err;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return daemon_away(ENAMETOOLONG);
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return daemon_away(errno);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) ||
+	    connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		err = errno;
+		close(fd);
+		return daemon_away(err);
+	}
+	return fd;
+}
+
+int rdmapin_guardd_call(int fd, const struct rdmapin_guardd_request *req, int pass_fd,
+			struct rdmapin_guardd_reply *reply)
+{
+	static uint32_t last_seq;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct rdmapin_guardd_request r = *req;
+	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	r.seq = __atomic_add_fetch(&last_seq, 1, __ATOMIC_RELAXED);
+	if (pass_fd >= 0) {
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &pass_fd, sizeof(int));
+	}
+	if (sendmsg(fd, &msg, MSG_NOSIGNAL) != sizeof(r))
+		return -1;
+	/* Replies to requests that timed out earlier come first: drop them. */
+	while ((n = recv(fd, reply, sizeof(*reply), 0)) == sizeof(*reply) && reply->seq != r.seq)
+		;
+	if (n == sizeof(*reply)) {
+		reply->msg[sizeof(reply->msg) - 1] = '\0';
+		return 0;
+	}
+	if (n < 0 && errno == EWOULDBLOCK)
+		errno = EAGAIN;
+	else if (n >= 0)
+		errno = ECONNRESET;
+	return -1;
+}
+
+/* Whether the daemon hung up on @fd; a late reply waiting there is no hang-up. */
+static bool hung_up(int fd)
+{
+	int err = errno;
+	ssize_t n;
+	char c;
+
+	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && errno == EWOULDBLOCK)
+		n = 1;
+	errno = err;
+	return n <= 0;
+}
+
+static void flush_pending(void)
+{
+	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD };
+	struct rdmapin_guardd_reply reply;
+
+	while (npending) {
+		req.id = pending[npending - 1];
+		if (rdmapin_guardd_call(conn, &req, -1, &reply))
+			return;
+		npending--;
+	}
+}
+
+/*
+ * The connection, made anew when there is none or the daemon hung up (a
+ * restarted daemon gives a reconnecting process its entries back). Kept once
+ * made: closing it would end this process's entries. Under client_lock.
+ */
+static int connection(void)
+{
+	if (conn >= 0 && hung_up(conn)) {
+		close(conn);
+		conn = -1;
+	}
+	if (conn < 0) {
+		conn = rdmapin_guardd_connect();
+		if (conn >= 0)
+			flush_pending();
+	}
+	return conn;
+}
+
+/*
+ * Sends @req to the daemon: 0 with @reply, or -1 with errno when the daemon
+ * is away or slow. A connection that broke is made again once; one that
+ * timed out is kept, since the daemon would take its end as our exit.
+ */
+static int request(const struct rdmapin_guardd_request *req, int pass_fd,
+		   struct rdmapin_guardd_reply *reply)
+{
+	int tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (connection() < 0)
+			return -1;
+		if (!rdmapin_guardd_call(conn, req, pass_fd, reply))
+			return 0;
+		if (errno == EAGAIN)
+			break;
+		close(conn);
+		conn = -1;
+	}
+	return daemon_away(errno);
+}
+
+struct guard_try {
+	struct rdmapin_guardd_reply reply;
+	bool answered;
+};
+
+/* Asks the daemon to guard the file open at @fd; an fd it refuses is passed over. */
+static int try_daemon(int fd, void *ctx)
+{
+	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_GUARD };
+	struct guard_try *t = ctx;
+
+	if (request(&req, fd, &t->reply))
+		return -1;
+	t->answered = true;
+	if (!t->reply.err)
+		return 0;
+	errno = t->reply.err;
+	return -1;
+}
+
+/* 0, or -1 with the daemon's refusal, or 1 when no daemon could be asked. */
+static int guard_by_daemon(struct rdmapin_mr *mr)
+{
+	struct guard_try t = { .answered = false };
+	int ret;
+
+	pthread_mutex_lock(&client_lock);
+	ret = mr->attr.fd >= 0 ?
+		      try_daemon(mr->attr.fd, &t) :
+		      rdmapin_own_fd_find(mr->backing.dev, mr->backing.ino, try_daemon, &t);
+	pthread_mutex_unlock(&client_lock);
+	if (ret < 0 && t.answered)
+		return rdmapin_fail(errno, "%s: rdmapin-guardd refuses to guard it: %s",
+				    mr->backing.path, t.reply.msg);
+	if (ret < 0)
+		return 1;
+	mr->guard = RDMAPIN_GUARD_KIND_DAEMON;
+	mr->guard_id = t.reply.id;
+	return 0;
+}
+
+static int guard_direct(struct rdmapin_mr *mr)
+{
+	struct rdmapin_guard_key key;
+
+	rdmapin_guard_key_init(&key, mr->backing.dev, mr->backing.ino);
+	if (rdmapin_guard_ref(&key, mr->backing.path))
+		return -1;
+	mr->guard = RDMAPIN_GUARD_KIND_DIRECT;
+	return 0;
+}
+
+int rdmapin_guard_mr(struct rdmapin_mr *mr)
+{
+	char daemon_why[512];
+	int ret = guard_by_daemon(mr);
+
+	if (ret <= 0)
+		return ret;
+	snprintf(daemon_why, sizeof(daemon_why), "%s",
+		 errno == EBADF ? "this process has no fd open on it to pass to rdmapin-guardd" :
+				  rdmapin_last_error());
+	if (rdmapin_guard_writable())
+		return guard_direct(mr);
+	return rdmapin_fail(EOPNOTSUPP,
+			    "%s: no truncate guard: %s, and this process may not "
+			    "edit the guard's map (" RDMAPIN_GUARD_MAP ")",
+			    mr->backing.path, daemon_why);
+}
+
+static void unguard_by_daemon(uint64_t id)
+{
+	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD, .id = id };
+	struct rdmapin_guardd_reply reply;
+	uint64_t *grown;
+
+	pthread_mutex_lock(&client_lock);
+	if (request(&req, -1, &reply)) {
+		if (npending == pending_cap) {
+			grown = reallocarray(pending, pending_cap * 2 + 8, sizeof(*pending));
+			if (grown) {
+				pending = grown;
+				pending_cap = pending_cap * 2 + 8;
+			}
+		}
+		/* Out of memory: the entry stays until this process ends. */
+		if (npending < pending_cap)
+			pending[npending++] = id;
+	}
+	pthread_mutex_unlock(&client_lock);
+}
+
+void rdmapin_unguard_mr(struct rdmapin_mr *mr)
+{
+	struct rdmapin_guard_key key;
+	int err = errno;
+
+	if (mr->guard == RDMAPIN_GUARD_KIND_DAEMON) {
+		unguard_by_daemon(mr->guard_id);
+	} else if (mr->guard == RDMAPIN_GUARD_KIND_DIRECT) {
+		/* Fails only when the guard was unloaded: then nothing is left to undo. */
+		rdmapin_guard_key_init(&key, mr->backing.dev, mr->backing.ino);
+		rdmapin_guard_unref(&key, mr->backing.path);
+	}
+	mr->guard = RDMAPIN_GUARD_KIND_NONE;
+	errno = err;
+}
+
+enum rdmapin_guard_kind rdmapin_guard_reachable(char *why, size_t len)
+{
+	int fd;
+
+	pthread_mutex_lock(&client_lock);
+	fd = connection();
+	pthread_mutex_unlock(&client_lock);
+	if (fd >= 0) {
+		snprintf(why, len, "through rdmapin-guardd on %s", rdmapin_guardd_socket());
+		return RDMAPIN_GUARD_KIND_DAEMON;
+	}
+	if (rdmapin_guard_writable()) {
+		snprintf(why, len, "directly in " RDMAPIN_GUARD_MAP " (no rdmapin-guardd)");
+		return RDMAPIN_GUARD_KIND_DIRECT;
+	}
+	snprintf(why, len, "%s, and this process may not edit " RDMAPIN_GUARD_MAP,
+		 rdmapin_last_error());
+	return RDMAPIN_GUARD_KIND_NONE;
+}
+
+void rdmapin_guard_client_forget(void)
+{
+	pthread_mutex_init(&client_lock, NULL);
+	if (conn >= 0)
+		close(conn);
+	conn = -1;
+	free(pending);
+	pending = NULL;
+	npending = pending_cap = 0;
+}

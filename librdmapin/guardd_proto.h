@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What librdmapin and rdmapin-guardd(8) say to each other over the daemon's
+ * unix socket (SOCK_SEQPACKET: one message per request, one per reply).
+ *
+ *	GUARD	with the file's fd in SCM_RIGHTS: guard it for this client;
+ *		the reply's id names the entry.
+ *	UNGUARD	id: undo that entry.
+ *
+ * A client's entries end with its connection: when it closes it, or dies.
+ * They survive a restart of the daemon, which then keeps them for the client
+ * (the same pid and start time) until it reconnects or dies.
+ */
+#ifndef RDMAPIN_GUARDD_PROTO_H
+#define RDMAPIN_GUARDD_PROTO_H
+
+#include <stdint.h>
+
+#define RDMAPIN_GUARDD_DEFAULT_DIR "/run/rdmapin-guardd"
+#define RDMAPIN_GUARDD_SOCKET_NAME "socket"
+
+enum rdmapin_guardd_op {
+	RDMAPIN_GUARDD_GUARD = 1,
+	RDMAPIN_GUARDD_UNGUARD,
+};
+
+struct rdmapin_guardd_request {
+	uint32_t op;			/* enum rdmapin_guardd_op */
+	uint32_t seq;			/* echoed in the reply */
+	uint64_t id;			/* UNGUARD: the entry */
+};
+
+/*
+ * A client that gave up waiting for a reply (a slow daemon) keeps its
+ * connection, and its entries with it: the late reply is told from the one
+ * it waits for by seq, and dropped.
+ */
+struct rdmapin_guardd_reply {
+	int32_t err;			/* 0 or an errno value */
+	uint32_t seq;			/* the request's */
+	uint64_t id;			/* GUARD: the new entry */
+	char msg[512];			/* err: cause and remedy */
+};
+
+/* The daemon's socket: RDMAPIN_GUARDD_SOCKET, or the default. */
+const char *rdmapin_guardd_socket(void);
+
+/* A connection to the daemon, with send and receive timeouts; -1 with a message. */
+int rdmapin_guardd_connect(void);
+
+/*
+ * One request, with @pass_fd in SCM_RIGHTS unless it is -1, and its reply;
+ * the call numbers it (req->seq is ignored). 0, or -1 with errno: EAGAIN when
+ * no reply came in time, another value when the connection failed.
+ */
+int rdmapin_guardd_call(int sock, const struct rdmapin_guardd_request *req, int pass_fd,
+			struct rdmapin_guardd_reply *reply);
+
+#endif

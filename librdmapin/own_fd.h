@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The drop-in form gets an address, not a file: when the library needs the
+ * mapped file open (to lease it, to have it guarded), it looks for an fd of
+ * this process's own on it.
+ */
+#ifndef RDMAPIN_OWN_FD_H
+#define RDMAPIN_OWN_FD_H
+
+#include <sys/types.h>
+
+/*
+ * Calls @try with each fd of this process open on the regular file @dev/@ino
+ * until one returns >= 0, and returns that. Otherwise -1 with errno: the last
+ * try's, or EBADF when no fd is open on the file. A try that returns -1 with
+ * errno 0 passes over its fd.
+ */
+typedef int (*rdmapin_own_fd_fn)(int fd, void *ctx);
+int rdmapin_own_fd_find(dev_t dev, ino_t ino, rdmapin_own_fd_fn try, void *ctx);
+
+#endif
