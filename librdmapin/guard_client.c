@@ -72,21 +72,16 @@ int rdmapin_guardd_connect(void)
 	return fd;
 }
 
-int rdmapin_guardd_call(int fd, const struct rdmapin_guardd_request *req, int pass_fd,
-			struct rdmapin_guardd_reply *reply)
+int rdmapin_guardd_send(int sock, const void *buf, size_t len, int pass_fd)
 {
-	static uint32_t last_seq;
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
-	struct rdmapin_guardd_request r = *req;
-	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cmsg;
-	ssize_t n;
 
-	r.seq = __atomic_add_fetch(&last_seq, 1, __ATOMIC_RELAXED);
 	if (pass_fd >= 0) {
 		msg.msg_control = control.buf;
 		msg.msg_controllen = sizeof(control.buf);
@@ -96,7 +91,18 @@ int rdmapin_guardd_call(int fd, const struct rdmapin_guardd_request *req, int pa
 		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(cmsg), &pass_fd, sizeof(int));
 	}
-	if (sendmsg(fd, &msg, MSG_NOSIGNAL) != sizeof(r))
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+int rdmapin_guardd_call(int fd, const struct rdmapin_guardd_request *req, int pass_fd,
+			struct rdmapin_guardd_reply *reply)
+{
+	static uint32_t last_seq;
+	struct rdmapin_guardd_request r = *req;
+	ssize_t n;
+
+	r.seq = __atomic_add_fetch(&last_seq, 1, __ATOMIC_RELAXED);
+	if (rdmapin_guardd_send(fd, &r, sizeof(r), pass_fd))
 		return -1;
 	/* Replies to requests that timed out earlier come first: drop them. */
 	while ((n = recv(fd, reply, sizeof(*reply), 0)) == sizeof(*reply) && reply->seq != r.seq)

@@ -14,6 +14,7 @@
 #ifndef RDMAPIN_GUARDD_PROTO_H
 #define RDMAPIN_GUARDD_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define RDMAPIN_GUARDD_DEFAULT_DIR "/run/rdmapin-guardd"
@@ -47,6 +48,9 @@ const char *rdmapin_guardd_socket(void);
 
 /* A connection to the daemon, with send and receive timeouts; -1 with a message. */
 int rdmapin_guardd_connect(void);
+
+/* Sends @len bytes of @buf as one message, with @pass_fd in SCM_RIGHTS unless it is -1. */
+int rdmapin_guardd_send(int sock, const void *buf, size_t len, int pass_fd);
 
 /*
  * One request, with @pass_fd in SCM_RIGHTS unless it is -1, and its reply;

@@ -69,6 +69,16 @@ void rdmapin_mr_table_del(struct rdmapin_mr *mr)
 	}
 }
 
+void rdmapin_mr_table_for_each(void (*fn)(const struct rdmapin_mr *mr, void *ctx), void *ctx)
+{
+	struct rdmapin_mr *mr;
+	size_t i;
+
+	for (i = 0; i < MR_TABLE_BUCKETS; i++)
+		for (mr = buckets[i]; mr; mr = mr->table_next)
+			fn(mr, ctx);
+}
+
 void rdmapin_mr_table_forget_all(void)
 {
 	struct rdmapin_mr *mr;

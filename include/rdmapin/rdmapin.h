@@ -139,6 +139,13 @@ struct rdmapin_mr_attr {
 
 int rdmapin_query_mr(struct ibv_mr *mr, struct rdmapin_mr_attr *attr);
 
+/*
+ * After a truncate of the file open at @fd failed with ETXTBSY: 0 when
+ * librdmapin knows why, and rdmapin_last_error() says who holds the file
+ * registered and what to do; -1 with errno ENOENT when it knows no reason.
+ */
+int rdmapin_explain_busy(int fd);
+
 enum rdmapin_device_flags {
 	/* RC On-Demand Paging with send, receive, RDMA write and read. */
 	RDMAPIN_DEVICE_RC_ODP = 1 << 0,

@@ -35,6 +35,10 @@ static void bad_files(void)
 	check_errno(!ret, errno, EINVAL, "rdmapin_guard_key_of(a directory)");
 	check(strstr(rdmapin_last_error(), "not a regular file") != NULL,
 	      "message names the cause: %s", rdmapin_last_error());
+	ret = rdmapin_explain_busy(-1);
+	check_errno(!ret, errno, EBADF, "rdmapin_explain_busy(-1)");
+	ret = rdmapin_explain_busy(fd);
+	check_errno(!ret, errno, EINVAL, "rdmapin_explain_busy(a directory)");
 	close(fd);
 }
 
@@ -84,6 +88,10 @@ static void unavailable(const char *why, int probe_errno)
 	unlink(file);
 	ret = rdmapin_guard_key_of(fd, &key, "test");
 	check(!ret, "rdmapin_guard_key_of(a file): %s", ret ? rdmapin_last_error() : "ok");
+	ret = rdmapin_explain_busy(fd);
+	check_errno(!ret, errno, ENOENT, "rdmapin_explain_busy() of a file no one registered");
+	check(strstr(rdmapin_last_error(), "no registration of it is known") != NULL,
+	      "message says so: %s", rdmapin_last_error());
 	ret = rdmapin_guard_ref(&key, "test");
 	check_errno(!ret, errno, ENOENT, "rdmapin_guard_ref() without a guard");
 	check(strstr(rdmapin_last_error(), "not loaded") != NULL, "message names the cause: %s",

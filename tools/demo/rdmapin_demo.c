@@ -139,12 +139,23 @@ static int intruder_truncate(const char *path)
 	return err;
 }
 
-/* The guard refuses the truncate; the NIC goes on writing into intact storage. */
-static int truncate_refused(int sock, struct ibv_mr *mr, const char *path)
+/* The owner's own truncate is refused too, and the library says why. */
+static void own_truncate(const struct mapping *m)
 {
-	int err = intruder_truncate(path), status;
+	if (!ftruncate(m->fd, 0) || errno != ETXTBSY)
+		printf("[server] its own ftruncate: %s\n", strerror(errno));
+	else if (!rdmapin_explain_busy(m->fd))
+		printf("[server] its own ftruncate: ETXTBSY; rdmapin_explain_busy():\n         %s\n",
+		       rdmapin_last_error());
+}
+
+/* The guard refuses the truncate; the NIC goes on writing into intact storage. */
+static int truncate_refused(int sock, struct ibv_mr *mr, const struct mapping *m)
+{
+	int err = intruder_truncate(m->path), status;
 	size_t same;
 
+	own_truncate(m);
 	status = remote_writer_write(sock, 0, WRITE_LEN);
 	same = remote_writer_verify(mr->addr, WRITE_LEN);
 	printf("[peer on %s] RDMA WRITE after the refused truncate: %s; read back: %s\n",
@@ -174,7 +185,7 @@ static int demo_file(const char *title, int (*map)(struct mapping *), enum act a
 		if (act == ACT_REVOKE)
 			truncate_and_watch(sock, m.path);
 		if (act == ACT_REFUSE)
-			ret = truncate_refused(sock, mr, m.path);
+			ret = truncate_refused(sock, mr, &m);
 	}
 	if (sock >= 0)
 		remote_writer_stop(sock, pid);
