@@ -62,6 +62,9 @@ static enum rdmapin_reg_mode expected_mode(void)
 	return env.kernel == KERNEL_6_1 ? RDMAPIN_MODE_PIN : RDMAPIN_MODE_ODP;
 }
 
+/* Entries a user but root may hold, low for check_user_limit(); one per holder elsewhere. */
+#define USER_LIMIT "2"
+
 /* The daemon under test, its runtime directory inside this test's own. */
 static struct {
 	pid_t pid;
@@ -86,7 +89,7 @@ static void guardd_exec(void)
 
 	if (log < 0 || dup2(log, STDERR_FILENO) < 0 || prctl(PR_SET_PDEATHSIG, SIGTERM))
 		_exit(errno);
-	execl(GUARDD, GUARDD, "-d", guardd.dir, (char *)NULL);
+	execl(GUARDD, GUARDD, "-d", guardd.dir, "--max-entries-per-user", USER_LIMIT, (char *)NULL);
 	_exit(errno);
 }
 
@@ -766,6 +769,61 @@ static void check_protocol(const struct place *at)
 	unmap(&m);
 }
 
+/* One GUARD of @fd on @sock: the daemon's errno, and its message in @msg. */
+static int guard_once(int sock, int fd, char *msg, size_t len)
+{
+	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_GUARD };
+	struct rdmapin_guardd_reply r;
+
+	if (rdmapin_guardd_call(sock, &req, fd, &r))
+		return errno;
+	snprintf(msg, len, "%s", r.msg);
+	return r.err;
+}
+
+/*
+ * nobody, over two connections, gets USER_LIMIT entries and no more: no
+ * user fills the guard's map by opening clients. Runs as nobody.
+ */
+static void user_limit(void *arg)
+{
+	const struct mapping *m = arg;
+	int a = -1, b = -1, err;
+	char msg[512] = "";
+
+	if (become_nobody()) {
+		check(0, "user limit: become nobody: %s", strerror(errno));
+		return;
+	}
+	a = rdmapin_guardd_connect();
+	b = rdmapin_guardd_connect();
+	if (check(a >= 0 && b >= 0, "user limit: two connections as nobody")) {
+		check(!guard_once(a, m->fd, msg, sizeof(msg)), "user limit: a first entry");
+		check(!guard_once(b, m->fd, msg, sizeof(msg)), "user limit: a second, on another "
+		      "connection");
+		err = guard_once(a, m->fd, msg, sizeof(msg));
+		check(err == ENOSPC && strstr(msg, "uid 65534 holds " USER_LIMIT " entries"),
+		      "user limit: a third is refused: %s: %s", strerror(err), msg);
+	}
+	if (a >= 0)
+		close(a);
+	if (b >= 0)
+		close(b);
+}
+
+static void check_user_limit(const struct place *at)
+{
+	struct mapping m = unmapped;
+	double took;
+
+	if (new_file(&m, at->dir, 65534, 0600, "user limit"))
+		return;
+	check_in_child(user_limit, &m);
+	check(truncatable_within(&m, CLEANUP_LIMIT_S, &took) == 0,
+	      "user limit: its entries went with its connections");
+	unmap(&m);
+}
+
 /* A holder that dies loses its entry at once: its file truncates. */
 static void check_holder_killed(const struct place *at)
 {
@@ -929,6 +987,7 @@ int main(void)
 		nobody_readonly(&at[i]);
 	}
 	check_protocol(&at[0]);
+	check_user_limit(&at[0]);
 	check_holder_killed(&at[0]);
 	check_restart(&at[0]);
 	check_both_killed(&at[0]);

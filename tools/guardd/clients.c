@@ -99,6 +99,8 @@ void guardd_client_drop(struct guardd *d, struct guardd_client *c, const char *w
 		close(c->pidfd);
 	free(c->entries);
 	free(c);
+	if (d->accept_paused && !guardd_watch(d, d->listen_fd, &d->listen_watch))
+		d->accept_paused = false;
 }
 
 /*
@@ -136,7 +138,20 @@ static struct guardd_client *restored(struct guardd *d, pid_t pid, uint64_t star
 	return NULL;
 }
 
-void guardd_accept(struct guardd *d, int listen_fd)
+/*
+ * Out of file descriptors, the pending connection stays and the listening
+ * socket stays readable: stop watching it, or the loop spins, until a client
+ * goes and frees some.
+ */
+static void pause_accepting(struct guardd *d)
+{
+	fprintf(stderr, "rdmapin-guardd: out of file descriptors (%s): new clients wait until "
+		"one goes\n", strerror(errno));
+	if (!epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->listen_fd, NULL))
+		d->accept_paused = true;
+}
+
+void guardd_accept(struct guardd *d)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -144,7 +159,9 @@ void guardd_accept(struct guardd *d, int listen_fd)
 	uint64_t start;
 	int sock, pidfd;
 
-	sock = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	sock = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (sock < 0 && (errno == EMFILE || errno == ENFILE))
+		pause_accepting(d);
 	if (sock < 0)
 		return;
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
@@ -188,6 +205,17 @@ static __attribute__((format(printf, 3, 4))) int refuse(struct rdmapin_guardd_re
 	return -1;
 }
 
+static size_t user_entries(const struct guardd *d, uid_t uid)
+{
+	const struct guardd_client *c;
+	size_t n = 0;
+
+	for (c = d->clients; c; c = c->next)
+		if (c->uid == uid)
+			n += c->nentries;
+	return n;
+}
+
 /* No one may freeze a file that they may not modify: the fd must be open for writing. */
 static int guard(struct guardd *d, struct guardd_client *c, int fd, struct rdmapin_guardd_reply *r)
 {
@@ -200,6 +228,10 @@ static int guard(struct guardd *d, struct guardd_client *c, int fd, struct rdmap
 		return refuse(r, EACCES,
 			      "the fd is not open for writing: only a file its "
 			      "client may modify is guarded; open it O_RDWR");
+	if (c->uid && user_entries(d, c->uid) >= d->max_user_entries)
+		return refuse(r, ENOSPC, "uid %u holds %u entries, the most one user may "
+			      "(rdmapin-guardd --max-entries-per-user)", c->uid,
+			      d->max_user_entries);
 	if (c->nentries >= GUARDD_MAX_ENTRIES)
 		return refuse(r, ENOSPC, "pid %d holds %d entries, the most a client may", c->pid,
 			      GUARDD_MAX_ENTRIES);

@@ -30,9 +30,11 @@ static void usage(FILE *out, int status)
 		"Usage: rdmapin-guardd [--runtime-dir DIR]\n\n"
 		"Keeps librdmapin's truncate guard: loads it, then guards the files that\n"
 		"processes register, until they deregister or die.\n\n"
-		"  -d, --runtime-dir DIR  socket and saved state (default %s)\n"
-		"  -h, --help             this text\n",
-		RDMAPIN_GUARDD_DEFAULT_DIR);
+		"  -d, --runtime-dir DIR           socket and saved state (default %s)\n"
+		"  -u, --max-entries-per-user N    files one user but root may have guarded\n"
+		"                                  at once (default %d)\n"
+		"  -h, --help                      this text\n",
+		RDMAPIN_GUARDD_DEFAULT_DIR, GUARDD_MAX_USER_ENTRIES);
 	exit(status);
 }
 
@@ -107,7 +109,7 @@ static int start(struct guardd *d)
  * One event at a time: a client that hangs up and exits raises two events,
  * and the first frees what the second points to.
  */
-static void loop(struct guardd *d, int listen_fd)
+static void loop(struct guardd *d)
 {
 	struct epoll_event ev;
 	struct guardd_watch *w;
@@ -119,7 +121,7 @@ static void loop(struct guardd *d, int listen_fd)
 		if (w->what == WATCH_SIGNAL)
 			return;
 		if (w->what == WATCH_LISTEN)
-			guardd_accept(d, listen_fd);
+			guardd_accept(d);
 		else if (w->what == WATCH_PIDFD)
 			guardd_client_drop(d, w->client, "ended");
 		else
@@ -131,19 +133,30 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "runtime-dir", required_argument, NULL, 'd' },
+		{ "max-entries-per-user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	static struct guardd_watch listening = { .what = WATCH_LISTEN };
 	static struct guardd_watch signalled = { .what = WATCH_SIGNAL };
-	struct guardd d = { .dir = RDMAPIN_GUARDD_DEFAULT_DIR, .next_id = 1 };
-	int c, listen_fd, sig_fd;
+	struct guardd d = {
+		.dir = RDMAPIN_GUARDD_DEFAULT_DIR,
+		.listen_watch = { .what = WATCH_LISTEN },
+		.max_user_entries = GUARDD_MAX_USER_ENTRIES,
+		.next_id = 1,
+	};
+	int c, sig_fd;
+	char *end;
 
-	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
-		if (c == 'd')
+	while ((c = getopt_long(argc, argv, "d:u:h", opts, NULL)) != -1) {
+		if (c == 'd') {
 			d.dir = optarg;
-		else
+		} else if (c == 'u') {
+			d.max_user_entries = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || !d.max_user_entries)
+				usage(stderr, 2);
+		} else {
 			usage(c == 'h' ? stdout : stderr, c == 'h' ? EXIT_SUCCESS : 2);
+		}
 	}
 	if (optind < argc)
 		usage(stderr, 2);
@@ -157,8 +170,8 @@ int main(int argc, char **argv)
 	sig_fd = signal_fd();
 	if (d.epfd < 0 || sig_fd < 0 || start(&d))
 		return EXIT_FAILURE;
-	listen_fd = listen_on(d.dir);
-	if (listen_fd < 0 || guardd_watch(&d, listen_fd, &listening) ||
+	d.listen_fd = listen_on(d.dir);
+	if (d.listen_fd < 0 || guardd_watch(&d, d.listen_fd, &d.listen_watch) ||
 	    guardd_watch(&d, sig_fd, &signalled)) {
 		fprintf(stderr,
 			"rdmapin-guardd: cannot listen on %s/" RDMAPIN_GUARDD_SOCKET_NAME ": %s\n",
@@ -166,7 +179,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	fprintf(stderr, "rdmapin-guardd: listening on %s/" RDMAPIN_GUARDD_SOCKET_NAME "\n", d.dir);
-	loop(&d, listen_fd);
+	loop(&d);
 	/* The entries stay, and the state with them, for the next daemon. */
 	unlinkat(d.dirfd, RDMAPIN_GUARDD_SOCKET_NAME, 0);
 	fprintf(stderr, "rdmapin-guardd: stopped; guarded files stay guarded\n");

@@ -18,6 +18,8 @@
 
 /* No client may hold the whole map: a file per MR, at most this many. */
 #define GUARDD_MAX_ENTRIES 4096
+/* Nor may one user, through many clients: the default of --max-entries-per-user. */
+#define GUARDD_MAX_USER_ENTRIES 16384
 
 struct guardd_entry {
 	uint64_t id;
@@ -48,6 +50,10 @@ struct guardd {
 	int epfd;
 	const char *dir;		/* the runtime directory */
 	int dirfd;
+	int listen_fd;
+	struct guardd_watch listen_watch;
+	bool accept_paused;		/* out of fds: until a client goes */
+	unsigned int max_user_entries;	/* per uid but root's */
 	uint64_t next_id;
 	struct guardd_client *clients;
 };
@@ -59,7 +65,7 @@ struct guardd_client *guardd_client_new(struct guardd *d, pid_t pid, uid_t uid, 
 int guardd_client_watch(struct guardd *d, struct guardd_client *c);
 void guardd_client_drop(struct guardd *d, struct guardd_client *c, const char *why);
 int guardd_entry_add(struct guardd_client *c, uint64_t id, const struct rdmapin_guard_key *key);
-void guardd_accept(struct guardd *d, int listen_fd);
+void guardd_accept(struct guardd *d);
 void guardd_serve(struct guardd *d, struct guardd_client *c);
 
 /* state.c */
