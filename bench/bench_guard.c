@@ -29,7 +29,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -364,18 +363,6 @@ out:
 	free(b);
 }
 
-static int guardd_connect(void)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX, .sun_path = GUARDD_SOCKET };
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /*
  * One request and its reply, as librdmapin sends them, the file's fd in
  * SCM_RIGHTS when @pass_fd >= 0: 0, or -1 with errno (the daemon's, if it
@@ -692,10 +679,9 @@ static void bench_with_daemon(struct reg_bench *b)
 		    RDMAPIN_GUARD_KIND_NONE, RDMAPIN_LEASE_KIND_EMULATED),
 	};
 
-	b->sock = guardd_connect();
+	b->sock = rdmapin_guardd_connect();
 	if (b->sock < 0) {
-		printf("rdmapin-guardd: cannot connect to %s: %s\n", GUARDD_SOCKET,
-		       strerror(errno));
+		printf("%s\n", rdmapin_last_error());
 		return;
 	}
 	printf("-- rdmapin-guardd running (\"directly\": the library pointed at no socket):\n");
