@@ -63,7 +63,7 @@
 #define GUARDD_DIR "/tmp/bench-guardd"
 #define GUARDD_SOCKET GUARDD_DIR "/" RDMAPIN_GUARDD_SOCKET_NAME
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "array.h"
 
 extern char **environ;
 

@@ -17,27 +17,10 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
+#include "array.h"
 #include "backing.h"
 #include "error.h"
 #include "vma.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-static const char *const backing_names[] = {
-	[RDMAPIN_BACKING_ANON] = "anonymous",
-	[RDMAPIN_BACKING_SHMEM] = "shmem",
-	[RDMAPIN_BACKING_HUGETLB] = "hugetlb",
-	[RDMAPIN_BACKING_PAGECACHE] = "page-cache",
-	[RDMAPIN_BACKING_FSDAX] = "fsdax",
-	[RDMAPIN_BACKING_DEVDAX] = "devdax",
-};
-
-const char *rdmapin_backing_name(enum rdmapin_backing kind)
-{
-	if ((unsigned int)kind >= ARRAY_SIZE(backing_names) || !backing_names[kind])
-		return "unknown";
-	return backing_names[kind];
-}
 
 static uint64_t base_page_size(void)
 {
@@ -282,8 +265,8 @@ int rdmapin_backing_classify(const void *addr, size_t length, int fd,
 	return rdmapin_fail(EINVAL, "%s: range spans %u mappings of different kinds or files "
 				    "(%s%s%s at 0x%" PRIxPTR ", %s%s%s at 0x%" PRIxPTR "); register "
 				    "each mapping separately", c.range, c.count,
-			    rdmapin_backing_name(info->kind), info->path[0] ? " " : "", info->path,
-			    c.start, rdmapin_backing_name(c.other.kind),
+			    rdmapin_backing_str(info->kind), info->path[0] ? " " : "", info->path,
+			    c.start, rdmapin_backing_str(c.other.kind),
 			    c.other.path[0] ? " " : "", c.other.path, c.other_start);
 }
 

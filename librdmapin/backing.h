@@ -35,7 +35,4 @@ int rdmapin_backing_classify(const void *addr, size_t length, int fd,
 /* The kind of an open file; fills kind, dev, ino, rdev, page_size and path only. */
 int rdmapin_backing_of_fd(int fd, struct rdmapin_backing_info *info);
 
-/* "anonymous", "shmem", "hugetlb", "page-cache", "fsdax", "devdax". */
-const char *rdmapin_backing_name(enum rdmapin_backing kind);
-
 #endif

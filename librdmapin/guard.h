@@ -4,7 +4,7 @@
  * process's truncates of guarded files fail with ETXTBSY. One instance per
  * host, pinned under RDMAPIN_GUARD_DIR so that it outlives its loader and a
  * privileged daemon can own it. Functions return 0, or -1 with errno set and
- * rdmapin_last_error() saying why and what to do.
+ * rdmapin_error_msg() saying why and what to do.
  */
 #ifndef RDMAPIN_GUARD_H
 #define RDMAPIN_GUARD_H

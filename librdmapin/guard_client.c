@@ -248,7 +248,7 @@ int rdmapin_guard_mr(struct rdmapin_mr *mr)
 		return ret;
 	snprintf(daemon_why, sizeof(daemon_why), "%s",
 		 errno == EBADF ? "this process has no fd open on it to pass to rdmapin-guardd" :
-				  rdmapin_last_error());
+				  rdmapin_error_msg());
 	if (rdmapin_guard_writable())
 		return guard_direct(mr);
 	return rdmapin_fail(EOPNOTSUPP,
@@ -311,7 +311,7 @@ enum rdmapin_guard_kind rdmapin_guard_reachable(char *why, size_t len)
 		return RDMAPIN_GUARD_KIND_DIRECT;
 	}
 	snprintf(why, len, "%s, and this process may not edit " RDMAPIN_GUARD_MAP,
-		 rdmapin_last_error());
+		 rdmapin_error_msg());
 	return RDMAPIN_GUARD_KIND_NONE;
 }
 

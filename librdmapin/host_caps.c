@@ -120,7 +120,7 @@ int rdmapin_query_host(struct rdmapin_host_caps *caps)
 
 	*caps = *rdmapin_host();
 	/* Looking for the guard is no failure: errno and the last error stay. */
-	snprintf(last, sizeof(last), "%s", rdmapin_last_error());
+	snprintf(last, sizeof(last), "%s", rdmapin_error_msg());
 	if (rdmapin_guard_reachable(why, sizeof(why)) != RDMAPIN_GUARD_KIND_NONE)
 		caps->flags |= RDMAPIN_HOST_TRUNCATE_GUARD;
 	rdmapin_fail(err, "%s", last);

@@ -144,7 +144,7 @@ static int classify(struct rdmapin_mr *mr)
 
 static const char *what(const struct rdmapin_mr *mr)
 {
-	return mr->backing.path[0] ? mr->backing.path : rdmapin_backing_name(mr->backing.kind);
+	return mr->backing.path[0] ? mr->backing.path : rdmapin_backing_str(mr->backing.kind);
 }
 
 /* odp_lack: NULL if the device has the ODP needed, else what it lacks ("" for all of it). */
@@ -202,7 +202,7 @@ static int check_lease_policy(const struct rdmapin_mr *mr, enum rdmapin_lease_po
 		return rdmapin_fail(EINVAL, "%s: %s files are always leased or guarded, or a "
 				    "truncate could free storage the NIC still writes; drop "
 				    "RDMAPIN_LEASE_NONE", what(mr),
-				    rdmapin_backing_name(mr->backing.kind));
+				    rdmapin_backing_str(mr->backing.kind));
 	if (policy == RDMAPIN_LEASE_REQUIRE && !leasable(mr))
 		return rdmapin_fail(EINVAL, "%s: only shared mappings of regular files can be "
 				    "leased; drop RDMAPIN_LEASE_REQUIRE", what(mr));
@@ -226,7 +226,7 @@ static int take_lease(struct rdmapin_mr *mr, enum rdmapin_lease_policy policy,
 		rdmapin_lease_attach(lease, mr);
 	rdmapin_unlock();
 	if (ret && policy == RDMAPIN_LEASE_REQUIRE && guard_why) {
-		snprintf(lease_why, sizeof(lease_why), "%s", rdmapin_last_error());
+		snprintf(lease_why, sizeof(lease_why), "%s", rdmapin_error_msg());
 		return rdmapin_fail(errno, "%s; and %s", lease_why, guard_why);
 	}
 	if (ret && policy == RDMAPIN_LEASE_REQUIRE)
@@ -257,7 +257,7 @@ static int protect_file(struct rdmapin_mr *mr)
 		return take_lease(mr, policy, NULL);
 	if (!rdmapin_guard_mr(mr))
 		return 0;
-	snprintf(guard_why, sizeof(guard_why), "%s", rdmapin_last_error());
+	snprintf(guard_why, sizeof(guard_why), "%s", rdmapin_error_msg());
 	/* A guard that could not be had is no failure of the caller's: errno stays. */
 	errno = err;
 	return take_lease(mr, policy, guard_why);

@@ -180,6 +180,13 @@ int rdmapin_get_async_fd(void);
 int rdmapin_get_async_event(struct rdmapin_async_event *event);
 void rdmapin_ack_async_event(struct rdmapin_async_event *event);
 
+/* Names of the enums above ("fsdax", "odp", "emulated", ...); "unknown" out of range. */
+const char *rdmapin_backing_str(enum rdmapin_backing backing);
+const char *rdmapin_reg_mode_str(enum rdmapin_reg_mode mode);
+const char *rdmapin_lease_kind_str(enum rdmapin_lease_kind kind);
+const char *rdmapin_guard_kind_str(enum rdmapin_guard_kind kind);
+const char *rdmapin_event_type_str(enum rdmapin_event_type type);
+
 #ifdef __cplusplus
 }
 #endif

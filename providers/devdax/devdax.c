@@ -13,7 +13,7 @@
 #include "error.h"
 #include "provider.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "array.h"
 
 /* The alignment of the dax device with this dev_t, or 0 if libdaxctl has none. */
 static unsigned long devdax_align_lookup(dev_t rdev)

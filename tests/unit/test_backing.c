@@ -28,7 +28,7 @@
 #include "check.h"
 #include "vma.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "array.h"
 #define HUGE_2M (2UL << 20)
 #define REGION (4UL << 20)
 #define HUGEPAGES "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
@@ -108,8 +108,8 @@ static bool expect_kind(void *addr, size_t len, int fd, enum rdmapin_backing wan
 
 	check_sources((uintptr_t)addr, (uintptr_t)addr + len, what);
 	return check(!ret && info->kind == want, "%s is %s (got %s)", what,
-		     rdmapin_backing_name(want),
-		     ret ? rdmapin_last_error() : rdmapin_backing_name(info->kind));
+		     rdmapin_backing_str(want),
+		     ret ? rdmapin_last_error() : rdmapin_backing_str(info->kind));
 }
 
 /* A failure's errno and message: the cause (needle) and, after a semicolon, the remedy. */
@@ -371,7 +371,7 @@ static void check_of_fd(const struct fixture *f)
 
 	check(!ret && info.kind == f->kind && info.page_size == f->page_size,
 	      "%s: its fd is %s with %" PRIu64 "-byte pages (got %s, %" PRIu64 ")", f->what,
-	      rdmapin_backing_name(f->kind), f->page_size, rdmapin_backing_name(info.kind),
+	      rdmapin_backing_str(f->kind), f->page_size, rdmapin_backing_str(info.kind),
 	      info.page_size);
 }
 
@@ -520,9 +520,9 @@ static void check_arguments(void)
 	close(fd);
 	errno = 0;
 	check_failure(rdmapin_backing_of_fd(-1, &info), EBADF, "cannot stat", "fd -1");
-	check(!strcmp(rdmapin_backing_name(RDMAPIN_BACKING_PAGECACHE), "page-cache") &&
-		      !strcmp(rdmapin_backing_name(RDMAPIN_BACKING_DEVDAX), "devdax") &&
-		      !strcmp(rdmapin_backing_name(0), "unknown"),
+	check(!strcmp(rdmapin_backing_str(RDMAPIN_BACKING_PAGECACHE), "page-cache") &&
+		      !strcmp(rdmapin_backing_str(RDMAPIN_BACKING_DEVDAX), "devdax") &&
+		      !strcmp(rdmapin_backing_str(0), "unknown"),
 	      "backing names");
 }
 

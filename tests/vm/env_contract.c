@@ -28,7 +28,7 @@
 #include "rdma_peer.h"
 #include "remote_writer.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "array.h"
 /* Page-aligned and 2 MiB sized: device-DAX maps only whole 2 MiB pages. */
 #define RDMA_SIZE (2UL << 20)
 #define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)

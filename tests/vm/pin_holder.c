@@ -8,7 +8,7 @@
  *	pin <n> <backing> <mode> <lease> <guard> <device> <offset> <length>
  *
  * n counts the FILE arguments from 0; the test knows their paths. Linked
- * with the library's objects for rdmapin_backing_name(), the name pinls prints.
+ * with the library's objects for rdmapin_backing_str(), the name pinls prints.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,7 +40,7 @@ static int report(int n, struct ibv_mr *mr)
 		fprintf(stderr, "pin_holder: rdmapin_query_mr: %s\n", rdmapin_last_error());
 		return -1;
 	}
-	printf("pin %d %s %s %s %s %s %llu %zu\n", n, rdmapin_backing_name(a.backing),
+	printf("pin %d %s %s %s %s %s %llu %zu\n", n, rdmapin_backing_str(a.backing),
 	       modes[a.mode], leases[a.lease], guards[a.guard], a.device,
 	       (unsigned long long)a.offset, mr->length);
 	return 0;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
+#include "error.h"
 #include "guard.h"
 #include "guardd.h"
 #include "guardd_proto.h"
@@ -89,7 +90,7 @@ void guardd_client_drop(struct guardd *d, struct guardd_client *c, const char *w
 	guardd_state_save(d);
 	for (i = 0; i < c->nentries; i++)
 		if (rdmapin_guard_unref(&c->entries[i].key, "rdmapin-guardd"))
-			fprintf(stderr, "rdmapin-guardd: %s\n", rdmapin_last_error());
+			fprintf(stderr, "rdmapin-guardd: %s\n", rdmapin_error_msg());
 	if (c->nentries)
 		fprintf(stderr, "rdmapin-guardd: pid %d (uid %u) %s: %zu entries removed\n", c->pid,
 			c->uid, why, c->nentries);
@@ -238,10 +239,10 @@ static int guard(struct guardd *d, struct guardd_client *c, int fd, struct rdmap
 	if (rdmapin_guard_key_of(fd, &key, "rdmapin-guardd") ||
 	    guardd_entry_add(c, d->next_id, &key))
 		return refuse(r, errno, "%s",
-			      errno == ENOMEM ? "out of memory" : rdmapin_last_error());
+			      errno == ENOMEM ? "out of memory" : rdmapin_error_msg());
 	if (rdmapin_guard_ref(&key, "rdmapin-guardd")) {
 		c->nentries--;
-		return refuse(r, errno, "%s", rdmapin_last_error());
+		return refuse(r, errno, "%s", rdmapin_error_msg());
 	}
 	r->id = d->next_id++;
 	return guardd_state_save(d);
@@ -262,7 +263,7 @@ static int unguard(struct guardd *d, struct guardd_client *c, uint64_t id,
 	c->entries[i] = c->entries[--c->nentries];
 	guardd_state_save(d);
 	if (rdmapin_guard_unref(&key, "rdmapin-guardd"))
-		return refuse(r, errno, "%s", rdmapin_last_error());
+		return refuse(r, errno, "%s", rdmapin_error_msg());
 	return 0;
 }
 

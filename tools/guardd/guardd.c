@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
+#include "error.h"
 #include "guard.h"
 #include "guardd.h"
 #include "guardd_proto.h"
@@ -94,7 +95,7 @@ static int signal_fd(void)
 static int start(struct guardd *d)
 {
 	if (rdmapin_guard_load()) {
-		fprintf(stderr, "rdmapin-guardd: %s\n", rdmapin_last_error());
+		fprintf(stderr, "rdmapin-guardd: %s\n", rdmapin_error_msg());
 		return -1;
 	}
 	if (guardd_state_restore(d) && errno != EINVAL) {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
+#include "error.h"
 #include "guard.h"
 #include "guardd.h"
 #include "registry.h"
@@ -104,7 +105,7 @@ static void restore_running(struct guardd *d, struct guardd_client *c)
 	for (i = 0; i < c->nentries; i++)
 		if (!rdmapin_guard_holds(&c->entries[i].key) &&
 		    rdmapin_guard_ref(&c->entries[i].key, "rdmapin-guardd"))
-			fprintf(stderr, "rdmapin-guardd: %s\n", rdmapin_last_error());
+			fprintf(stderr, "rdmapin-guardd: %s\n", rdmapin_error_msg());
 	if (guardd_client_watch(d, c))
 		guardd_client_drop(d, c, "could not be watched");
 }

@@ -357,7 +357,7 @@ static const char *cell(const struct pin *p, int col, const struct output_opts *
 	case COL_BACKING:
 		if (p->unmanaged)
 			return s->backing == RDMAPIN_BACKING_DEVDAX ? "devdax" : "file";
-		return rdmapin_backing_name(s->backing);
+		return rdmapin_backing_str(s->backing);
 	case COL_PATH:
 		return s->path;
 	case COL_OFFSET:

@@ -4,7 +4,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include <rdmapin/rdmapin.h>
 #include "error.h"
 
 static __thread char last_error[512];
@@ -20,7 +19,7 @@ int rdmapin_fail(int errnum, const char *fmt, ...)
 	return -1;
 }
 
-const char *rdmapin_last_error(void)
+const char *rdmapin_error_msg(void)
 {
 	return last_error;
 }
