@@ -29,6 +29,7 @@
 #include "backing.h"
 #include "bench.h"
 #include "guest.h"
+#include "lib.h"
 #include "mr_table.h"
 #include "fake_mr.h"
 #include "registry.h"

@@ -17,6 +17,7 @@
 #include <rdmapin/rdmapin.h>
 #include "bench.h"
 #include "guest.h"
+#include "lib.h"
 #include "mr_table.h"
 #include "registry.h"
 #include "rdma_peer.h"
@@ -150,7 +151,7 @@ static double one_break(struct ibv_pd *pd, int (*map)(struct mapping *))
 		t = now_s() - t;
 		_exit(write(pfd[1], &t, sizeof(t)) != sizeof(t));
 	}
-	if (!rdmapin_get_async_event(&ev))
+	if (!rdmapin_get_async_event(pd->context, &ev))
 		rdmapin_ack_async_event(&ev);
 	if (read(pfd[0], &took, sizeof(took)) != sizeof(took))
 		took = -1;

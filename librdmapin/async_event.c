@@ -1,14 +1,9 @@
 // SPDX-License-Identifier: MIT
-/*
- * Asynchronous events, as ibv_get_async_event(): an fd that polls readable
- * while events wait, get and ack. Break callbacks get the same events on the
- * library's thread.
- */
+/* Asynchronous events: see async_event.h. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -16,59 +11,78 @@
 
 #include "async_event.h"
 #include "error.h"
+#include "lib.h"
 #include "mr_table.h"
 
-struct event_node {
+struct rdmapin_event_node {
 	struct rdmapin_async_event ev;
 	rdmapin_break_cb cb;
 	void *ctx;
-	struct event_node *next;
+	struct rdmapin_event_node *next;
 };
 
-struct event_queue {
-	struct event_node *head, **tail;
+/* The events of one device context; the fd polls readable exactly while it holds some. */
+struct rdmapin_event_queue {
+	struct ibv_context *context;
+	struct rdmapin_event_node *head, **tail;
+	int fd;				/* -1 until the application asks for it */
+	bool fd_set;
+	struct rdmapin_event_queue *next;
 };
 
-static struct event_queue queue = { .tail = &queue.head };
-static struct event_queue callbacks = { .tail = &callbacks.head };
-static int event_fd = -1;
-static bool event_fd_set;
-
-static void push(struct event_queue *q, struct event_node *n)
+static void push(struct rdmapin_event_node ***tail, struct rdmapin_event_node *n)
 {
 	n->next = NULL;
-	*q->tail = n;
-	q->tail = &n->next;
+	**tail = n;
+	*tail = &n->next;
 }
 
-static struct event_node *pop(struct event_queue *q)
+static struct rdmapin_event_node *pop(struct rdmapin_event_node **head,
+				      struct rdmapin_event_node ***tail)
 {
-	struct event_node *n = q->head;
+	struct rdmapin_event_node *n = *head;
 
 	if (n) {
-		q->head = n->next;
-		if (!q->head)
-			q->tail = &q->head;
+		*head = n->next;
+		if (!*head)
+			*tail = head;
 	}
 	return n;
 }
 
-/* The fd polls readable exactly while the queue holds events. */
-static void sync_event_fd(void)
+static struct rdmapin_event_queue *queue_of(struct ibv_context *context, bool create)
+{
+	struct rdmapin_event_queue *q;
+
+	for (q = rdmapin_lib.event_queues; q; q = q->next)
+		if (q->context == context)
+			return q;
+	if (!create || !(q = calloc(1, sizeof(*q))))
+		return NULL;
+	q->context = context;
+	q->tail = &q->head;
+	q->fd = -1;
+	q->next = rdmapin_lib.event_queues;
+	rdmapin_lib.event_queues = q;
+	return q;
+}
+
+static void sync_fd(struct rdmapin_event_queue *q)
 {
 	uint64_t v = 1;
 
-	if (event_fd < 0 || event_fd_set == !!queue.head)
+	if (q->fd < 0 || q->fd_set == !!q->head)
 		return;
-	if (queue.head)
-		event_fd_set = write(event_fd, &v, sizeof(v)) == sizeof(v);
+	if (q->head)
+		q->fd_set = write(q->fd, &v, sizeof(v)) == sizeof(v);
 	else
-		event_fd_set = read(event_fd, &v, sizeof(v)) != sizeof(v);
+		q->fd_set = read(q->fd, &v, sizeof(v)) != sizeof(v);
 }
 
-static struct event_node *event_new(enum rdmapin_event_type type, struct rdmapin_mr *mr)
+/* The path is the MR record's: it lives until dereg, which waits for the acks. */
+static struct rdmapin_event_node *event_new(enum rdmapin_event_type type, struct rdmapin_mr *mr)
 {
-	struct event_node *n = calloc(1, sizeof(*n));
+	struct rdmapin_event_node *n = calloc(1, sizeof(*n));
 
 	if (!n)
 		return NULL;
@@ -76,7 +90,7 @@ static struct event_node *event_new(enum rdmapin_event_type type, struct rdmapin
 	n->ev.mr = mr->ibmr;
 	n->ev.dev = mr->backing.dev;
 	n->ev.ino = mr->backing.ino;
-	snprintf(n->ev.path, sizeof(n->ev.path), "%s", mr->backing.path);
+	n->ev.path = mr->backing.path;
 	n->cb = mr->attr.break_cb;
 	n->ctx = mr->attr.break_ctx;
 	return n;
@@ -84,82 +98,132 @@ static struct event_node *event_new(enum rdmapin_event_type type, struct rdmapin
 
 void rdmapin_event_post(enum rdmapin_event_type type, struct rdmapin_mr *mr)
 {
-	struct event_node *n = event_new(type, mr), *c;
+	struct rdmapin_event_queue *q = queue_of(mr->pd->context, true);
+	struct rdmapin_event_node *n = q ? event_new(type, mr) : NULL, *c;
 
 	if (!n)
 		return;
 	if (n->cb && (c = malloc(sizeof(*c)))) {
 		*c = *n;
-		push(&callbacks, c);
+		/* The callback's event, like a handed-out one, holds off dereg. */
+		mr->events_out++;
+		push(&rdmapin_lib.callbacks_tail, c);
 	}
-	push(&queue, n);
-	sync_event_fd();
+	push(&q->tail, n);
+	sync_fd(q);
 }
 
+/* Releases a handed-out event of the MR @ibmr, if it still exists. Under the lock. */
+static void event_done(const struct ibv_mr *ibmr)
+{
+	struct rdmapin_mr *mr = rdmapin_mr_table_find(ibmr);
+
+	if (mr && mr->events_out) {
+		mr->events_out--;
+		rdmapin_broadcast();
+	}
+}
+
+/* lib.cb_running tells rdmapin_event_forget_mr() which MR's callback runs. */
 void rdmapin_event_run_callbacks(void)
 {
-	struct event_node *n;
+	struct rdmapin_event_node *n;
 
 	for (;;) {
 		rdmapin_lock();
-		n = pop(&callbacks);
+		n = pop(&rdmapin_lib.callbacks, &rdmapin_lib.callbacks_tail);
+		rdmapin_lib.cb_running = n ? n->ev.mr : NULL;
 		rdmapin_unlock();
 		if (!n)
 			return;
 		n->cb(&n->ev, n->ctx);
+		rdmapin_lock();
+		if (rdmapin_lib.cb_running)
+			event_done(n->ev.mr);
+		rdmapin_lib.cb_running = NULL;
+		rdmapin_unlock();
 		free(n);
 	}
 }
 
-static void drop_queued(struct event_queue *q, const struct ibv_mr *ibmr)
+/* Returns how many were dropped. */
+static unsigned int drop_queued(struct rdmapin_event_node **head,
+				struct rdmapin_event_node ***tail, const struct ibv_mr *ibmr)
 {
-	struct event_node **p = &q->head, *n;
+	struct rdmapin_event_node **p = head, *n;
+	unsigned int dropped = 0;
 
 	while ((n = *p)) {
 		if (n->ev.mr == ibmr) {
 			*p = n->next;
 			free(n);
+			dropped++;
 		} else {
 			p = &n->next;
 		}
 	}
-	q->tail = p;
+	*tail = p;
+	return dropped;
 }
 
+/*
+ * A callback may deregister its own MR: the event it was handed then ends
+ * here, not when it returns, since the record is gone by then.
+ */
 void rdmapin_event_forget_mr(struct rdmapin_mr *mr)
 {
-	drop_queued(&queue, mr->ibmr);
-	drop_queued(&callbacks, mr->ibmr);
-	sync_event_fd();
+	struct rdmapin_event_queue *q = queue_of(mr->pd->context, false);
+
+	if (q) {
+		drop_queued(&q->head, &q->tail, mr->ibmr);
+		sync_fd(q);
+	}
+	mr->events_out -= drop_queued(&rdmapin_lib.callbacks, &rdmapin_lib.callbacks_tail,
+				      mr->ibmr);
+	if (rdmapin_lib.cb_running == mr->ibmr && gettid() == rdmapin_lib.brk.tid) {
+		mr->events_out--;
+		rdmapin_lib.cb_running = NULL;
+	}
 	while (mr->events_out)
 		rdmapin_wait();
 }
 
 void rdmapin_event_forget_all(void)
 {
-	struct event_node *n;
+	struct rdmapin_event_queue *q;
+	struct rdmapin_event_node *n;
 
-	while ((n = pop(&queue)))
+	while ((q = rdmapin_lib.event_queues)) {
+		rdmapin_lib.event_queues = q->next;
+		while ((n = pop(&q->head, &q->tail)))
+			free(n);
+		if (q->fd >= 0)
+			close(q->fd);
+		free(q);
+	}
+	while ((n = pop(&rdmapin_lib.callbacks, &rdmapin_lib.callbacks_tail)))
 		free(n);
-	while ((n = pop(&callbacks)))
-		free(n);
-	if (event_fd >= 0)
-		close(event_fd);
-	event_fd = -1;
-	event_fd_set = false;
 }
 
-int rdmapin_get_async_fd(void)
+int rdmapin_get_async_fd(struct ibv_context *context)
 {
-	int fd;
+	struct rdmapin_event_queue *q;
+	int fd = -1;
 
+	if (!context)
+		return rdmapin_fail(EINVAL, "rdmapin_get_async_fd: context is NULL; pass the "
+				    "struct ibv_context of the MRs' protection domain");
 	rdmapin_lock();
-	if (event_fd < 0) {
-		event_fd = eventfd(0, EFD_CLOEXEC);
-		event_fd_set = false;
-		sync_event_fd();
+	q = queue_of(context, true);
+	if (q && q->fd < 0) {
+		q->fd = eventfd(0, EFD_CLOEXEC);
+		q->fd_set = false;
+		sync_fd(q);
 	}
-	fd = event_fd;
+	if (q)
+		fd = q->fd;
+	else
+		errno = ENOMEM;
 	rdmapin_unlock();
 	if (fd < 0)
 		rdmapin_fail(errno, "cannot create the async event fd: %s", strerrordesc_np(errno));
@@ -178,21 +242,23 @@ static int wait_event(int fd)
 	return poll(&p, 1, -1) < 0 && errno != EINTR ? -1 : 0;
 }
 
-int rdmapin_get_async_event(struct rdmapin_async_event *event)
+int rdmapin_get_async_event(struct ibv_context *context, struct rdmapin_async_event *event)
 {
+	struct rdmapin_event_queue *q;
+	struct rdmapin_event_node *n;
 	struct rdmapin_mr *mr;
-	struct event_node *n;
 	int fd;
 
 	if (!event)
 		return rdmapin_fail(EINVAL, "rdmapin_get_async_event: event is NULL");
-	fd = rdmapin_get_async_fd();
+	fd = rdmapin_get_async_fd(context);
 	if (fd < 0)
 		return -1;
 	for (;;) {
 		rdmapin_lock();
-		n = pop(&queue);
-		sync_event_fd();
+		q = queue_of(context, false);
+		n = pop(&q->head, &q->tail);
+		sync_fd(q);
 		if (n && (mr = rdmapin_mr_table_find(n->ev.mr)))
 			mr->events_out++;
 		rdmapin_unlock();
@@ -209,13 +275,9 @@ int rdmapin_get_async_event(struct rdmapin_async_event *event)
 
 void rdmapin_ack_async_event(struct rdmapin_async_event *event)
 {
-	struct rdmapin_mr *mr;
-
+	if (!event)
+		return;
 	rdmapin_lock();
-	mr = event ? rdmapin_mr_table_find(event->mr) : NULL;
-	if (mr && mr->events_out) {
-		mr->events_out--;
-		rdmapin_broadcast();
-	}
+	event_done(event->mr);
 	rdmapin_unlock();
 }

@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Asynchronous events, as ibv_get_async_event(): per device context, an fd
+ * that polls readable while events wait, get and ack. Break callbacks get the
+ * same events on the library's thread.
+ */
 #ifndef RDMAPIN_ASYNC_EVENT_H
 #define RDMAPIN_ASYNC_EVENT_H
 
 #include "registration.h"
 
-/* Queues an event for mr, and its break callback if it has one. Under the lock. */
+/* Queues an event for mr on its context, and its break callback if it has one. Under the lock. */
 void rdmapin_event_post(enum rdmapin_event_type type, struct rdmapin_mr *mr);
 /* Runs the break callbacks queued so far. Without the lock. */
 void rdmapin_event_run_callbacks(void);
 /* Drops queued events of mr and waits until its handed-out ones are acked. Under the lock. */
 void rdmapin_event_forget_mr(struct rdmapin_mr *mr);
 
-/* In a forked child: drops every event and the event fd. */
+/* In a forked child: drops every event and closes the event fds. */
 void rdmapin_event_forget_all(void);
 
 #endif

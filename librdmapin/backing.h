@@ -9,19 +9,7 @@
 #include <sys/types.h>
 
 #include <rdmapin/rdmapin.h>
-
-struct rdmapin_backing_info {
-	enum rdmapin_backing kind;
-	bool shared;			/* MAP_SHARED */
-	bool writable;			/* every mapping in the range has PROT_WRITE */
-	uintptr_t map_start, map_end;	/* the covering mappings' union */
-	uint64_t offset;		/* file offset of addr (0 for anonymous) */
-	dev_t dev;			/* st_dev/st_ino of the backing file; 0 for anonymous */
-	ino_t ino;
-	dev_t rdev;			/* st_rdev: which device-DAX device */
-	uint64_t page_size;		/* the mapping's page size (hugetlb: 2M/1G), >= 4096 */
-	char path[PATH_MAX];		/* as the mapping names it; "" for anonymous */
-};
+#include "provider.h"
 
 /*
  * Classifies [addr, addr + length), which must be mapped without holes by

@@ -2,13 +2,15 @@
 /* What a device offers for registration: On-Demand Paging, from ibv_query_device_ex(). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 #include <infiniband/verbs.h>
 
 #include <rdmapin/rdmapin.h>
+#include "array.h"
 #include "device_caps.h"
 #include "error.h"
+#include "lib.h"
 
 #define RC_ODP_BASE \
 	(IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_RECV | IBV_ODP_SUPPORT_WRITE | IBV_ODP_SUPPORT_READ)
@@ -22,7 +24,8 @@ int rdmapin_query_device(struct ibv_context *context, struct rdmapin_device_caps
 	if (!context || !caps)
 		return rdmapin_fail(EINVAL, "rdmapin_query_device: %s is NULL",
 				    context ? "caps" : "context");
-	memset(caps, 0, sizeof(*caps));
+	/* The fields of version 1.0 only: a caller's struct may be no larger. */
+	*caps = (struct rdmapin_device_caps){ .comp_mask = 0 };
 	ret = ibv_query_device_ex(context, NULL, &attr);
 	if (ret)
 		return rdmapin_fail(ret, "%s: ibv_query_device_ex failed: %s",
@@ -42,35 +45,28 @@ int rdmapin_query_device(struct ibv_context *context, struct rdmapin_device_caps
 /*
  * A device's capabilities do not change while a context is open; the device
  * pointer guards against a closed context's address being reused by another.
+ * The query runs outside the lock.
  */
 int rdmapin_device_caps(struct ibv_context *context, struct rdmapin_device_caps *caps)
 {
-	static struct {
-		struct ibv_context *context;
-		struct ibv_device *device;
-		struct rdmapin_device_caps caps;
-	} cache[8];
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	static unsigned int next;
-	unsigned int i;
-	int found = 0;
+	struct rdmapin_lib *l = &rdmapin_lib;
+	struct rdmapin_device_entry *e;
+	bool found = false;
 
-	pthread_mutex_lock(&lock);
-	for (i = 0; i < sizeof(cache) / sizeof(cache[0]) && !found; i++) {
-		found = cache[i].context == context && cache[i].device == context->device;
+	rdmapin_lock();
+	for (e = l->devices; e < l->devices + ARRAY_SIZE(l->devices) && !found; e++) {
+		found = e->context == context && e->device == context->device;
 		if (found)
-			*caps = cache[i].caps;
+			*caps = e->caps;
 	}
-	pthread_mutex_unlock(&lock);
+	rdmapin_unlock();
 	if (found)
 		return 0;
 	if (rdmapin_query_device(context, caps))
 		return -1;
-	pthread_mutex_lock(&lock);
-	i = next++ % (sizeof(cache) / sizeof(cache[0]));
-	cache[i].context = context;
-	cache[i].device = context->device;
-	cache[i].caps = *caps;
-	pthread_mutex_unlock(&lock);
+	rdmapin_lock();
+	e = &l->devices[l->devices_next++ % ARRAY_SIZE(l->devices)];
+	*e = (struct rdmapin_device_entry){ context, context->device, *caps };
+	rdmapin_unlock();
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <rdmapin/rdmapin.h>
 #include "error.h"
 #include "guard.h"
+#include "lib.h"
 #include "mr_table.h"
 #include "rdmapin_guard.h"
 #include "registry.h"

@@ -1,18 +1,34 @@
 // SPDX-License-Identifier: MIT
 /*
- * fork(): as with rdma-core, a child cannot use its parent's MRs. The child
- * forgets every record without deregistering (the MRs and leases are the
- * parent's, and stay so) and closes its copies of the library's fds, so it
- * cannot ftruncate a leased file through one without breaking the lease.
+ * fork(): the one handler over the library's state (lib.h). As with
+ * rdma-core, a child cannot use its parent's MRs: it forgets every record
+ * without deregistering (the MRs and leases are the parent's, and stay so),
+ * closes its copies of the library's fds, so it cannot ftruncate a leased
+ * file through one without breaking the lease, and starts with fresh locks.
+ * The parent's forking thread holds both locks across fork(), so the child
+ * never inherits one mid-update.
  */
 #include <pthread.h>
 
 #include "async_event.h"
+#include "break_thread.h"
 #include "guard_client.h"
 #include "lease.h"
-#include "lease_break.h"
+#include "lib.h"
 #include "mr_table.h"
 #include "registry.h"
+
+static void prepare(void)
+{
+	rdmapin_setup_lock();
+	rdmapin_lock();
+}
+
+static void parent(void)
+{
+	rdmapin_unlock();
+	rdmapin_setup_unlock();
+}
 
 static void child(void)
 {
@@ -22,10 +38,10 @@ static void child(void)
 	rdmapin_break_thread_forget();
 	rdmapin_registry_forget();
 	rdmapin_guard_client_forget();
-	rdmapin_unlock();
+	rdmapin_lib_reset();
 }
 
 static __attribute__((constructor)) void register_fork_handlers(void)
 {
-	pthread_atfork(rdmapin_lock, rdmapin_unlock, child);
+	pthread_atfork(prepare, parent, child);
 }

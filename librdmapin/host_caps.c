@@ -3,7 +3,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -12,16 +11,12 @@
 #include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
-#include "error.h"
-#include "guard_client.h"
 #include "host_caps.h"
+#include "lib.h"
 #include "procmap_query.h"
 
 /* The 2019 "RDMA/FS DAX truncate" RFC's lease flag; no mainline kernel has it. */
 #define RDMAPIN_F_LAYOUT 16
-
-static struct rdmapin_host_caps host_caps;
-static pthread_once_t host_caps_once = PTHREAD_ONCE_INIT;
 
 static unsigned int read_sysctl(const char *path, unsigned int fallback)
 {
@@ -71,7 +66,7 @@ static uint32_t probe_procmap_query(void)
 {
 	struct procmap_query q = {
 		.size = sizeof(q),
-		.query_addr = (uintptr_t)&host_caps,
+		.query_addr = (uintptr_t)&rdmapin_lib,
 	};
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	int ret;
@@ -83,23 +78,32 @@ static uint32_t probe_procmap_query(void)
 	return ret == 0 ? RDMAPIN_HOST_PROCMAP_QUERY : 0;
 }
 
-static void probe_host(void)
+static void probe_host(struct rdmapin_host_caps *host)
 {
 	struct utsname u;
 
-	host_caps.flags = probe_leases() | probe_procmap_query();
-	host_caps.lease_break_time = read_sysctl("/proc/sys/fs/lease-break-time", 45);
+	host->flags = probe_leases() | probe_procmap_query();
+	host->lease_break_time = read_sysctl("/proc/sys/fs/lease-break-time", 45);
 	if (!read_sysctl("/proc/sys/fs/leases-enable", 1))
-		host_caps.flags &= ~RDMAPIN_HOST_FILE_LEASES;
+		host->flags &= ~RDMAPIN_HOST_FILE_LEASES;
 	if (uname(&u) == 0)
-		snprintf(host_caps.kernel_release, sizeof(host_caps.kernel_release), "%s",
-			 u.release);
+		snprintf(host->kernel_release, sizeof(host->kernel_release), "%s", u.release);
 }
 
+/* Probed once, under the setup lock; the flag is published after the facts. */
 const struct rdmapin_host_caps *rdmapin_host(void)
 {
-	pthread_once(&host_caps_once, probe_host);
-	return &host_caps;
+	struct rdmapin_lib *l = &rdmapin_lib;
+
+	if (__atomic_load_n(&l->host_probed, __ATOMIC_ACQUIRE))
+		return &l->host;
+	rdmapin_setup_lock();
+	if (!l->host_probed) {
+		probe_host(&l->host);
+		__atomic_store_n(&l->host_probed, true, __ATOMIC_RELEASE);
+	}
+	rdmapin_setup_unlock();
+	return &l->host;
 }
 
 bool rdmapin_host_refuses_file_pins(void)
@@ -108,21 +112,4 @@ bool rdmapin_host_refuses_file_pins(void)
 
 	sscanf(rdmapin_host()->kernel_release, "%u.%u", &major, &minor);
 	return major > 6 || (major == 6 && minor >= 5);
-}
-
-int rdmapin_query_host(struct rdmapin_host_caps *caps)
-{
-	if (!caps)
-		return rdmapin_fail(EINVAL, "rdmapin_query_host: caps is NULL; pass a "
-					    "struct rdmapin_host_caps to fill");
-	char why[512], last[512];
-	int err = errno;
-
-	*caps = *rdmapin_host();
-	/* Looking for the guard is no failure: errno and the last error stay. */
-	snprintf(last, sizeof(last), "%s", rdmapin_error_msg());
-	if (rdmapin_guard_reachable(why, sizeof(why)) != RDMAPIN_GUARD_KIND_NONE)
-		caps->flags |= RDMAPIN_HOST_TRUNCATE_GUARD;
-	rdmapin_fail(err, "%s", last);
-	return 0;
 }

@@ -1,36 +1,47 @@
 // SPDX-License-Identifier: MIT
-/* Layout leases over registered files: see lease.h. */
+/* Layout leases over registered files and their revocation: see lease.h. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "backing.h"
+#include "async_event.h"
+#include "break_thread.h"
 #include "error.h"
 #include "host_caps.h"
 #include "lease.h"
-#include "lease_break.h"
+#include "lib.h"
 #include "own_fd.h"
 #include "registration.h"
+#include "registry.h"
 
 /* The 2019 RFC's lease flag (see host_caps.c). */
 #define RDMAPIN_F_LAYOUT 16
 
-static struct rdmapin_lease *leases;
+struct rdmapin_lease {
+	dev_t dev;
+	ino_t ino;
+	int fd;				/* our dup of the leased open file description */
+	enum rdmapin_lease_kind kind;
+	struct rdmapin_mr *mrs;		/* live MRs it guards, via mr->lease_next */
+	bool broken;			/* a break arrived; MRs are being revoked */
+	struct rdmapin_lease *next;
+};
 
-struct rdmapin_lease *rdmapin_lease_first(void)
+enum rdmapin_lease_kind rdmapin_lease_kind(const struct rdmapin_lease *lease)
 {
-	return leases;
+	return lease ? lease->kind : RDMAPIN_LEASE_KIND_NONE;
 }
 
-struct rdmapin_lease *rdmapin_lease_by_fd(int fd)
+static struct rdmapin_lease *lease_by_fd(int fd)
 {
 	struct rdmapin_lease *l;
 
-	for (l = leases; l; l = l->next)
+	for (l = rdmapin_lib.leases; l; l = l->next)
 		if (l->fd == fd)
 			return l;
 	return NULL;
@@ -40,11 +51,190 @@ static struct rdmapin_lease *lease_by_file(dev_t dev, ino_t ino)
 {
 	struct rdmapin_lease *l;
 
-	for (l = leases; l; l = l->next)
+	for (l = rdmapin_lib.leases; l; l = l->next)
 		if (l->dev == dev && l->ino == ino && !l->broken)
 			return l;
 	return NULL;
 }
+
+static void attach(struct rdmapin_lease *lease, struct rdmapin_mr *mr)
+{
+	mr->lease = lease;
+	mr->lease_next = lease->mrs;
+	lease->mrs = mr;
+}
+
+static void lease_free(struct rdmapin_lease *lease, bool release)
+{
+	struct rdmapin_lease **p;
+
+	for (p = &rdmapin_lib.leases; *p; p = &(*p)->next) {
+		if (*p == lease) {
+			*p = lease->next;
+			break;
+		}
+	}
+	if (release)
+		fcntl(lease->fd, F_SETLEASE, F_UNLCK);
+	close(lease->fd);
+	free(lease);
+}
+
+void rdmapin_lease_detach(struct rdmapin_mr *mr)
+{
+	struct rdmapin_lease *lease = mr->lease;
+	struct rdmapin_mr **p;
+
+	if (!lease)
+		return;
+	for (p = &lease->mrs; *p; p = &(*p)->lease_next) {
+		if (*p == mr) {
+			*p = mr->lease_next;
+			break;
+		}
+	}
+	mr->lease = NULL;
+	if (!lease->mrs)
+		lease_free(lease, true);
+}
+
+/* The parent still holds these leases: closing our copies leaves them intact. */
+void rdmapin_lease_forget_all(void)
+{
+	while (rdmapin_lib.leases)
+		lease_free(rdmapin_lib.leases, false);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * The NIC must lose access before the lease goes: deregister first, and keep
+ * the lease if that fails (the kernel then breaks it after lease-break-time).
+ * The record stays, marked revoked, until the application deregisters it.
+ * An MR still being registered has no ibv_mr yet: its registration sees
+ * revoked and fails.
+ */
+static bool revoke_mr(struct rdmapin_mr *mr)
+{
+	if (mr->ibmr && ibv_dereg_mr(mr->ibmr))
+		return false;
+	mr->revoked = true;
+	mr->grace_deadline_ns = 0;
+	/* Published before the lease goes, so whoever broke it sees it revoked. */
+	if (mr->ibmr) {
+		rdmapin_registry_update(mr);
+		rdmapin_event_post(RDMAPIN_EVENT_MR_REVOKED, mr);
+	}
+	rdmapin_lease_detach(mr);
+	return true;
+}
+
+static size_t mr_count(const struct rdmapin_lease *lease)
+{
+	const struct rdmapin_mr *mr;
+	size_t n = 0;
+
+	for (mr = lease->mrs; mr; mr = mr->lease_next)
+		n++;
+	return n;
+}
+
+/*
+ * Revokes the MRs of the lease whose time has come; the last detach releases
+ * the lease itself, so stop touching it then.
+ */
+static void revoke_due(struct rdmapin_lease *lease, uint64_t now)
+{
+	struct rdmapin_mr *mr, *next;
+	size_t left = mr_count(lease);
+
+	for (mr = lease->mrs; mr; mr = next) {
+		next = mr->lease_next;
+		if (mr->grace_deadline_ns > now)
+			continue;
+		if (revoke_mr(mr) && !--left)
+			return;
+	}
+}
+
+/* MRs that asked for a grace period hear of the break and get one; others get none. */
+static void start_grace(struct rdmapin_lease *lease, uint64_t now)
+{
+	struct rdmapin_mr *mr;
+
+	for (mr = lease->mrs; mr; mr = mr->lease_next) {
+		if (!mr->ibmr || mr->attr.break_policy != RDMAPIN_BREAK_GRACE)
+			continue;
+		mr->grace_deadline_ns = now + mr->attr.grace_ms * 1000000ull;
+		rdmapin_event_post(RDMAPIN_EVENT_LEASE_BREAKING, mr);
+	}
+}
+
+static void arm_next_deadline(void)
+{
+	const struct rdmapin_lease *l;
+	const struct rdmapin_mr *mr;
+	uint64_t next = 0;
+
+	for (l = rdmapin_lib.leases; l; l = l->next)
+		for (mr = l->mrs; mr; mr = mr->lease_next)
+			if (mr->grace_deadline_ns && (!next || mr->grace_deadline_ns < next))
+				next = mr->grace_deadline_ns;
+	if (next)
+		rdmapin_break_thread_arm(next);
+}
+
+/* Under the lock. */
+static void lease_broken(struct rdmapin_lease *lease)
+{
+	uint64_t now = now_ns();
+
+	if (lease->broken)
+		return;
+	lease->broken = true;
+	start_grace(lease, now);
+	revoke_due(lease, now);
+	arm_next_deadline();
+}
+
+static void on_break_signal(int fd)
+{
+	struct rdmapin_lease *lease;
+
+	rdmapin_lock();
+	lease = lease_by_fd(fd);
+	if (lease)
+		lease_broken(lease);
+	rdmapin_unlock();
+	rdmapin_event_run_callbacks();
+}
+
+static void on_deadline(void)
+{
+	struct rdmapin_lease *l, *next;
+	uint64_t now = now_ns();
+
+	rdmapin_lock();
+	for (l = rdmapin_lib.leases; l; l = next) {
+		next = l->next;
+		if (l->broken)
+			revoke_due(l, now);
+	}
+	arm_next_deadline();
+	rdmapin_unlock();
+	rdmapin_event_run_callbacks();
+}
+
+static const struct rdmapin_break_handlers break_handlers = {
+	.signal = on_break_signal,
+	.deadline = on_deadline,
+};
 
 /*
  * The break signal goes to the library's thread, never to the application's.
@@ -90,7 +280,12 @@ static int lease_take(int fd, enum rdmapin_lease_kind kind)
 /* The drop-in form: lease an fd of this process's own, not one of our leases. */
 static int lease_take_own(int fd, void *kind)
 {
-	if (rdmapin_lease_by_fd(fd)) {
+	bool ours;
+
+	rdmapin_lock();
+	ours = lease_by_fd(fd);
+	rdmapin_unlock();
+	if (ours) {
 		errno = 0;
 		return -1;
 	}
@@ -122,26 +317,61 @@ static int lease_fail(const struct rdmapin_backing_info *b, int err)
 	}
 }
 
-int rdmapin_lease_get(int fd, const struct rdmapin_backing_info *b, struct rdmapin_lease **out)
+static int lease_kind_here(enum rdmapin_lease_kind *kind, const struct rdmapin_backing_info *b)
 {
-	enum rdmapin_lease_kind kind = RDMAPIN_LEASE_KIND_EMULATED;
-	struct rdmapin_lease *l = lease_by_file(b->dev, b->ino);
-	int lfd;
+	const struct rdmapin_host_caps *host = rdmapin_host();
 
-	if (l) {
-		*out = l;
-		return 0;
-	}
-	if (!(rdmapin_host()->flags & RDMAPIN_HOST_FILE_LEASES))
+	if (!(host->flags & RDMAPIN_HOST_FILE_LEASES))
 		return rdmapin_fail(ENOLCK, "%s: file leases are disabled on this host "
 				    "(fs.leases-enable=0); enable them to register this file safely",
 				    b->path);
-	if (rdmapin_host()->flags & RDMAPIN_HOST_NATIVE_LAYOUT_LEASE)
-		kind = RDMAPIN_LEASE_KIND_NATIVE;
-	if (rdmapin_break_thread_start())
+	*kind = host->flags & RDMAPIN_HOST_NATIVE_LAYOUT_LEASE ? RDMAPIN_LEASE_KIND_NATIVE :
+								  RDMAPIN_LEASE_KIND_EMULATED;
+	return 0;
+}
+
+/* Attaches @mr to the live lease of its file, if there is one. */
+static bool attach_existing(struct rdmapin_mr *mr)
+{
+	struct rdmapin_lease *l;
+
+	rdmapin_lock();
+	l = lease_by_file(mr->backing.dev, mr->backing.ino);
+	if (l)
+		attach(l, mr);
+	rdmapin_unlock();
+	return l;
+}
+
+/*
+ * A break that arrived between F_SETLEASE and the insert found no lease to
+ * revoke; F_GETLEASE reports the lease a break is taking it down to.
+ */
+static void insert(struct rdmapin_lease *l, struct rdmapin_mr *mr)
+{
+	rdmapin_lock();
+	l->next = rdmapin_lib.leases;
+	rdmapin_lib.leases = l;
+	attach(l, mr);
+	if (fcntl(l->fd, F_GETLEASE) != F_WRLCK)
+		lease_broken(l);
+	rdmapin_unlock();
+}
+
+/* Under the setup lock: the /proc/self/fd scan and the thread start stay off the lock. */
+static int lease_new(struct rdmapin_mr *mr)
+{
+	const struct rdmapin_backing_info *b = &mr->backing;
+	enum rdmapin_lease_kind kind;
+	struct rdmapin_lease *l;
+	int lfd;
+
+	if (lease_kind_here(&kind, b) || rdmapin_break_thread_start(&break_handlers))
 		return -1;
-	lfd = fd >= 0 ? lease_take(fd, kind) :
-			rdmapin_own_fd_find(b->dev, b->ino, lease_take_own, &kind);
+	if (attach_existing(mr))
+		return 0;
+	lfd = mr->attr.fd >= 0 ? lease_take(mr->attr.fd, kind) :
+				 rdmapin_own_fd_find(b->dev, b->ino, lease_take_own, &kind);
 	if (lfd < 0)
 		return lease_fail(b, errno);
 	l = calloc(1, sizeof(*l));
@@ -154,57 +384,18 @@ int rdmapin_lease_get(int fd, const struct rdmapin_backing_info *b, struct rdmap
 	l->ino = b->ino;
 	l->fd = lfd;
 	l->kind = kind;
-	snprintf(l->path, sizeof(l->path), "%s", b->path);
-	l->next = leases;
-	leases = l;
-	*out = l;
+	insert(l, mr);
 	return 0;
 }
 
-void rdmapin_lease_attach(struct rdmapin_lease *lease, struct rdmapin_mr *mr)
+int rdmapin_lease_attach(struct rdmapin_mr *mr)
 {
-	mr->lease = lease;
-	mr->lease_next = lease->mrs;
-	lease->mrs = mr;
-}
+	int ret;
 
-static void lease_free(struct rdmapin_lease *lease, bool release)
-{
-	struct rdmapin_lease **p;
-
-	for (p = &leases; *p; p = &(*p)->next) {
-		if (*p == lease) {
-			*p = lease->next;
-			break;
-		}
-	}
-	if (release)
-		fcntl(lease->fd, F_SETLEASE, F_UNLCK);
-	close(lease->fd);
-	free(lease);
-}
-
-void rdmapin_lease_detach(struct rdmapin_mr *mr)
-{
-	struct rdmapin_lease *lease = mr->lease;
-	struct rdmapin_mr **p;
-
-	if (!lease)
-		return;
-	for (p = &lease->mrs; *p; p = &(*p)->lease_next) {
-		if (*p == mr) {
-			*p = mr->lease_next;
-			break;
-		}
-	}
-	mr->lease = NULL;
-	if (!lease->mrs)
-		lease_free(lease, true);
-}
-
-/* The parent still holds these leases: closing our copies leaves them intact. */
-void rdmapin_lease_forget_all(void)
-{
-	while (leases)
-		lease_free(leases, false);
+	if (attach_existing(mr))
+		return 0;
+	rdmapin_setup_lock();
+	ret = lease_new(mr);
+	rdmapin_setup_unlock();
+	return ret;
 }

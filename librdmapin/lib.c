@@ -1,7 +1,65 @@
 // SPDX-License-Identifier: MIT
-/* The library's process state: see lib.h. */
+/* The library's process state and its locks: see lib.h. */
+#include <string.h>
+
 #include <rdmapin/rdmapin.h>
 #include "error.h"
+#include "lib.h"
+
+struct rdmapin_lib rdmapin_lib = {
+	.setup = PTHREAD_MUTEX_INITIALIZER,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+	.callbacks_tail = &rdmapin_lib.callbacks,
+	.brk = { .sig_fd = -1, .timer_fd = -1, .ep_fd = -1 },
+};
+
+void rdmapin_lock(void)
+{
+	pthread_mutex_lock(&rdmapin_lib.lock);
+}
+
+void rdmapin_unlock(void)
+{
+	pthread_mutex_unlock(&rdmapin_lib.lock);
+}
+
+void rdmapin_wait(void)
+{
+	pthread_cond_wait(&rdmapin_lib.cond, &rdmapin_lib.lock);
+}
+
+void rdmapin_broadcast(void)
+{
+	pthread_cond_broadcast(&rdmapin_lib.cond);
+}
+
+void rdmapin_setup_lock(void)
+{
+	pthread_mutex_lock(&rdmapin_lib.setup);
+}
+
+void rdmapin_setup_unlock(void)
+{
+	pthread_mutex_unlock(&rdmapin_lib.setup);
+}
+
+/* What the host probe found stays true in a child: the kernel is the same. */
+void rdmapin_lib_reset(void)
+{
+	struct rdmapin_lib *l = &rdmapin_lib;
+	struct rdmapin_host_caps host = l->host;
+	bool probed = l->host_probed;
+
+	memset(l, 0, sizeof(*l));
+	pthread_mutex_init(&l->setup, NULL);
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cond, NULL);
+	l->callbacks_tail = &l->callbacks;
+	l->brk = (struct rdmapin_break_thread){ .sig_fd = -1, .timer_fd = -1, .ep_fd = -1 };
+	l->host = host;
+	l->host_probed = probed;
+}
 
 const char *rdmapin_last_error(void)
 {

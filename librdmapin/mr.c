@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "guard_client.h"
 #include "host_caps.h"
 #include "lease.h"
+#include "lib.h"
 #include "mr_table.h"
 #include "provider.h"
 #include "registry.h"
@@ -107,20 +109,21 @@ static int map_file(struct rdmapin_mr *mr)
 	bool writable = rdmapin_access_writable(a->access);
 	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
 	int flags = MAP_SHARED;
-	long page = sysconf(_SC_PAGESIZE);
+	uint64_t page = sysconf(_SC_PAGESIZE);
 	void *p;
 
 	if (rdmapin_backing_of_fd(a->fd, b))
 		return -1;
-	if (a->offset < 0 || a->offset % page)
-		return rdmapin_fail(EINVAL, "%s: offset %jd is not a multiple of the page size "
-				    "(%ld)", b->path, (intmax_t)a->offset, page);
-	if (b->kind == RDMAPIN_BACKING_FSDAX && writable)
+	if (a->offset > INT64_MAX || a->offset % page)
+		return rdmapin_fail(EINVAL, "%s: offset %" PRIu64 " is not a multiple of the page "
+				    "size (%" PRIu64 ") within a file's reach", b->path, a->offset,
+				    page);
+	if (rdmapin_provider_get(b->kind)->map_sync && writable)
 		flags = MAP_SHARED_VALIDATE | MAP_SYNC;
 	p = mmap(NULL, a->length, prot, flags, a->fd, a->offset);
 	if (p == MAP_FAILED)
-		return rdmapin_fail(errno, "%s: cannot map %zu bytes at offset %jd: %s%s", b->path,
-				    a->length, (intmax_t)a->offset, strerrordesc_np(errno),
+		return rdmapin_fail(errno, "%s: cannot map %zu bytes at offset %" PRIu64 ": %s%s",
+				    b->path, a->length, a->offset, strerrordesc_np(errno),
 				    errno == EACCES ? " (write access needs a file opened O_RDWR)"
 						    : "");
 	mr->own_map = p;
@@ -129,41 +132,54 @@ static int map_file(struct rdmapin_mr *mr)
 	return 0;
 }
 
+static const char *what(const struct rdmapin_mr *mr)
+{
+	return mr->backing.path[0] ? mr->backing.path : rdmapin_backing_str(mr->backing.kind);
+}
+
+/* Classifies the range and asks its provider what the backing allows here. */
 static int classify(struct rdmapin_mr *mr)
 {
+	const struct rdmapin_range range = {
+		.backing = &mr->backing,
+		.start = (uintptr_t)mr->attr.addr,
+		.length = mr->attr.length,
+		.writable = rdmapin_access_writable(mr->attr.access),
+	};
+	struct rdmapin_host_facts host = {
+		.kernel_release = rdmapin_host()->kernel_release,
+		.refuses_file_pins = rdmapin_host_refuses_file_pins(),
+	};
+	int err;
+
 	if (file_form(&mr->attr) && map_file(mr))
 		return -1;
 	if (rdmapin_backing_classify(mr->attr.addr, mr->attr.length, mr->attr.fd, &mr->backing))
 		return -1;
-	mr->provider = rdmapin_provider_get(mr->backing.kind);
-	if (mr->provider->probe && mr->provider->probe(mr))
-		return -1;
-	mr->provider->prepare(mr);
+	err = rdmapin_provider_get(mr->backing.kind)->policy(&range, &host, &mr->policy);
+	if (err)
+		return rdmapin_fail(err, "%s: %s", what(mr), mr->policy.refusal);
 	return 0;
-}
-
-static const char *what(const struct rdmapin_mr *mr)
-{
-	return mr->backing.path[0] ? mr->backing.path : rdmapin_backing_str(mr->backing.kind);
 }
 
 /* odp_lack: NULL if the device has the ODP needed, else what it lacks ("" for all of it). */
 static int refuse(struct rdmapin_mr *mr, const char *odp_lack)
 {
 	const char *dev = ibv_get_device_name(mr->pd->context->device);
+	const struct rdmapin_policy *p = &mr->policy;
 
-	if (!(mr->attr.modes & RDMAPIN_MODE_PIN) && mr->pin_allowed)
+	if (!(mr->attr.modes & RDMAPIN_MODE_PIN) && p->pin_allowed)
 		/* The caller asked for ODP only; the kernel answers EINVAL for that. */
 		return rdmapin_fail(EINVAL, "%s: %s has no On-Demand Paging for RC%s (asked for "
 				    "by IBV_ACCESS_ON_DEMAND or modes); allow RDMAPIN_MODE_PIN",
 				    what(mr), dev, odp_lack);
 	if (!odp_lack)
-		return rdmapin_fail(mr->pin_errno, "%s: %s, and the caller allowed only "
+		return rdmapin_fail(p->pin_errno, "%s: %s, and the caller allowed only "
 				    "long-term pinning; allow RDMAPIN_MODE_ODP (%s has On-Demand "
-				    "Paging)", what(mr), mr->pin_refusal, dev);
-	return rdmapin_fail(mr->pin_errno, "%s: %s, and %s has no On-Demand Paging for RC%s; "
+				    "Paging)", what(mr), p->refusal, dev);
+	return rdmapin_fail(p->pin_errno, "%s: %s, and %s has no On-Demand Paging for RC%s; "
 			    "use device-DAX (/dev/daxX.Y) or anonymous/memfd memory, or an "
-			    "ODP-capable device", what(mr), mr->pin_refusal, dev, odp_lack);
+			    "ODP-capable device", what(mr), p->refusal, dev, odp_lack);
 }
 
 /* Long-term pin where the backing allows it, else On-Demand Paging, else a refusal. */
@@ -172,7 +188,7 @@ static int choose_mode(struct rdmapin_mr *mr)
 	struct rdmapin_device_caps caps;
 	const char *odp_lack = NULL;
 
-	if ((mr->attr.modes & RDMAPIN_MODE_PIN) && mr->pin_allowed) {
+	if ((mr->attr.modes & RDMAPIN_MODE_PIN) && mr->policy.pin_allowed) {
 		mr->mode = RDMAPIN_MODE_PIN;
 		return 0;
 	}
@@ -190,20 +206,14 @@ static int choose_mode(struct rdmapin_mr *mr)
 	return refuse(mr, odp_lack);
 }
 
-static bool leasable(const struct rdmapin_mr *mr)
-{
-	return mr->backing.shared && (mr->backing.kind == RDMAPIN_BACKING_PAGECACHE ||
-				      mr->backing.kind == RDMAPIN_BACKING_FSDAX);
-}
-
 static int check_lease_policy(const struct rdmapin_mr *mr, enum rdmapin_lease_policy policy)
 {
-	if (policy == RDMAPIN_LEASE_NONE && mr->lease_default == RDMAPIN_LEASE_REQUIRE)
+	if (policy == RDMAPIN_LEASE_NONE && mr->policy.lease_default == RDMAPIN_LEASE_REQUIRE)
 		return rdmapin_fail(EINVAL, "%s: %s files are always leased or guarded, or a "
 				    "truncate could free storage the NIC still writes; drop "
 				    "RDMAPIN_LEASE_NONE", what(mr),
 				    rdmapin_backing_str(mr->backing.kind));
-	if (policy == RDMAPIN_LEASE_REQUIRE && !leasable(mr))
+	if (policy == RDMAPIN_LEASE_REQUIRE && !mr->policy.leasable)
 		return rdmapin_fail(EINVAL, "%s: only shared mappings of regular files can be "
 				    "leased; drop RDMAPIN_LEASE_REQUIRE", what(mr));
 	return 0;
@@ -214,17 +224,12 @@ static int take_lease(struct rdmapin_mr *mr, enum rdmapin_lease_policy policy,
 		      const char *guard_why)
 {
 	char lease_why[512];
-	struct rdmapin_lease *lease;
 	int ret, err;
 
 	if (policy == RDMAPIN_LEASE_NONE)
 		return 0;
 	err = errno;
-	rdmapin_lock();
-	ret = rdmapin_lease_get(mr->attr.fd, &mr->backing, &lease);
-	if (!ret)
-		rdmapin_lease_attach(lease, mr);
-	rdmapin_unlock();
+	ret = rdmapin_lease_attach(mr);
 	if (ret && policy == RDMAPIN_LEASE_REQUIRE && guard_why) {
 		snprintf(lease_why, sizeof(lease_why), "%s", rdmapin_error_msg());
 		return rdmapin_fail(errno, "%s; and %s", lease_why, guard_why);
@@ -245,13 +250,13 @@ static int take_lease(struct rdmapin_mr *mr, enum rdmapin_lease_policy policy,
  */
 static int protect_file(struct rdmapin_mr *mr)
 {
-	enum rdmapin_lease_policy policy = mr->attr.lease ?: mr->lease_default;
+	enum rdmapin_lease_policy policy = mr->attr.lease ?: mr->policy.lease_default;
 	char guard_why[512];
 	int err = errno;
 
 	if (check_lease_policy(mr, policy))
 		return -1;
-	if (!leasable(mr))
+	if (!mr->policy.leasable)
 		return 0;
 	if (mr->attr.lease == RDMAPIN_LEASE_REQUIRE)
 		return take_lease(mr, policy, NULL);
@@ -261,6 +266,34 @@ static int protect_file(struct rdmapin_mr *mr)
 	/* A guard that could not be had is no failure of the caller's: errno stays. */
 	errno = err;
 	return take_lease(mr, policy, guard_why);
+}
+
+/*
+ * Write-faults the range, for backings whose pins must land on private
+ * copies that the kernel will not make during the pin itself (fsdax.c).
+ */
+static int populate_copies(const struct rdmapin_mr *mr)
+{
+	uintptr_t page = sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t)mr->attr.addr & ~(page - 1);
+	uintptr_t end = ((uintptr_t)mr->attr.addr + mr->attr.length + page - 1) & ~(page - 1);
+
+	if (madvise((void *)start, end - start, MADV_POPULATE_WRITE))
+		return rdmapin_fail(errno, "%s: cannot make private copies of the pages to pin "
+				    "(MADV_POPULATE_WRITE: %s); write every page first", what(mr),
+				    strerrordesc_np(errno));
+	return 0;
+}
+
+static struct ibv_mr *reg_verbs(const struct rdmapin_mr *mr, int access)
+{
+	const struct rdmapin_mr_init_attr *a = &mr->attr;
+
+	if (mr->mode == RDMAPIN_MODE_PIN && mr->policy.populate_for_pin && populate_copies(mr))
+		return NULL;
+	if (a->comp_mask & RDMAPIN_MR_INIT_ATTR_IOVA)
+		return ibv_reg_mr_iova(mr->pd, a->addr, a->length, a->iova, access);
+	return ibv_reg_mr(mr->pd, a->addr, a->length, access);
 }
 
 /*
@@ -276,7 +309,7 @@ static struct ibv_mr *reg_unique(struct rdmapin_mr *mr, int access)
 	struct ibv_mr *ibmr;
 
 	for (;;) {
-		ibmr = mr->provider->reg(mr, access);
+		ibmr = reg_verbs(mr, access);
 		if (!ibmr)
 			return NULL;
 		rdmapin_lock();
@@ -318,8 +351,6 @@ static void mr_free(struct rdmapin_mr *mr)
 	rdmapin_lease_detach(mr);
 	rdmapin_unlock();
 	rdmapin_unguard_mr(mr);
-	if (mr->provider && mr->provider->release)
-		mr->provider->release(mr);
 	if (mr->own_map)
 		munmap(mr->own_map, mr->own_map_len);
 	free(mr);
@@ -370,7 +401,7 @@ struct ibv_mr *rdmapin_reg_mr_iova(struct ibv_pd *pd, void *addr, size_t length,
 	return rdmapin_reg_mr_ex(pd, &attr);
 }
 
-struct ibv_mr *rdmapin_reg_file_mr(struct ibv_pd *pd, int fd, off_t offset, size_t length,
+struct ibv_mr *rdmapin_reg_file_mr(struct ibv_pd *pd, int fd, uint64_t offset, size_t length,
 				   int access)
 {
 	struct rdmapin_mr_init_attr attr = {
@@ -431,16 +462,17 @@ int rdmapin_query_mr(struct ibv_mr *ibmr, struct rdmapin_mr_attr *attr)
 	rdmapin_lock();
 	mr = ibmr ? rdmapin_mr_table_find(ibmr) : NULL;
 	if (mr) {
-		memset(attr, 0, sizeof(*attr));
+		/* The fields of version 1.0 only: a caller's struct may be no larger. */
+		attr->comp_mask = 0;
 		attr->backing = mr->backing.kind;
 		attr->mode = mr->mode;
-		attr->lease = mr->lease ? mr->lease->kind : RDMAPIN_LEASE_KIND_NONE;
+		attr->lease = rdmapin_lease_kind(mr->lease);
 		attr->guard = mr->guard;
 		attr->revoked = mr->revoked;
 		attr->dev = mr->backing.dev;
 		attr->ino = mr->backing.ino;
 		attr->offset = mr->backing.offset;
-		snprintf(attr->path, sizeof(attr->path), "%s", mr->backing.path);
+		attr->path = mr->backing.path;
 		snprintf(attr->device, sizeof(attr->device), "%s",
 			 ibv_get_device_name(mr->pd->context->device));
 	}

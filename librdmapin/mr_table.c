@@ -1,42 +1,16 @@
 // SPDX-License-Identifier: MIT
-/* The MR table and the library lock: see mr_table.h. */
-#include <pthread.h>
+/* The MR table: see mr_table.h. */
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "lib.h"
 #include "mr_table.h"
-
-#define MR_TABLE_BUCKETS 1024
-
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static struct rdmapin_mr *buckets[MR_TABLE_BUCKETS];
-
-void rdmapin_lock(void)
-{
-	pthread_mutex_lock(&lock);
-}
-
-void rdmapin_unlock(void)
-{
-	pthread_mutex_unlock(&lock);
-}
-
-void rdmapin_wait(void)
-{
-	pthread_cond_wait(&cond, &lock);
-}
-
-void rdmapin_broadcast(void)
-{
-	pthread_cond_broadcast(&cond);
-}
 
 static struct rdmapin_mr **bucket(const struct ibv_mr *ibmr)
 {
 	uintptr_t h = (uintptr_t)ibmr;
 
-	return &buckets[(h >> 4 ^ h >> 14) % MR_TABLE_BUCKETS];
+	return &rdmapin_lib.mrs[(h >> 4 ^ h >> 14) % RDMAPIN_MR_TABLE_BUCKETS];
 }
 
 void rdmapin_mr_table_add(struct rdmapin_mr *mr)
@@ -74,8 +48,8 @@ void rdmapin_mr_table_for_each(void (*fn)(const struct rdmapin_mr *mr, void *ctx
 	struct rdmapin_mr *mr;
 	size_t i;
 
-	for (i = 0; i < MR_TABLE_BUCKETS; i++)
-		for (mr = buckets[i]; mr; mr = mr->table_next)
+	for (i = 0; i < RDMAPIN_MR_TABLE_BUCKETS; i++)
+		for (mr = rdmapin_lib.mrs[i]; mr; mr = mr->table_next)
 			fn(mr, ctx);
 }
 
@@ -84,9 +58,9 @@ void rdmapin_mr_table_forget_all(void)
 	struct rdmapin_mr *mr;
 	size_t i;
 
-	for (i = 0; i < MR_TABLE_BUCKETS; i++) {
-		while ((mr = buckets[i])) {
-			buckets[i] = mr->table_next;
+	for (i = 0; i < RDMAPIN_MR_TABLE_BUCKETS; i++) {
+		while ((mr = rdmapin_lib.mrs[i])) {
+			rdmapin_lib.mrs[i] = mr->table_next;
 			free(mr);
 		}
 	}

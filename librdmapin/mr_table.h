@@ -1,19 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The registrations this process made, found by the struct ibv_mr pointer
- * the caller holds, and the one lock over all library state (MRs, leases,
- * events).
+ * the caller holds. Under rdmapin_lock().
  */
 #ifndef RDMAPIN_MR_TABLE_H
 #define RDMAPIN_MR_TABLE_H
 
 #include "registration.h"
-
-void rdmapin_lock(void);
-void rdmapin_unlock(void);
-/* Waits for rdmapin_broadcast() with the lock held. */
-void rdmapin_wait(void);
-void rdmapin_broadcast(void);
 
 void rdmapin_mr_table_add(struct rdmapin_mr *mr);
 struct rdmapin_mr *rdmapin_mr_table_find(const struct ibv_mr *ibmr);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The object model: a registration (struct rdmapin_mr) is one MR the library
- * made, with what backs it, how it was registered and the lease that guards
- * its file. Providers see it while it is being prepared.
+ * made, with what backs it, what its provider allows, how it was registered
+ * and what keeps its file whole (a lease or the truncate guard).
  */
 #ifndef RDMAPIN_REGISTRATION_H
 #define RDMAPIN_REGISTRATION_H
@@ -10,23 +10,16 @@
 #include <stdbool.h>
 #include <rdmapin/rdmapin.h>
 #include "backing.h"
+#include "provider.h"
 
 struct rdmapin_lease;
-struct rdmapin_provider;
 
 struct rdmapin_mr {
 	struct ibv_mr *ibmr;			/* the MR handed to the caller */
 	struct ibv_pd *pd;
 	struct rdmapin_mr_init_attr attr;	/* as the caller asked, defaults filled */
 	struct rdmapin_backing_info backing;
-	const struct rdmapin_provider *provider;
-	void *provider_priv;
-
-	/* Set by the provider's prepare(): what this backing allows on this host. */
-	bool pin_allowed;
-	int pin_errno;			/* what ibv_reg_mr() answers such a pin */
-	char pin_refusal[256];		/* why not, for the error message */
-	enum rdmapin_lease_policy lease_default;
+	struct rdmapin_policy policy;		/* what the backing allows on this host */
 
 	enum rdmapin_reg_mode mode;
 	enum rdmapin_guard_kind guard;	/* the truncate guard, instead of a lease */

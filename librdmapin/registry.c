@@ -206,7 +206,7 @@ static void slot_fill(struct rdmapin_registry_slot *v, const struct rdmapin_mr *
 	v->state = mr->revoked ? RDMAPIN_PIN_REVOKED : RDMAPIN_PIN_ACTIVE;
 	v->backing = mr->backing.kind;
 	v->mode = mr->mode;
-	v->lease = mr->lease ? mr->lease->kind : RDMAPIN_LEASE_KIND_NONE;
+	v->lease = rdmapin_lease_kind(mr->lease);
 	v->guard = mr->guard;
 	v->lkey = mr->ibmr->lkey;
 	v->rkey = mr->ibmr->rkey;

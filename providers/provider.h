@@ -1,40 +1,72 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One provider per backing kind. The core classifies the range, asks the
- * provider what the backing allows, then chooses the mode, takes the lease and
- * registers; providers hold only what differs between kinds.
+ * One provider per backing kind, as policy: given what backs a range (read
+ * only) and facts about the host, a provider answers what that backing
+ * allows: whether a long-term pin works and what the kernel answers if not,
+ * whether a lease or guard must hold the file, how the file form maps it.
+ * The core classifies, chooses the mode, protects the file and registers.
+ * Providers see nothing but this header (and their own folder).
  */
 #ifndef RDMAPIN_PROVIDER_H
 #define RDMAPIN_PROVIDER_H
 
-#include "registration.h"
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <rdmapin/rdmapin.h>
+
+/* What backs an address range or an open file, as the core classified it. */
+struct rdmapin_backing_info {
+	enum rdmapin_backing kind;
+	bool shared;			/* MAP_SHARED */
+	bool writable;			/* every mapping in the range has PROT_WRITE */
+	uintptr_t map_start, map_end;	/* the covering mappings' union */
+	uint64_t offset;		/* file offset of addr (0 for anonymous) */
+	dev_t dev;			/* st_dev/st_ino of the backing file; 0 for anonymous */
+	ino_t ino;
+	dev_t rdev;			/* st_rdev: which device-DAX device */
+	uint64_t page_size;		/* the mapping's page size (hugetlb: 2M/1G), >= 4096 */
+	char path[PATH_MAX];		/* as the mapping names it; "" for anonymous */
+};
+
+/* The registration asked for. */
+struct rdmapin_range {
+	const struct rdmapin_backing_info *backing;
+	uintptr_t start;
+	size_t length;
+	bool writable;			/* the kernel pins it with FOLL_WRITE */
+};
+
+/* What providers decide by. */
+struct rdmapin_host_facts {
+	const char *kernel_release;	/* uname -r, for messages */
+	bool refuses_file_pins;		/* Linux >= 6.5: no writable pins of page-cache files */
+};
+
+/* A provider's answer. */
+struct rdmapin_policy {
+	bool pin_allowed;		/* a long-term pin (plain ibv_reg_mr()) works */
+	int pin_errno;			/* what ibv_reg_mr() answers such a pin otherwise */
+	bool populate_for_pin;		/* write-fault the range before pinning it */
+	bool leasable;			/* a lease or the guard can keep the file whole */
+	enum rdmapin_lease_policy lease_default;
+	char refusal[256];		/* why no pin, or no registration; the core names the file */
+};
 
 struct rdmapin_provider {
-	enum rdmapin_backing kind;
-	/* Checks the range against the backing's rules (e.g. alignment). */
-	int (*probe)(struct rdmapin_mr *mr);
-	/* Fills pin_allowed, pin_refusal and lease_default. */
-	void (*prepare)(struct rdmapin_mr *mr);
-	/* Registers mr->backing's range with the given verbs access flags. */
-	struct ibv_mr *(*reg)(struct rdmapin_mr *mr, int access);
-	/* Drops what probe() set up. */
-	void (*release)(struct rdmapin_mr *mr);
+	const char *name;
+	bool map_sync;			/* the file form maps it writable with MAP_SYNC */
+	/*
+	 * Fills @p. Returns 0, or an errno value when the range cannot be
+	 * registered at all, with @p->refusal naming the cause and the remedy.
+	 */
+	int (*policy)(const struct rdmapin_range *r, const struct rdmapin_host_facts *h,
+		      struct rdmapin_policy *p);
 };
 
 /* The provider for a backing kind; never NULL for a classified kind. */
 const struct rdmapin_provider *rdmapin_provider_get(enum rdmapin_backing kind);
-
-/* The plain verbs registration that every kind uses unless it needs more. */
-struct ibv_mr *rdmapin_provider_reg_verbs(struct rdmapin_mr *mr, int access);
-
-/* prepare() for memory that pins long-term and needs no lease. */
-void rdmapin_provider_prepare_pinnable(struct rdmapin_mr *mr);
-
-extern const struct rdmapin_provider rdmapin_provider_anon;
-extern const struct rdmapin_provider rdmapin_provider_shmem;
-extern const struct rdmapin_provider rdmapin_provider_hugetlb;
-extern const struct rdmapin_provider rdmapin_provider_pagecache;
-extern const struct rdmapin_provider rdmapin_provider_fsdax;
-extern const struct rdmapin_provider rdmapin_provider_devdax;
 
 #endif

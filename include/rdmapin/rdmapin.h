@@ -8,7 +8,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 #include <infiniband/verbs.h>
 
 #ifdef __cplusplus
@@ -31,6 +30,12 @@ enum rdmapin_host_flags {
 	RDMAPIN_HOST_TRUNCATE_GUARD = 1 << 3,
 };
 
+/*
+ * Structs that the library fills grow only at their end, and only through
+ * comp_mask: the caller sets the bits of the extension fields it knows, the
+ * library writes the fields of this version plus those extensions, and says
+ * in comp_mask which extensions it filled. None exist in version 1.0: pass 0.
+ */
 struct rdmapin_host_caps {
 	uint32_t comp_mask;
 	uint32_t flags;			/* enum rdmapin_host_flags */
@@ -106,7 +111,7 @@ struct rdmapin_mr_init_attr {
 	size_t length;
 	uint64_t iova;
 	int fd;				/* the open file that backs addr, or the file to map */
-	off_t offset;			/* the file form: where in fd */
+	uint64_t offset;		/* the file form: where in fd */
 	uint32_t modes;			/* allowed enum rdmapin_reg_mode; 0: any */
 	enum rdmapin_lease_policy lease;
 	enum rdmapin_break_policy break_policy;
@@ -118,7 +123,7 @@ struct rdmapin_mr_init_attr {
 struct ibv_mr *rdmapin_reg_mr(struct ibv_pd *pd, void *addr, size_t length, int access);
 struct ibv_mr *rdmapin_reg_mr_iova(struct ibv_pd *pd, void *addr, size_t length, uint64_t iova,
 				   int access);
-struct ibv_mr *rdmapin_reg_file_mr(struct ibv_pd *pd, int fd, off_t offset, size_t length,
+struct ibv_mr *rdmapin_reg_file_mr(struct ibv_pd *pd, int fd, uint64_t offset, size_t length,
 				   int access);
 struct ibv_mr *rdmapin_reg_mr_ex(struct ibv_pd *pd, const struct rdmapin_mr_init_attr *attr);
 int rdmapin_dereg_mr(struct ibv_mr *mr);
@@ -128,13 +133,13 @@ struct rdmapin_mr_attr {
 	enum rdmapin_backing backing;
 	enum rdmapin_reg_mode mode;
 	enum rdmapin_lease_kind lease;
-	int revoked;			/* the file's lease broke and the MR was deregistered */
-	dev_t dev;			/* file identity; 0 for anonymous memory */
-	ino_t ino;
-	uint64_t offset;		/* of addr in the file */
-	char path[4096];
-	char device[IBV_SYSFS_NAME_MAX];
 	enum rdmapin_guard_kind guard;	/* truncates of the file fail with ETXTBSY */
+	int revoked;			/* the file's lease broke and the MR was deregistered */
+	uint64_t dev;			/* st_dev and st_ino of the file; 0 for anonymous memory */
+	uint64_t ino;
+	uint64_t offset;		/* of addr in the file */
+	const char *path;		/* the file; "" for anonymous memory. Valid until dereg */
+	char device[IBV_SYSFS_NAME_MAX];
 };
 
 int rdmapin_query_mr(struct ibv_mr *mr, struct rdmapin_mr_attr *attr);
@@ -162,7 +167,7 @@ struct rdmapin_device_caps {
 
 int rdmapin_query_device(struct ibv_context *context, struct rdmapin_device_caps *caps);
 
-/* Asynchronous events, modelled on ibv_get_async_event(). */
+/* Asynchronous events, modelled on ibv_get_async_event(): per device context. */
 enum rdmapin_event_type {
 	RDMAPIN_EVENT_LEASE_BREAKING = 1,	/* grace period started; deregister now */
 	RDMAPIN_EVENT_MR_REVOKED,		/* the MR was deregistered by the library */
@@ -171,13 +176,14 @@ enum rdmapin_event_type {
 struct rdmapin_async_event {
 	enum rdmapin_event_type type;
 	struct ibv_mr *mr;		/* identifies the MR; after a revoke do not dereference */
-	dev_t dev;			/* the leased file */
-	ino_t ino;
-	char path[4096];
+	uint64_t dev;			/* the leased file: st_dev, st_ino */
+	uint64_t ino;
+	const char *path;		/* valid until the event is acked (callbacks: returns) */
 };
 
-int rdmapin_get_async_fd(void);
-int rdmapin_get_async_event(struct rdmapin_async_event *event);
+/* The events of the MRs registered with a PD of @context. */
+int rdmapin_get_async_fd(struct ibv_context *context);
+int rdmapin_get_async_event(struct ibv_context *context, struct rdmapin_async_event *event);
 void rdmapin_ack_async_event(struct rdmapin_async_event *event);
 
 /* Names of the enums above ("fsdax", "odp", "emulated", ...); "unknown" out of range. */

@@ -5,18 +5,19 @@
  * (libdaxctl), and a range must start and end on them.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/sysmacros.h>
 #include <daxctl/libdaxctl.h>
 
-#include "error.h"
 #include "provider.h"
 
-#include "array.h"
+/* Devices whose alignment is remembered; past that, each lookup scans. */
+#define ALIGN_CACHE_MAX 64
 
 /* The alignment of the dax device with this dev_t, or 0 if libdaxctl has none. */
-static unsigned long devdax_align_lookup(dev_t rdev)
+static unsigned long align_lookup(dev_t rdev)
 {
 	struct daxctl_region *region;
 	struct daxctl_ctx *ctx;
@@ -38,57 +39,62 @@ static unsigned long devdax_align_lookup(dev_t rdev)
 
 /*
  * A libdaxctl scan of sysfs costs milliseconds; a device's alignment cannot
- * change while it is mapped (daxctl reconfigures only unused devices), so
- * remember it per device.
+ * change while it is mapped (daxctl reconfigures only unused devices), so it
+ * is remembered. The list only grows, by compare-and-swap of its head, and
+ * its nodes never change once published: no lock, nothing a fork can
+ * inherit half-held.
  */
+struct align_node {
+	dev_t rdev;
+	unsigned long align;
+	unsigned int depth;
+	struct align_node *next;
+};
+
+static struct align_node *align_cache;
+
 static unsigned long devdax_align(dev_t rdev)
 {
-	static struct {
-		dev_t rdev;
-		unsigned long align;
-	} cache[16];
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	static unsigned int next;
-	unsigned long align = 0;
-	unsigned int i;
+	struct align_node *head = __atomic_load_n(&align_cache, __ATOMIC_ACQUIRE), *n;
+	unsigned long align;
 
-	pthread_mutex_lock(&lock);
-	for (i = 0; i < ARRAY_SIZE(cache) && !align; i++)
-		if (cache[i].align && cache[i].rdev == rdev)
-			align = cache[i].align;
-	pthread_mutex_unlock(&lock);
-	if (align)
+	for (n = head; n; n = n->next)
+		if (n->rdev == rdev)
+			return n->align;
+	align = align_lookup(rdev);
+	if (!align || (head && head->depth >= ALIGN_CACHE_MAX) || !(n = malloc(sizeof(*n))))
 		return align;
-	align = devdax_align_lookup(rdev);
-	if (align) {
-		pthread_mutex_lock(&lock);
-		cache[next++ % ARRAY_SIZE(cache)] = (typeof(cache[0])){ rdev, align };
-		pthread_mutex_unlock(&lock);
-	}
+	*n = (struct align_node){ rdev, align, head ? head->depth + 1 : 1, head };
+	if (!__atomic_compare_exchange_n(&align_cache, &n->next, n, false, __ATOMIC_RELEASE,
+					 __ATOMIC_RELAXED))
+		free(n);	/* another thread added one meanwhile: the next call may add it */
 	return align;
 }
 
-static int devdax_probe(struct rdmapin_mr *mr)
+static int devdax_policy(const struct rdmapin_range *r, const struct rdmapin_host_facts *h,
+			 struct rdmapin_policy *p)
 {
-	struct rdmapin_backing_info *b = &mr->backing;
-	uintptr_t start = (uintptr_t)mr->attr.addr;
-	unsigned long align = devdax_align(b->rdev);
+	unsigned long align = devdax_align(r->backing->rdev);
 
-	if (!align)
-		return rdmapin_fail(ENODEV, "%s: libdaxctl does not know this device-DAX device; "
-				    "check that the daxctl tools see it (daxctl list)", b->path);
-	b->page_size = align;
-	if (start % align || mr->attr.length % align)
-		return rdmapin_fail(EINVAL, "%s: range 0x%jx+0x%zx is not aligned to the device's "
-				    "%lu KiB alignment; register whole %lu KiB-aligned pages",
-				    b->path, (uintmax_t)start, mr->attr.length, align >> 10,
-				    align >> 10);
+	p->pin_allowed = true;
+	p->lease_default = RDMAPIN_LEASE_NONE;
+	if (!align) {
+		snprintf(p->refusal, sizeof(p->refusal),
+			 "libdaxctl does not know this device-DAX device; check that the "
+			 "daxctl tools see it (daxctl list)");
+		return ENODEV;
+	}
+	if (r->start % align || r->length % align) {
+		snprintf(p->refusal, sizeof(p->refusal),
+			 "range 0x%jx+0x%zx is not aligned to the device's %lu KiB "
+			 "alignment; register whole %lu KiB-aligned pages",
+			 (uintmax_t)r->start, r->length, align >> 10, align >> 10);
+		return EINVAL;
+	}
 	return 0;
 }
 
 const struct rdmapin_provider rdmapin_provider_devdax = {
-	.kind = RDMAPIN_BACKING_DEVDAX,
-	.probe = devdax_probe,
-	.prepare = rdmapin_provider_prepare_pinnable,
-	.reg = rdmapin_provider_reg_verbs,
+	.name = "devdax",
+	.policy = devdax_policy,
 };

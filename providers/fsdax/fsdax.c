@@ -2,65 +2,41 @@
 /*
  * Files on a filesystem mounted -o dax. No kernel pins a shared fsdax mapping
  * long-term (the NIC would write to storage the filesystem may reallocate), so
- * only On-Demand Paging registers it, always under a lease. Writable pins of a
- * private mapping land on anonymous COW copies, which pin anywhere.
+ * only On-Demand Paging registers it, always under a lease or the guard.
+ * Writable pins of a private mapping land on anonymous COW copies, which pin
+ * anywhere once made: the kernel will not copy fsdax pages during a long-term
+ * pin (an untouched private mapping fails with EOPNOTSUPP on 6.1 and 7.2), so
+ * the range is write-faulted first. The file form maps it MAP_SYNC, so that
+ * what the NIC writes is durable once it is visible, as for device-DAX.
  */
-#define _GNU_SOURCE
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include "error.h"
 #include "provider.h"
 
-static void fsdax_prepare(struct rdmapin_mr *mr)
+static int fsdax_policy(const struct rdmapin_range *r, const struct rdmapin_host_facts *h,
+			struct rdmapin_policy *p)
 {
-	if (!mr->backing.shared) {
-		mr->pin_allowed = rdmapin_access_writable(mr->attr.access);
-		mr->pin_errno = EOPNOTSUPP;
-		mr->lease_default = RDMAPIN_LEASE_NONE;
-		if (!mr->pin_allowed)
-			snprintf(mr->pin_refusal, sizeof(mr->pin_refusal),
+	p->pin_errno = EOPNOTSUPP;
+	if (!r->backing->shared) {
+		p->pin_allowed = r->writable;
+		p->populate_for_pin = true;
+		p->lease_default = RDMAPIN_LEASE_NONE;
+		if (!p->pin_allowed)
+			snprintf(p->refusal, sizeof(p->refusal),
 				 "read-only pins of a private fsdax mapping reach the file's "
 				 "own pages, which no kernel pins long-term");
-		return;
+		return 0;
 	}
-	mr->pin_allowed = false;
-	mr->pin_errno = EOPNOTSUPP;
-	mr->lease_default = RDMAPIN_LEASE_REQUIRE;
-	snprintf(mr->pin_refusal, sizeof(mr->pin_refusal),
+	p->leasable = true;
+	p->lease_default = RDMAPIN_LEASE_REQUIRE;
+	snprintf(p->refusal, sizeof(p->refusal),
 		 "fsdax memory cannot be pinned long-term on any kernel");
-}
-
-/*
- * The kernel will not copy fsdax pages during a long-term pin (measured: an
- * untouched private mapping fails with EOPNOTSUPP on 6.1 and 7.2), so
- * write-fault the range first: the COW copies it makes hold the same bytes.
- */
-static int populate_copies(struct rdmapin_mr *mr)
-{
-	uintptr_t page = sysconf(_SC_PAGESIZE);
-	uintptr_t start = (uintptr_t)mr->attr.addr & ~(page - 1);
-	uintptr_t end = ((uintptr_t)mr->attr.addr + mr->attr.length + page - 1) & ~(page - 1);
-
-	if (madvise((void *)start, end - start, MADV_POPULATE_WRITE))
-		return rdmapin_fail(errno, "%s: cannot make private copies of the fsdax pages "
-				    "to pin (MADV_POPULATE_WRITE: %s); write every page first",
-				    mr->backing.path, strerrordesc_np(errno));
 	return 0;
 }
 
-static struct ibv_mr *fsdax_reg(struct rdmapin_mr *mr, int access)
-{
-	if (!mr->backing.shared && mr->mode == RDMAPIN_MODE_PIN && populate_copies(mr))
-		return NULL;
-	return rdmapin_provider_reg_verbs(mr, access);
-}
-
 const struct rdmapin_provider rdmapin_provider_fsdax = {
-	.kind = RDMAPIN_BACKING_FSDAX,
-	.prepare = fsdax_prepare,
-	.reg = fsdax_reg,
+	.name = "fsdax",
+	.map_sync = true,
+	.policy = fsdax_policy,
 };

@@ -3,32 +3,33 @@
  * Regular files in the page cache. A shared writable mapping pins long-term
  * only before Linux 6.5; after that it needs On-Demand Paging. A lease is
  * taken when the file allows it, so a truncate revokes the MR first.
+ * Writable pins of a private mapping land on anonymous COW copies.
  */
 #include <errno.h>
 #include <stdio.h>
 
 #include "provider.h"
-#include "host_caps.h"
 
-static void pagecache_prepare(struct rdmapin_mr *mr)
+static int pagecache_policy(const struct rdmapin_range *r, const struct rdmapin_host_facts *h,
+			    struct rdmapin_policy *p)
 {
-	if (!mr->backing.shared) {
-		/* Writable pins of a private mapping land on anonymous COW copies. */
-		rdmapin_provider_prepare_pinnable(mr);
-		return;
+	if (!r->backing->shared) {
+		p->pin_allowed = true;
+		p->lease_default = RDMAPIN_LEASE_NONE;
+		return 0;
 	}
-	mr->lease_default = RDMAPIN_LEASE_IF_AVAILABLE;
-	mr->pin_errno = EFAULT;
-	mr->pin_allowed = !rdmapin_access_writable(mr->attr.access) ||
-			  !rdmapin_host_refuses_file_pins();
-	if (!mr->pin_allowed)
-		snprintf(mr->pin_refusal, sizeof(mr->pin_refusal),
+	p->leasable = true;
+	p->lease_default = RDMAPIN_LEASE_IF_AVAILABLE;
+	p->pin_errno = EFAULT;
+	p->pin_allowed = !r->writable || !h->refuses_file_pins;
+	if (!p->pin_allowed)
+		snprintf(p->refusal, sizeof(p->refusal),
 			 "Linux %s refuses long-term writable pins of shared page-cache "
-			 "files (since 6.5)", rdmapin_host()->kernel_release);
+			 "files (since 6.5)", h->kernel_release);
+	return 0;
 }
 
 const struct rdmapin_provider rdmapin_provider_pagecache = {
-	.kind = RDMAPIN_BACKING_PAGECACHE,
-	.prepare = pagecache_prepare,
-	.reg = rdmapin_provider_reg_verbs,
+	.name = "page-cache",
+	.policy = pagecache_policy,
 };

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -29,21 +30,37 @@
 #define UNBLOCK_LIMIT_S 2.0
 
 static struct rdma_peer peer;
+/* A second context of the same device: events are per context. */
+static struct ibv_context *other_ctx;
 
 static int map_leased(struct mapping *m)
 {
 	return env.kernel == KERNEL_7 ? map_fsdax_shared(m) : map_pagecache_shared(m);
 }
 
-/* The next event within timeout_ms; type 0 when none came. */
-static struct rdmapin_async_event next_event(int timeout_ms)
+/*
+ * The next event of @ctx within timeout_ms; type 0 when none came. @path
+ * gets the event's path, which is valid only until the ack.
+ */
+static struct rdmapin_async_event next_event(struct ibv_context *ctx, int timeout_ms,
+					     char *path, size_t len)
 {
 	struct rdmapin_async_event ev = { 0 };
-	struct pollfd p = { .fd = rdmapin_get_async_fd(), .events = POLLIN };
+	struct pollfd p = { .fd = rdmapin_get_async_fd(ctx), .events = POLLIN };
 
-	if (poll(&p, 1, timeout_ms) == 1 && !rdmapin_get_async_event(&ev))
+	if (poll(&p, 1, timeout_ms) == 1 && !rdmapin_get_async_event(ctx, &ev)) {
+		snprintf(path, len, "%s", ev.path);
 		rdmapin_ack_async_event(&ev);
+	}
 	return ev;
+}
+
+/* Whether @ctx has an event waiting: it must not, for another context's MR. */
+static bool event_waits(struct ibv_context *ctx)
+{
+	struct pollfd p = { .fd = rdmapin_get_async_fd(ctx), .events = POLLIN };
+
+	return poll(&p, 1, 0) != 0;
 }
 
 static int do_truncate(const char *path)
@@ -100,6 +117,16 @@ static void on_break(const struct rdmapin_async_event *ev, void *ctx)
 	atomic_fetch_add(&cb_calls, 1);
 }
 
+static atomic_int cb_dereg_ret;
+
+/* A callback may deregister the MR it hears of: dereg must not wait for itself. */
+static void on_break_dereg(const struct rdmapin_async_event *ev, void *ctx)
+{
+	if (ev->type == RDMAPIN_EVENT_LEASE_BREAKING)
+		atomic_store(&cb_dereg_ret, rdmapin_dereg_mr(ev->mr));
+	on_break(ev, ctx);
+}
+
 /* Callbacks run on the library's thread, just after the event is queued. */
 static int wait_cb_calls(int n)
 {
@@ -112,14 +139,14 @@ static int wait_cb_calls(int n)
 
 /* Maps a leased file and registers it; grace_ms 0: revoked at once on a break. */
 static struct ibv_mr *reg_leased(struct ibv_pd *pd, struct mapping *m, unsigned int grace_ms,
-				 const char *how)
+				 rdmapin_break_cb cb, const char *how)
 {
 	struct rdmapin_mr_init_attr a = {
 		.comp_mask = grace_ms ? RDMAPIN_MR_INIT_ATTR_BREAK : 0,
 		.access = MR_ACCESS,
 		.break_policy = RDMAPIN_BREAK_GRACE,
 		.grace_ms = grace_ms,
-		.break_cb = on_break,
+		.break_cb = cb,
 	};
 	struct ibv_mr *mr = NULL;
 
@@ -152,18 +179,21 @@ static void check_break(const char *how, int (*breaker)(const char *))
 {
 	struct rdmapin_async_event ev;
 	struct mapping m = unmapped;
+	char path[PATH_MAX] = "";
 	struct ibv_mr *mr;
 	double took;
 	int rd;
 	pid_t pid;
 
-	mr = reg_leased(peer.pd, &m, 0, how);
+	mr = reg_leased(peer.pd, &m, 0, on_break, how);
 	if (!mr)
 		return;
 	pid = start_breaker(breaker, m.path, &rd);
-	ev = next_event(10000);
+	ev = next_event(peer.ctx, 10000, path, sizeof(path));
 	check(ev.type == RDMAPIN_EVENT_MR_REVOKED && ev.mr == mr,
 	      "%s: RDMAPIN_EVENT_MR_REVOKED for the MR (got type %d)", how, ev.type);
+	check(!strcmp(path, m.path), "%s: the event names the file (%s)", how, path);
+	check(!event_waits(other_ctx), "%s: another context of the device has no event", how);
 	took = breaker_result(pid, rd, how);
 	check(took >= 0 && took < UNBLOCK_LIMIT_S,
 	      "%s: unblocked %.1f ms after it started (break -> revoke -> release)", how,
@@ -191,6 +221,7 @@ static pid_t start_verifier(const char *path)
 static void remote_writes(struct rdma_peer *p, struct ibv_mr *mr, const struct mapping *m)
 {
 	struct rdmapin_async_event ev;
+	char path[PATH_MAX];
 	struct rdma_peer_info remote;
 	int sock, status, err;
 	pid_t pid;
@@ -204,7 +235,7 @@ static void remote_writes(struct rdma_peer *p, struct ibv_mr *mr, const struct m
 	      status < 0 ? "no completion" : ibv_wc_status_str(status));
 	err = child_errno(start_verifier(m->path));
 	check(!err, "another process's open + pread sees the written bytes: %s", strerror(err));
-	ev = next_event(10000);
+	ev = next_event(p->ctx, 10000, path, sizeof(path));
 	check(ev.type == RDMAPIN_EVENT_MR_REVOKED, "that open revoked the MR (event type %d)",
 	      ev.type);
 	status = remote_writer_write(sock, 0, WRITE_LEN);
@@ -224,7 +255,7 @@ static void check_remote_writes(void)
 		check(0, "open %s for the remote write test", env.rxe0);
 		return;
 	}
-	mr = reg_leased(p.pd, &m, 0, "remote writes");
+	mr = reg_leased(p.pd, &m, 0, on_break, "remote writes");
 	if (mr) {
 		remote_writes(&p, mr, &m);
 		check(rdmapin_dereg_mr(mr) == 0, "rdmapin_dereg_mr after remote writes");
@@ -241,23 +272,24 @@ static void check_grace(unsigned int grace_ms, bool dereg_in_time)
 {
 	const char *how = dereg_in_time ? "grace, deregistered in time" : "grace expired";
 	struct rdmapin_async_event ev;
+	char path[PATH_MAX];
 	struct mapping m = unmapped;
 	struct ibv_mr *mr;
 	double took;
 	int rd;
 	pid_t pid;
 
-	mr = reg_leased(peer.pd, &m, grace_ms, how);
+	mr = reg_leased(peer.pd, &m, grace_ms, on_break, how);
 	if (!mr)
 		return;
 	pid = start_breaker(do_truncate, m.path, &rd);
-	ev = next_event(10000);
+	ev = next_event(peer.ctx, 10000, path, sizeof(path));
 	check(ev.type == RDMAPIN_EVENT_LEASE_BREAKING && ev.mr == mr,
 	      "%s: RDMAPIN_EVENT_LEASE_BREAKING first (got %d)", how, ev.type);
 	wait_cb_calls(1);
 	if (dereg_in_time)
 		check(rdmapin_dereg_mr(mr) == 0, "%s: rdmapin_dereg_mr within the grace", how);
-	ev = next_event(dereg_in_time ? 300 : grace_ms + 5000);
+	ev = next_event(peer.ctx, dereg_in_time ? 300 : grace_ms + 5000, path, sizeof(path));
 	check(ev.type == (dereg_in_time ? 0 : RDMAPIN_EVENT_MR_REVOKED),
 	      "%s: then %s (got %d)", how, dereg_in_time ? "no event" : "MR_REVOKED", ev.type);
 	took = breaker_result(pid, rd, how);
@@ -272,17 +304,46 @@ static void check_grace(unsigned int grace_ms, bool dereg_in_time)
 	unmap(&m);
 }
 
+/* The break callback itself deregisters its MR: no hang, and the truncate goes on at once. */
+static void check_dereg_in_callback(unsigned int grace_ms)
+{
+	const char *how = "break_cb deregisters its MR";
+	struct mapping m = unmapped;
+	struct ibv_mr *mr;
+	double took;
+	int rd;
+	pid_t pid;
+
+	atomic_store(&cb_dereg_ret, -1);
+	mr = reg_leased(peer.pd, &m, grace_ms, on_break_dereg, how);
+	if (!mr)
+		return;
+	pid = start_breaker(do_truncate, m.path, &rd);
+	wait_cb_calls(1);
+	took = breaker_result(pid, rd, how);
+	check(atomic_load(&cb_dereg_ret) == 0, "%s: rdmapin_dereg_mr in the callback returns 0 "
+	      "(%d)", how, atomic_load(&cb_dereg_ret));
+	check(took >= 0 && took < grace_ms / 1e3, "%s: the truncate took %.1f ms, within the "
+	      "%u ms grace", how, took * 1e3, grace_ms);
+	unmap(&m);
+}
+
 int main(void)
 {
 	if (read_env())
 		return check_done();
 	if (!check(!rdma_peer_open(&peer, env.rxe0, env.gid_index), "open %s", env.rxe0))
 		return check_done();
+	other_ctx = rdma_peer_open_device(env.rxe0);
+	if (!check(other_ctx != NULL, "a second context of %s", env.rxe0))
+		return check_done();
 	check_break("truncate(2)", do_truncate);
 	check_break("open(O_TRUNC)", do_open_trunc);
 	check_remote_writes();
 	check_grace(2000, true);
 	check_grace(500, false);
+	check_dereg_in_callback(2000);
 	rdma_peer_close(&peer);
+	ibv_close_device(other_ctx);
 	return check_done();
 }

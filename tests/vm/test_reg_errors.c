@@ -218,8 +218,8 @@ static void file_form(void)
 	expect_refused("rdmapin_reg_file_mr with a closed fd", mr, EBADF, "cannot stat");
 	mr = rdmapin_reg_file_mr(pd, m.fd, 512, PAGE, ACCESS_RW);
 	expect_refused("rdmapin_reg_file_mr at offset 512", mr, EINVAL, "page size");
-	mr = rdmapin_reg_file_mr(pd, m.fd, -(off_t)PAGE, PAGE, ACCESS_RW);
-	expect_refused("rdmapin_reg_file_mr at offset -4096", mr, EINVAL, "page size");
+	mr = rdmapin_reg_file_mr(pd, m.fd, -(uint64_t)PAGE, PAGE, ACCESS_RW);
+	expect_refused("rdmapin_reg_file_mr at offset 2^64 - 4096", mr, EINVAL, "page size");
 	/* A writable MR needs a writable shared mapping, so a file opened for writing. */
 	fd = open(m.path, O_RDONLY | O_CLOEXEC);
 	if (check(fd >= 0, "file form: open %s read-only", m.path)) {
@@ -483,6 +483,7 @@ static void bad_dereg(void)
 
 static void null_arguments(void)
 {
+	struct rdmapin_async_event ev;
 	struct rdmapin_device_caps caps;
 	struct rdmapin_mr_attr q;
 	struct mapping m = unmapped;
@@ -506,8 +507,14 @@ static void null_arguments(void)
 	ret = rdmapin_query_device(pd->context, NULL);
 	expect_fail("rdmapin_query_device(context, NULL)", ret == -1, errno, EINVAL,
 		    "caps is NULL");
-	ret = rdmapin_get_async_event(NULL);
-	expect_fail("rdmapin_get_async_event(NULL)", ret == -1, errno, EINVAL, "event is NULL");
+	ret = rdmapin_get_async_event(pd->context, NULL);
+	expect_fail("rdmapin_get_async_event(context, NULL)", ret == -1, errno, EINVAL,
+		    "event is NULL");
+	ret = rdmapin_get_async_event(NULL, &ev);
+	expect_fail("rdmapin_get_async_event(NULL, event)", ret == -1, errno, EINVAL,
+		    "context is NULL");
+	ret = rdmapin_get_async_fd(NULL);
+	expect_fail("rdmapin_get_async_fd(NULL)", ret == -1, errno, EINVAL, "context is NULL");
 	ret = rdmapin_query_host(NULL);
 	expect_fail("rdmapin_query_host(NULL)", ret == -1, errno, EINVAL, "caps is NULL");
 	check_usage(&before, "NULL arguments");

@@ -100,9 +100,9 @@ static int remote_write(struct rdma_peer *p, struct ibv_mr *mr, int *sock, pid_t
 	return status == IBV_WC_SUCCESS && same == WRITE_LEN ? 0 : -1;
 }
 
-static void truncate_and_watch(int sock, const char *path)
+static void truncate_and_watch(struct ibv_context *ctx, int sock, const char *path)
 {
-	struct pollfd pfd = { .fd = rdmapin_get_async_fd(), .events = POLLIN };
+	struct pollfd pfd = { .fd = rdmapin_get_async_fd(ctx), .events = POLLIN };
 	struct rdmapin_async_event ev;
 	double t = now_s();
 	pid_t pid = fork();
@@ -111,7 +111,7 @@ static void truncate_and_watch(int sock, const char *path)
 	if (pid == 0)
 		_exit(truncate(path, 0) ? errno : 0);
 	printf("[intruder pid %d] truncate(\"%s\", 0) ...\n", pid, path);
-	if (poll(&pfd, 1, 10000) == 1 && !rdmapin_get_async_event(&ev)) {
+	if (poll(&pfd, 1, 10000) == 1 && !rdmapin_get_async_event(ctx, &ev)) {
 		printf("[server] async event: %s for %s\n",
 		       ev.type == RDMAPIN_EVENT_MR_REVOKED ? "MR revoked" : "lease breaking",
 		       ev.path);
@@ -183,7 +183,7 @@ static int demo_file(const char *title, int (*map)(struct mapping *), enum act a
 	if (mr && !remote_write(&p, mr, &sock, &pid)) {
 		ret = 0;
 		if (act == ACT_REVOKE)
-			truncate_and_watch(sock, m.path);
+			truncate_and_watch(p.ctx, sock, m.path);
 		if (act == ACT_REFUSE)
 			ret = truncate_refused(sock, mr, &m);
 	}

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The lease-break thread: see lease_break.h. */
+/* The library's thread: see break_thread.h. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -12,32 +12,27 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "break_thread.h"
 #include "error.h"
-#include "lease_break.h"
-#include "revoke.h"
+#include "lib.h"
 
-static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
-static pid_t thread_tid;
-static int sig_fd = -1, timer_fd = -1, ep_fd = -1;
-static int lease_signal;
-
-/* Read once, when the thread starts: the signalfd watches this signal only. */
 int rdmapin_break_signal(void)
 {
+	struct rdmapin_break_thread *t = &rdmapin_lib.brk;
 	const char *s;
 	int sig;
 
-	if (!lease_signal) {
+	if (!t->signal) {
 		s = getenv("RDMAPIN_LEASE_SIGNAL");
 		sig = s ? atoi(s) : 0;
-		lease_signal = sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : SIGRTMAX - 2;
+		t->signal = sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : SIGRTMAX - 2;
 	}
-	return lease_signal;
+	return t->signal;
 }
 
 pid_t rdmapin_break_thread_tid(void)
 {
-	return thread_tid;
+	return rdmapin_lib.brk.tid;
 }
 
 void rdmapin_break_thread_arm(uint64_t deadline_ns)
@@ -47,36 +42,37 @@ void rdmapin_break_thread_arm(uint64_t deadline_ns)
 			      .tv_nsec = deadline_ns % 1000000000 },
 	};
 
-	timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &t, NULL);
+	timerfd_settime(rdmapin_lib.brk.timer_fd, TFD_TIMER_ABSTIME, &t, NULL);
 }
 
-static void drain_signals(void)
+static void drain_signals(const struct rdmapin_break_thread *t)
 {
 	struct signalfd_siginfo si[16];
 	ssize_t n;
 	size_t i;
 
-	n = read(sig_fd, si, sizeof(si));
+	n = read(t->sig_fd, si, sizeof(si));
 	for (i = 0; n > 0 && i < (size_t)n / sizeof(si[0]); i++)
-		rdmapin_revoke_on_break(si[i].ssi_fd);
+		t->handlers->signal(si[i].ssi_fd);
 }
 
 static void *break_thread(void *p)
 {
+	struct rdmapin_break_thread *t = &rdmapin_lib.brk;
 	sem_t *ready = p;
 	struct epoll_event ev[2];
 	uint64_t expirations;
 	int n, i;
 
-	thread_tid = gettid();
+	t->tid = gettid();
 	sem_post(ready);
 	for (;;) {
-		n = epoll_wait(ep_fd, ev, 2, -1);
+		n = epoll_wait(t->ep_fd, ev, 2, -1);
 		for (i = 0; i < n; i++) {
-			if (ev[i].data.fd == sig_fd)
-				drain_signals();
-			else if (read(timer_fd, &expirations, sizeof(expirations)) > 0)
-				rdmapin_revoke_expired();
+			if (ev[i].data.fd == t->sig_fd)
+				drain_signals(t);
+			else if (read(t->timer_fd, &expirations, sizeof(expirations)) > 0)
+				t->handlers->deadline();
 		}
 	}
 	return NULL;
@@ -88,7 +84,6 @@ static int watch(int ep, int fd)
 
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
-
 
 /* The thread inherits a mask that blocks every signal: none of the app's land on it. */
 static int spawn(void)
@@ -112,18 +107,22 @@ static int spawn(void)
 	return err;
 }
 
-static int start_locked(void)
+int rdmapin_break_thread_start(const struct rdmapin_break_handlers *h)
 {
+	struct rdmapin_break_thread *t = &rdmapin_lib.brk;
 	sigset_t set;
 	int err;
 
+	if (t->tid)
+		return 0;
+	t->handlers = h;
 	sigemptyset(&set);
 	sigaddset(&set, rdmapin_break_signal());
-	sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	ep_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (sig_fd < 0 || timer_fd < 0 || ep_fd < 0 || watch(ep_fd, sig_fd) ||
-	    watch(ep_fd, timer_fd))
+	t->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	t->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	t->ep_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->sig_fd < 0 || t->timer_fd < 0 || t->ep_fd < 0 || watch(t->ep_fd, t->sig_fd) ||
+	    watch(t->ep_fd, t->timer_fd))
 		err = errno;
 	else
 		err = spawn();
@@ -133,25 +132,16 @@ static int start_locked(void)
 	return rdmapin_fail(err, "cannot start the lease-break thread: %s", strerrordesc_np(err));
 }
 
-int rdmapin_break_thread_start(void)
-{
-	int ret = 0;
-
-	pthread_mutex_lock(&start_lock);
-	if (!thread_tid)
-		ret = start_locked();
-	pthread_mutex_unlock(&start_lock);
-	return ret;
-}
-
 void rdmapin_break_thread_forget(void)
 {
-	if (sig_fd >= 0)
-		close(sig_fd);
-	if (timer_fd >= 0)
-		close(timer_fd);
-	if (ep_fd >= 0)
-		close(ep_fd);
-	sig_fd = timer_fd = ep_fd = -1;
-	thread_tid = 0;
+	struct rdmapin_break_thread *t = &rdmapin_lib.brk;
+
+	if (t->sig_fd >= 0)
+		close(t->sig_fd);
+	if (t->timer_fd >= 0)
+		close(t->timer_fd);
+	if (t->ep_fd >= 0)
+		close(t->ep_fd);
+	t->sig_fd = t->timer_fd = t->ep_fd = -1;
+	t->tid = 0;
 }

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The library's process state, in one place, as libdaxctl's ctx: every
+ * table, list, fd and cache that librdmapin keeps for the process lives in
+ * struct rdmapin_lib, and fork.c's one handler resets all of it in a child.
+ * The modules own the types behind the pointers; lib.c owns the storage.
+ *
+ * Locks, taken in this order, never the other way:
+ *	setup	serializes slow, rare work: starting the break thread, taking a
+ *		lease (it scans /proc/self/fd), creating the registry file.
+ *		Never taken by the break thread.
+ *	lock	everything below; held only for short, non-blocking work, and
+ *		the break thread's revocations (ibv_dereg_mr).
+ * The guard client's connection has a lock of its own (guard_client.c),
+ * never held together with these: a daemon request can take seconds.
+ */
+#ifndef RDMAPIN_LIB_H
+#define RDMAPIN_LIB_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <rdmapin/rdmapin.h>
+
+#define RDMAPIN_MR_TABLE_BUCKETS 1024
+
+struct rdmapin_mr;
+struct rdmapin_lease;
+struct rdmapin_event_queue;
+struct rdmapin_event_node;
+struct rdmapin_break_handlers;
+
+/* A device's capabilities, remembered per open context. */
+struct rdmapin_device_entry {
+	struct ibv_context *context;
+	struct ibv_device *device;	/* tells a reused context address */
+	struct rdmapin_device_caps caps;
+};
+
+struct rdmapin_break_thread {
+	const struct rdmapin_break_handlers *handlers;
+	pid_t tid;			/* 0: not running */
+	int signal;			/* the lease-break signal, read once */
+	int sig_fd, timer_fd, ep_fd;
+};
+
+struct rdmapin_lib {
+	pthread_mutex_t setup;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* with lock: event acks */
+
+	struct rdmapin_mr *mrs[RDMAPIN_MR_TABLE_BUCKETS];	/* by struct ibv_mr */
+	struct rdmapin_lease *leases;
+	struct rdmapin_break_thread brk;
+	struct rdmapin_event_queue *event_queues;		/* one per context */
+	struct rdmapin_event_node *callbacks, **callbacks_tail;	/* to run, in order */
+	const struct ibv_mr *cb_running;	/* whose callback the break thread runs */
+
+	bool host_probed;		/* release/acquire: host is complete */
+	struct rdmapin_host_caps host;
+	struct rdmapin_device_entry devices[8];
+	unsigned int devices_next;
+};
+
+extern struct rdmapin_lib rdmapin_lib;
+
+void rdmapin_lock(void);
+void rdmapin_unlock(void);
+/* Waits for rdmapin_broadcast() with the lock held. */
+void rdmapin_wait(void);
+void rdmapin_broadcast(void);
+void rdmapin_setup_lock(void);
+void rdmapin_setup_unlock(void);
+
+/* In a forked child: fresh locks, and every field back to its initial value. */
+void rdmapin_lib_reset(void);
+
+#endif
