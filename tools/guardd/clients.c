@@ -267,46 +267,6 @@ static int unguard(struct guardd *d, struct guardd_client *c, uint64_t id,
 	return 0;
 }
 
-/*
- * One request, as recvmsg() returns, and its fd if it came with one (else
- * -1); @malformed when it came with more, or was cut short.
- */
-static ssize_t receive(int sock, struct rdmapin_guardd_request *req, int *fd, bool *malformed)
-{
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = { .iov_base = req, .iov_len = sizeof(*req) };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	struct cmsghdr *cmsg;
-	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	size_t i, nfds;
-	int fds[2];
-
-	*fd = -1;
-	*malformed = n >= 0 && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC));
-	for (cmsg = CMSG_FIRSTHDR(&msg); n >= 0 && cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
-			continue;
-		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		memcpy(fds, CMSG_DATA(cmsg), nfds * sizeof(int));
-		for (i = 0; i < nfds; i++) {
-			if (*fd < 0)
-				*fd = fds[i];
-			else
-				close(fds[i]);
-		}
-		*malformed |= nfds > 1;
-	}
-	return n;
-}
-
 void guardd_serve(struct guardd *d, struct guardd_client *c)
 {
 	struct rdmapin_guardd_reply r = { .err = 0 };
@@ -315,7 +275,7 @@ void guardd_serve(struct guardd *d, struct guardd_client *c)
 	ssize_t n;
 	int fd;
 
-	n = receive(c->sock, &req, &fd, &malformed);
+	n = rdmapin_guardd_recv(c->sock, &req, sizeof(req), &fd, &malformed);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n < 0 || (n == 0 && !malformed)) {
@@ -333,5 +293,6 @@ void guardd_serve(struct guardd *d, struct guardd_client *c)
 		refuse(&r, EINVAL, "unknown request %u", req.op);
 	if (fd >= 0)
 		close(fd);
-	send(c->sock, &r, sizeof(r), MSG_NOSIGNAL | MSG_DONTWAIT);
+	/* The socket does not block: a client that reads no replies loses them. */
+	rdmapin_guardd_send(c->sock, &r, sizeof(r), -1);
 }
