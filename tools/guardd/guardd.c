@@ -19,11 +19,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <rdmapin/rdmapin.h>
+#include "clients.h"
 #include "error.h"
 #include "guard.h"
-#include "guardd.h"
 #include "guardd_proto.h"
+#include "state.h"
 
 static void usage(FILE *out, int status)
 {
@@ -98,7 +98,7 @@ static int start(struct guardd *d)
 		fprintf(stderr, "rdmapin-guardd: %s\n", rdmapin_error_msg());
 		return -1;
 	}
-	if (guardd_state_restore(d) && errno != EINVAL) {
+	if (guardd_restore(d) && errno != EINVAL) {
 		fprintf(stderr, "rdmapin-guardd: cannot read %s/state: %s\n", d->dir,
 			strerror(errno));
 		return -1;
