@@ -122,7 +122,7 @@ static void check_fallocate(const struct files *f)
 	check_errno(!ret, errno, 0, "not covered: fallocate(PUNCH_HOLE) of the guarded file");
 	ret = fallocate(f->guarded.fd, FALLOC_FL_COLLAPSE_RANGE, 0, chunk);
 	check_errno(!ret, errno, 0, "not covered: fallocate(COLLAPSE_RANGE) of the guarded file");
-	check(size_of(f->guarded.fd) == REGION_SIZE - chunk,
+	check(size_of(f->guarded.fd) == (off_t)(REGION_SIZE - chunk),
 	      "%s: collapsing shrank the guarded file to %lld", f->where,
 	      (long long)size_of(f->guarded.fd));
 	/* Writes were never refused: they restore the size for what follows. */
