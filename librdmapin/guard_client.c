@@ -14,14 +14,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <linux/types.h>
 
 #include "error.h"
-#include "guard.h"
 #include "guard_client.h"
+#include "guard_map.h"
 #include "guardd_proto.h"
 #include "own_fd.h"
-#include "rdmapin_guard.h"
 #include "registration.h"
 
 static pthread_mutex_t client_lock = PTHREAD_MUTEX_INITIALIZER;

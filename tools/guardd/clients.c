@@ -19,7 +19,7 @@
 
 #include "clients.h"
 #include "error.h"
-#include "guard.h"
+#include "guard_map.h"
 #include "guardd_proto.h"
 #include "proc.h"
 #include "state.h"

@@ -23,7 +23,7 @@
 
 #include "clients.h"
 #include "error.h"
-#include "guard.h"
+#include "guard_load.h"
 #include "guardd_proto.h"
 #include "state.h"
 
