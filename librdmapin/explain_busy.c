@@ -16,7 +16,7 @@
 
 #include <rdmapin/rdmapin.h>
 #include "error.h"
-#include "guard.h"
+#include "guard_map.h"
 #include "lib.h"
 #include "mr_table.h"
 #include "rdmapin_guard.h"

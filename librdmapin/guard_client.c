@@ -13,110 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
-#include <linux/types.h>
 
 #include "error.h"
-#include "guard.h"
 #include "guard_client.h"
+#include "guard_map.h"
 #include "guardd_proto.h"
 #include "own_fd.h"
-#include "rdmapin_guard.h"
 #include "registration.h"
-
-/* A daemon that does not answer in this time is taken to be away. */
-#define GUARDD_TIMEOUT_S 5
 
 static pthread_mutex_t client_lock = PTHREAD_MUTEX_INITIALIZER;
 static int conn = -1;
 /* Entries to undo that the daemon could not be told of: sent when it is back. */
 static uint64_t *pending;
 static size_t npending, pending_cap;
-
-const char *rdmapin_guardd_socket(void)
-{
-	const char *s = secure_getenv("RDMAPIN_GUARDD_SOCKET");
-
-	return s && *s ? s : RDMAPIN_GUARDD_DEFAULT_DIR "/" RDMAPIN_GUARDD_SOCKET_NAME;
-}
-
-static int daemon_away(int err)
-{
-	return rdmapin_fail(err,
-			    "rdmapin-guardd does not listen on %s (%s); start it "
-			    "(systemctl start rdmapin-guardd) or set RDMAPIN_GUARDD_SOCKET",
-			    rdmapin_guardd_socket(), strerror(err));
-}
-
-int rdmapin_guardd_connect(void)
-{
-	const struct timeval timeout = { .tv_sec = GUARDD_TIMEOUT_S };
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	const char *path = rdmapin_guardd_socket();
-	int fd, err;
-
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return daemon_away(ENAMETOOLONG);
-	strcpy(addr.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return daemon_away(errno);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) ||
-	    connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
-		err = errno;
-		close(fd);
-		return daemon_away(err);
-	}
-	return fd;
-}
-
-int rdmapin_guardd_send(int sock, const void *buf, size_t len, int pass_fd)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cmsg;
-
-	if (pass_fd >= 0) {
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &pass_fd, sizeof(int));
-	}
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
-}
-
-int rdmapin_guardd_call(int fd, const struct rdmapin_guardd_request *req, int pass_fd,
-			struct rdmapin_guardd_reply *reply)
-{
-	static uint32_t last_seq;
-	struct rdmapin_guardd_request r = *req;
-	ssize_t n;
-
-	r.seq = __atomic_add_fetch(&last_seq, 1, __ATOMIC_RELAXED);
-	if (rdmapin_guardd_send(fd, &r, sizeof(r), pass_fd))
-		return -1;
-	/* Replies to requests that timed out earlier come first: drop them. */
-	while ((n = recv(fd, reply, sizeof(*reply), 0)) == sizeof(*reply) && reply->seq != r.seq)
-		;
-	if (n == sizeof(*reply)) {
-		reply->msg[sizeof(reply->msg) - 1] = '\0';
-		return 0;
-	}
-	if (n < 0 && errno == EWOULDBLOCK)
-		errno = EAGAIN;
-	else if (n >= 0)
-		errno = ECONNRESET;
-	return -1;
-}
 
 /* Whether the daemon hung up on @fd; a late reply waiting there is no hang-up. */
 static bool hung_up(int fd)
@@ -184,7 +94,7 @@ static int request(const struct rdmapin_guardd_request *req, int pass_fd,
 		close(conn);
 		conn = -1;
 	}
-	return daemon_away(errno);
+	return rdmapin_guardd_away(errno);
 }
 
 struct guard_try {

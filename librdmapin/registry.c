@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lease.h"
+#include "proc.h"
 #include "registration.h"
 #include "registry.h"
 

@@ -21,7 +21,7 @@
 #include <rdma/rdma_netlink.h>
 
 #include <rdmapin/rdmapin.h>
-#include "guard.h"
+#include "guard_map.h"
 #include "pinls.h"
 #include "rdmapin_guard.h"
 
