@@ -5,8 +5,8 @@
  * without deregistering (the MRs and leases are the parent's, and stay so),
  * closes its copies of the library's fds, so it cannot ftruncate a leased
  * file through one without breaking the lease, and starts with fresh locks.
- * The parent's forking thread holds both locks across fork(), so the child
- * never inherits one mid-update.
+ * The parent's forking thread holds every lock across fork(), so the child
+ * never inherits state mid-update.
  */
 #include <pthread.h>
 
@@ -20,6 +20,7 @@
 
 static void prepare(void)
 {
+	pthread_mutex_lock(&rdmapin_lib.guard.lock);
 	rdmapin_setup_lock();
 	rdmapin_lock();
 }
@@ -28,6 +29,7 @@ static void parent(void)
 {
 	rdmapin_unlock();
 	rdmapin_setup_unlock();
+	pthread_mutex_unlock(&rdmapin_lib.guard.lock);
 }
 
 static void child(void)

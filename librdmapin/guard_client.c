@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdbool.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +18,11 @@
 #include "guard_client.h"
 #include "guard_map.h"
 #include "guardd_proto.h"
+#include "lib.h"
 #include "own_fd.h"
 #include "registration.h"
 
-static pthread_mutex_t client_lock = PTHREAD_MUTEX_INITIALIZER;
-static int conn = -1;
-/* Entries to undo that the daemon could not be told of: sent when it is back. */
-static uint64_t *pending;
-static size_t npending, pending_cap;
+static struct rdmapin_guard_client *const gc = &rdmapin_lib.guard;
 
 /* Whether the daemon hung up on @fd; a late reply waiting there is no hang-up. */
 static bool hung_up(int fd)
@@ -47,11 +43,11 @@ static void flush_pending(void)
 	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD };
 	struct rdmapin_guardd_reply reply;
 
-	while (npending) {
-		req.id = pending[npending - 1];
-		if (rdmapin_guardd_call(conn, &req, -1, &reply))
+	while (gc->npending) {
+		req.id = gc->pending[gc->npending - 1];
+		if (rdmapin_guardd_call(gc->conn, &req, -1, &reply))
 			return;
-		npending--;
+		gc->npending--;
 	}
 }
 
@@ -62,16 +58,16 @@ static void flush_pending(void)
  */
 static int connection(void)
 {
-	if (conn >= 0 && hung_up(conn)) {
-		close(conn);
-		conn = -1;
+	if (gc->conn >= 0 && hung_up(gc->conn)) {
+		close(gc->conn);
+		gc->conn = -1;
 	}
-	if (conn < 0) {
-		conn = rdmapin_guardd_connect();
-		if (conn >= 0)
+	if (gc->conn < 0) {
+		gc->conn = rdmapin_guardd_connect();
+		if (gc->conn >= 0)
 			flush_pending();
 	}
-	return conn;
+	return gc->conn;
 }
 
 /*
@@ -87,12 +83,12 @@ static int request(const struct rdmapin_guardd_request *req, int pass_fd,
 	for (tries = 0; tries < 2; tries++) {
 		if (connection() < 0)
 			return -1;
-		if (!rdmapin_guardd_call(conn, req, pass_fd, reply))
+		if (!rdmapin_guardd_call(gc->conn, req, pass_fd, reply))
 			return 0;
 		if (errno == EAGAIN)
 			break;
-		close(conn);
-		conn = -1;
+		close(gc->conn);
+		gc->conn = -1;
 	}
 	return rdmapin_guardd_away(errno);
 }
@@ -123,11 +119,11 @@ static int guard_by_daemon(struct rdmapin_mr *mr)
 	struct guard_try t = { .answered = false };
 	int ret;
 
-	pthread_mutex_lock(&client_lock);
+	pthread_mutex_lock(&gc->lock);
 	ret = mr->attr.fd >= 0 ?
 		      try_daemon(mr->attr.fd, &t) :
 		      rdmapin_own_fd_find(mr->backing.dev, mr->backing.ino, try_daemon, &t);
-	pthread_mutex_unlock(&client_lock);
+	pthread_mutex_unlock(&gc->lock);
 	if (ret < 0 && t.answered)
 		return rdmapin_fail(errno, "%s: rdmapin-guardd refuses to guard it: %s",
 				    mr->backing.path, t.reply.msg);
@@ -173,20 +169,21 @@ static void unguard_by_daemon(uint64_t id)
 	struct rdmapin_guardd_reply reply;
 	uint64_t *grown;
 
-	pthread_mutex_lock(&client_lock);
+	pthread_mutex_lock(&gc->lock);
 	if (request(&req, -1, &reply)) {
-		if (npending == pending_cap) {
-			grown = reallocarray(pending, pending_cap * 2 + 8, sizeof(*pending));
+		if (gc->npending == gc->pending_cap) {
+			grown = reallocarray(gc->pending, gc->pending_cap * 2 + 8,
+					     sizeof(*gc->pending));
 			if (grown) {
-				pending = grown;
-				pending_cap = pending_cap * 2 + 8;
+				gc->pending = grown;
+				gc->pending_cap = gc->pending_cap * 2 + 8;
 			}
 		}
 		/* Out of memory: the entry stays until this process ends. */
-		if (npending < pending_cap)
-			pending[npending++] = id;
+		if (gc->npending < gc->pending_cap)
+			gc->pending[gc->npending++] = id;
 	}
-	pthread_mutex_unlock(&client_lock);
+	pthread_mutex_unlock(&gc->lock);
 }
 
 void rdmapin_unguard_mr(struct rdmapin_mr *mr)
@@ -209,9 +206,9 @@ enum rdmapin_guard_kind rdmapin_guard_reachable(char *why, size_t len)
 {
 	int fd;
 
-	pthread_mutex_lock(&client_lock);
+	pthread_mutex_lock(&gc->lock);
 	fd = connection();
-	pthread_mutex_unlock(&client_lock);
+	pthread_mutex_unlock(&gc->lock);
 	if (fd >= 0) {
 		snprintf(why, len, "through rdmapin-guardd on %s", rdmapin_guardd_socket());
 		return RDMAPIN_GUARD_KIND_DAEMON;
@@ -227,11 +224,7 @@ enum rdmapin_guard_kind rdmapin_guard_reachable(char *why, size_t len)
 
 void rdmapin_guard_client_forget(void)
 {
-	pthread_mutex_init(&client_lock, NULL);
-	if (conn >= 0)
-		close(conn);
-	conn = -1;
-	free(pending);
-	pending = NULL;
-	npending = pending_cap = 0;
+	if (gc->conn >= 0)
+		close(gc->conn);
+	free(gc->pending);
 }

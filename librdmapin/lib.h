@@ -6,13 +6,14 @@
  * The modules own the types behind the pointers; lib.c owns the storage.
  *
  * Locks, taken in this order, never the other way:
- *	setup	serializes slow, rare work: starting the break thread, taking a
- *		lease (it scans /proc/self/fd), creating the registry file.
- *		Never taken by the break thread.
- *	lock	everything below; held only for short, non-blocking work, and
- *		the break thread's revocations (ibv_dereg_mr).
- * The guard client's connection has a lock of its own (guard_client.c),
- * never held together with these: a daemon request can take seconds.
+ *	guard.lock	the connection to rdmapin-guardd and its requests, which
+ *			can take seconds; never held together with the two below.
+ *	setup		serializes slow, rare work: starting the break thread,
+ *			taking a lease (it scans /proc/self/fd), creating the
+ *			registry file. Never taken by the break thread.
+ *	lock		everything else; held only for short, non-blocking work,
+ *			and the break thread's revocations (ibv_dereg_mr).
+ * fork() takes all three in that order (fork.c).
  */
 #ifndef RDMAPIN_LIB_H
 #define RDMAPIN_LIB_H
@@ -38,6 +39,14 @@ struct rdmapin_device_entry {
 	struct rdmapin_device_caps caps;
 };
 
+/* The connection to rdmapin-guardd (guard_client.c). */
+struct rdmapin_guard_client {
+	pthread_mutex_t lock;
+	int conn;			/* -1: none */
+	uint64_t *pending;		/* UNGUARDs the daemon missed: sent when it is back */
+	size_t npending, pending_cap;
+};
+
 struct rdmapin_break_thread {
 	const struct rdmapin_break_handlers *handlers;
 	pid_t tid;			/* 0: not running */
@@ -53,6 +62,7 @@ struct rdmapin_lib {
 	struct rdmapin_mr *mrs[RDMAPIN_MR_TABLE_BUCKETS];	/* by struct ibv_mr */
 	struct rdmapin_lease *leases;
 	struct rdmapin_break_thread brk;
+	struct rdmapin_guard_client guard;
 	struct rdmapin_event_queue *event_queues;		/* one per context */
 	struct rdmapin_event_node *callbacks, **callbacks_tail;	/* to run, in order */
 	const struct ibv_mr *cb_running;	/* whose callback the break thread runs */
