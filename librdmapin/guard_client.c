@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -51,21 +53,63 @@ static void flush_pending(void)
 	}
 }
 
+/* Seconds a failed connect is believed while the socket file stays the same. */
+#define AWAY_RECHECK_S 1
+
+static uint64_t now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * A daemon that is away mostly stays away: no socket file, or one whose
+ * daemon died. So one stat() stands in for a socket(), connect() and close()
+ * per registration: a missing socket is away, and a failed connect is
+ * believed for AWAY_RECHECK_S while the socket file is the same one (a
+ * starting daemon binds a new one; the interval covers one caught between
+ * its bind() and listen()).
+ */
+static bool known_away(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		rdmapin_guardd_away(errno);
+		return true;
+	}
+	if (st.st_ino == gc->away_ino && st.st_dev == gc->away_dev &&
+	    now_s() < gc->away_until) {
+		rdmapin_guardd_away(ECONNREFUSED);
+		return true;
+	}
+	gc->away_ino = st.st_ino;
+	gc->away_dev = st.st_dev;
+	gc->away_until = now_s() + AWAY_RECHECK_S;
+	return false;
+}
+
 /*
  * The connection, made anew when there is none or the daemon hung up (a
  * restarted daemon gives a reconnecting process its entries back). Kept once
- * made: closing it would end this process's entries. Under client_lock.
+ * made: closing it would end this process's entries. Under gc->lock.
  */
 static int connection(void)
 {
+	const char *path = rdmapin_guardd_socket();
+
 	if (gc->conn >= 0 && hung_up(gc->conn)) {
 		close(gc->conn);
 		gc->conn = -1;
 	}
-	if (gc->conn < 0) {
-		gc->conn = rdmapin_guardd_connect();
-		if (gc->conn >= 0)
+	if (gc->conn < 0 && !known_away(path)) {
+		gc->conn = rdmapin_guardd_connect_to(path);
+		if (gc->conn >= 0) {
+			gc->away_until = 0;
 			flush_pending();
+		}
 	}
 	return gc->conn;
 }

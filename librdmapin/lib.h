@@ -45,6 +45,10 @@ struct rdmapin_guard_client {
 	int conn;			/* -1: none */
 	uint64_t *pending;		/* UNGUARDs the daemon missed: sent when it is back */
 	size_t npending, pending_cap;
+	/* The socket file when a connect last failed, and until when to believe it. */
+	ino_t away_ino;
+	dev_t away_dev;
+	uint64_t away_until;		/* CLOCK_MONOTONIC seconds; 0: not away */
 };
 
 struct rdmapin_break_thread {
