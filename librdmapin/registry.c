@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lease.h"
+#include "proc.h"
 #include "registration.h"
 #include "registry.h"
 
@@ -116,12 +117,8 @@ static int map_record(uint32_t nslots)
 static void fill_header(uint64_t start)
 {
 	struct rdmapin_registry_header *h = rec.hdr;
-	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, h->comm, sizeof(h->comm) - 1) : 0;
 
-	if (fd >= 0)
-		close(fd);
-	h->comm[n > 0 ? n - 1 : 0] = '\0';	/* drop the newline */
+	rdmapin_proc_comm(getpid(), h->comm, sizeof(h->comm));
 	h->version = RDMAPIN_REGISTRY_VERSION;
 	h->header_size = sizeof(*h);
 	h->slot_size = sizeof(struct rdmapin_registry_slot);

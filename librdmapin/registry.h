@@ -77,9 +77,6 @@ struct rdmapin_pin_record {
 	struct rdmapin_registry_slot slot;	/* seq fields are meaningless here */
 };
 
-/* Field 22 of /proc/PID/stat (after the comm, which may hold spaces); 0 if none. */
-uint64_t rdmapin_proc_start_time(pid_t pid);
-
 /* The registry directory: RDMAPIN_RUNTIME_DIR or the default. */
 const char *rdmapin_registry_dir(void);
 

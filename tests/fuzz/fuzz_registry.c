@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "registry.h"
 
 static char top[64], user[96], path[PATH_MAX];

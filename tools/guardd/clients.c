@@ -19,7 +19,7 @@
 #include "guard.h"
 #include "guardd.h"
 #include "guardd_proto.h"
-#include "registry.h"
+#include "proc.h"
 
 /* Linux 6.5; the kernel headers of Debian 12 lack it. */
 #ifndef SO_PEERPIDFD

@@ -21,7 +21,7 @@
 #include "error.h"
 #include "guard.h"
 #include "guardd.h"
-#include "registry.h"
+#include "proc.h"
 
 #define STATE "state"
 #define STATE_TMP "state.tmp"
