@@ -14,10 +14,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <rdmapin/rdmapin.h>
 #include "error.h"
 #include "procmap_query.h"
-#include "host_caps.h"
 #include "proc.h"
 #include "vma.h"
 
@@ -170,11 +168,4 @@ int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, 
 int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
 {
 	return walk(maps_next, start, end, fn, ctx);
-}
-
-int rdmapin_vma_walk(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
-{
-	if (rdmapin_host()->flags & RDMAPIN_HOST_PROCMAP_QUERY)
-		return rdmapin_vma_walk_procmap(start, end, fn, ctx);
-	return rdmapin_vma_walk_maps(start, end, fn, ctx);
 }
