@@ -19,7 +19,7 @@
 #include "guard.h"
 #include "mr_table.h"
 #include "rdmapin_guard.h"
-#include "registry.h"
+#include "registry_read.h"
 
 struct holders {
 	dev_t dev;

@@ -8,7 +8,7 @@
 #include <sys/types.h>
 #include <libsmartcols.h>
 
-#include "registry.h"
+#include "registry_read.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
