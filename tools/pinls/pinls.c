@@ -263,46 +263,7 @@ static const char *user_name(uid_t uid)
 	return name;
 }
 
-/* A value the record may hold out of range reads "unknown", never indexes past a table. */
-static const char *enum_name(uint32_t val, const char *const *names, size_t n)
-{
-	return val < n && names[val] ? names[val] : "unknown";
-}
-
-static const char *mode_name(const struct pin *p)
-{
-	static const char *const names[] = {
-		[RDMAPIN_MODE_PIN] = "pin",
-		[RDMAPIN_MODE_ODP] = "odp",
-	};
-
-	if (p->unmanaged)
-		return "unmanaged";
-	return enum_name(p->rec.slot.mode, names, ARRAY_SIZE(names));
-}
-
-static const char *lease_name(uint32_t lease)
-{
-	static const char *const names[] = {
-		[RDMAPIN_LEASE_KIND_NONE] = "none",
-		[RDMAPIN_LEASE_KIND_NATIVE] = "native",
-		[RDMAPIN_LEASE_KIND_EMULATED] = "emulated",
-	};
-
-	return enum_name(lease, names, ARRAY_SIZE(names));
-}
-
-static const char *guard_name(uint32_t guard)
-{
-	static const char *const names[] = {
-		[RDMAPIN_GUARD_KIND_NONE] = "none",
-		[RDMAPIN_GUARD_KIND_DAEMON] = "daemon",
-		[RDMAPIN_GUARD_KIND_DIRECT] = "direct",
-	};
-
-	return enum_name(guard, names, ARRAY_SIZE(names));
-}
-
+/* A state the record may hold out of range reads "unknown", as the library's names do. */
 static const char *state_name(uint32_t state)
 {
 	static const char *const names[] = {
@@ -310,7 +271,7 @@ static const char *state_name(uint32_t state)
 		[RDMAPIN_PIN_REVOKED] = "revoked",
 	};
 
-	return enum_name(state, names, ARRAY_SIZE(names));
+	return state < ARRAY_SIZE(names) && names[state] ? names[state] : "unknown";
 }
 
 static const char *check_name(unsigned int check, char *buf, size_t size)
@@ -368,11 +329,11 @@ static const char *cell(const struct pin *p, int col, const struct output_opts *
 			human_size(col == COL_OFFSET ? s->offset : s->length, buf, size);
 		return buf;
 	case COL_MODE:
-		return mode_name(p);
+		return p->unmanaged ? "unmanaged" : rdmapin_reg_mode_str(s->mode);
 	case COL_LEASE:
-		return p->unmanaged ? NULL : lease_name(s->lease);
+		return p->unmanaged ? NULL : rdmapin_lease_kind_str(s->lease);
 	case COL_GUARD:
-		return p->unmanaged ? NULL : guard_name(s->guard);
+		return p->unmanaged ? NULL : rdmapin_guard_kind_str(s->guard);
 	case COL_DEVICE:
 		return s->device;
 	case COL_USER:
