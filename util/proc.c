@@ -53,9 +53,9 @@ int rdmapin_proc_map_parse(char *line, struct rdmapin_proc_map *map)
 	char perms[5] = "";
 	int name_at = 0;
 
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %" SCNx32 ":%" SCNx32 " %" SCNu64 " %n",
-		   &map->start, &map->end, perms, &map->offset, &map->dev_major, &map->dev_minor,
-		   &map->inode, &name_at) != 7 || !name_at) {
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %" SCNx32 ":%" SCNx32
+			 " %" SCNu64 " %n", &map->start, &map->end, perms, &map->offset,
+		   &map->dev_major, &map->dev_minor, &map->inode, &name_at) != 7 || !name_at) {
 		errno = EINVAL;
 		return -1;
 	}
