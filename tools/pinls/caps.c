@@ -11,9 +11,9 @@
 #include <infiniband/verbs.h>
 
 #include <rdmapin/rdmapin.h>
+#include "caps.h"
 #include "guard.h"
 #include "guard_client.h"
-#include "pinls.h"
 
 static __attribute__((format(printf, 3, 4))) void add(struct libscols_table *tb, const char *what,
 						      const char *fmt, ...)

@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
-#include "pinls.h"
 #include "proc.h"
+#include "unmanaged.h"
 
 #define UVERBS_PREFIX "/dev/infiniband/uverbs"
 
