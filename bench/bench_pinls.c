@@ -28,6 +28,7 @@
 
 #include "backing.h"
 #include "bench.h"
+#include "fake_pin.h"
 #include "guest.h"
 #include "mr_table.h"
 #include "registry.h"
@@ -38,18 +39,13 @@
 #define OP_BATCH 1000		/* OP_ROUNDS * OP_BATCH writer operations of each kind */
 #define SLOW_OP_BATCH 100	/* classify and mmap take microseconds, not nanoseconds */
 
-/* A 4 MiB fsdax ODP pin with a path of realistic length: pinls prints it. */
+/* A 4 MiB fsdax pin with a path of realistic length: pinls prints it. */
 static void pin_init(struct rdmapin_registry_slot *v, uint32_t lkey)
 {
-	memset(v, 0, sizeof(*v));
-	v->state = RDMAPIN_PIN_ACTIVE;
-	v->backing = RDMAPIN_BACKING_FSDAX;
-	v->mode = RDMAPIN_MODE_ODP;
-	v->lkey = lkey;
-	v->ino = lkey;
-	v->length = REGION_SIZE;
-	snprintf(v->device, sizeof(v->device), "fake0");
-	snprintf(v->path, sizeof(v->path), "/mnt/pmem0/bench_pinls/region-%08u", lkey);
+	char path[64];
+
+	snprintf(path, sizeof(path), "/mnt/pmem0/bench_pinls/region-%08u", lkey);
+	fake_pin_init(v, path, REGION_SIZE, lkey);
 }
 
 /* Publishes npins pins, says on ready whether all made it, and waits to be killed. */

@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <rdmapin/rdmapin.h>
 #include "check.h"
+#include "fake_pin.h"
 #include "registry.h"
 #include "registry_read.h"
 
@@ -54,20 +54,11 @@ static struct seen scan(const char *dir)
 	return s;
 }
 
-/* An ODP pin of len bytes of an fsdax file at path, on device "fake0". */
 static struct rdmapin_registry_slot pin(const char *path, uint64_t len, uint32_t lkey)
 {
-	struct rdmapin_registry_slot v = {
-		.state = RDMAPIN_PIN_ACTIVE,
-		.backing = RDMAPIN_BACKING_FSDAX,
-		.mode = RDMAPIN_MODE_ODP,
-		.lkey = lkey,
-		.ino = lkey,
-		.length = len,
-		.device = "fake0",
-	};
+	struct rdmapin_registry_slot v;
 
-	snprintf(v.path, sizeof(v.path), "%s", path);
+	fake_pin_init(&v, path, len, lkey);
 	return v;
 }
 
