@@ -20,6 +20,7 @@
 #include "array.h"
 #include "backing.h"
 #include "error.h"
+#include "host_caps.h"
 #include "vma.h"
 
 static uint64_t base_page_size(void)
@@ -259,7 +260,10 @@ int rdmapin_backing_classify(const void *addr, size_t length, int fd,
 					    "space; pass a range inside it", addr, length);
 	memset(info, 0, sizeof(*info));
 	snprintf(c.range, sizeof(c.range), "0x%" PRIxPTR "-0x%" PRIxPTR, c.start, end);
-	ret = rdmapin_vma_walk(c.start, end, classify_one, &c);
+	if (rdmapin_host()->flags & RDMAPIN_HOST_PROCMAP_QUERY)
+		ret = rdmapin_vma_walk_procmap(c.start, end, classify_one, &c);
+	else
+		ret = rdmapin_vma_walk_maps(c.start, end, classify_one, &c);
 	if (ret || !c.mixed)
 		return ret;
 	return rdmapin_fail(EINVAL, "%s: range spans %u mappings of different kinds or files "

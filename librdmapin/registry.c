@@ -1,21 +1,19 @@
 // SPDX-License-Identifier: MIT
-/* The pin registry: see registry.h for the layout and the rules. */
+/* The pin registry's writer: see registry_format.h for the layout and the rules. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "lease.h"
 #include "proc.h"
-#include "registration.h"
 #include "registry.h"
 
 #define GROW_SLOTS 64
@@ -117,12 +115,8 @@ static int map_record(uint32_t nslots)
 static void fill_header(uint64_t start)
 {
 	struct rdmapin_registry_header *h = rec.hdr;
-	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, h->comm, sizeof(h->comm) - 1) : 0;
 
-	if (fd >= 0)
-		close(fd);
-	h->comm[n > 0 ? n - 1 : 0] = '\0';	/* drop the newline */
+	rdmapin_proc_comm(getpid(), h->comm, sizeof(h->comm));
 	h->version = RDMAPIN_REGISTRY_VERSION;
 	h->header_size = sizeof(*h);
 	h->slot_size = sizeof(struct rdmapin_registry_slot);
@@ -185,42 +179,6 @@ static bool record_open(void)
 	return rec.hdr;
 }
 
-/* Longer paths end in "..." (readers match files by dev and inode anyway). */
-static void copy_path(char *dst, size_t size, const char *src)
-{
-	size_t len = strnlen(src, size);
-
-	if (len < size) {
-		memcpy(dst, src, len + 1);
-		return;
-	}
-	memcpy(dst, src, size - 4);
-	memcpy(dst + size - 4, "...", 4);
-}
-
-static void slot_fill(struct rdmapin_registry_slot *v, const struct rdmapin_mr *mr)
-{
-	struct timespec now;
-
-	memset(v, 0, sizeof(*v));
-	clock_gettime(CLOCK_REALTIME, &now);
-	v->state = mr->revoked ? RDMAPIN_PIN_REVOKED : RDMAPIN_PIN_ACTIVE;
-	v->backing = mr->backing.kind;
-	v->mode = mr->mode;
-	v->lease = rdmapin_lease_kind(mr->lease);
-	v->guard = mr->guard;
-	v->lkey = mr->ibmr->lkey;
-	v->rkey = mr->ibmr->rkey;
-	v->dev = mr->backing.dev;
-	v->ino = mr->backing.ino;
-	v->offset = mr->backing.offset;
-	v->length = mr->attr.length;
-	v->addr = (uintptr_t)mr->attr.addr;
-	v->registered_ns = mr->registered_ns ?: now.tv_sec * 1000000000ll + now.tv_nsec;
-	snprintf(v->device, sizeof(v->device), "%s", ibv_get_device_name(mr->pd->context->device));
-	copy_path(v->path, sizeof(v->path), mr->backing.path);
-}
-
 /* A free slot, growing the file by GROW_SLOTS when all are taken. */
 static int free_slot(void)
 {
@@ -234,37 +192,39 @@ static int free_slot(void)
 	return n;
 }
 
-void rdmapin_registry_add(struct rdmapin_mr *mr)
+uint32_t rdmapin_registry_add(const struct rdmapin_registry_slot *v)
 {
-	struct rdmapin_registry_slot v;
 	int i;
 
 	if (!record_open() || (i = free_slot()) < 0)
-		return;
-	slot_fill(&v, mr);
-	mr->registered_ns = v.registered_ns;
-	slot_store(slot_at(i), &v);
-	mr->registry_slot = i + 1;
+		return 0;
+	slot_store(slot_at(i), v);
+	return i + 1;
 }
 
-void rdmapin_registry_update(struct rdmapin_mr *mr)
+void rdmapin_registry_update(uint32_t slot, const struct rdmapin_registry_slot *v)
+{
+	if (slot)
+		slot_store(slot_at(slot - 1), v);
+}
+
+/* Our own slot, read back: nobody else writes it, and we hold the lock. */
+void rdmapin_registry_set_state(uint32_t slot, enum rdmapin_pin_state state)
 {
 	struct rdmapin_registry_slot v;
 
-	if (!mr->registry_slot)
+	if (!slot)
 		return;
-	slot_fill(&v, mr);
-	slot_store(slot_at(mr->registry_slot - 1), &v);
+	v = *slot_at(slot - 1);
+	v.state = state;
+	rdmapin_registry_update(slot, &v);
 }
 
-void rdmapin_registry_del(struct rdmapin_mr *mr)
+void rdmapin_registry_del(uint32_t slot)
 {
 	struct rdmapin_registry_slot v = { .state = RDMAPIN_PIN_FREE };
 
-	if (!mr->registry_slot)
-		return;
-	slot_store(slot_at(mr->registry_slot - 1), &v);
-	mr->registry_slot = 0;
+	rdmapin_registry_update(slot, &v);
 }
 
 /*

@@ -14,10 +14,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <rdmapin/rdmapin.h>
 #include "error.h"
 #include "procmap_query.h"
-#include "host_caps.h"
+#include "proc.h"
 #include "vma.h"
 
 /* valgrind cannot know that PROCMAP_QUERY writes through vma_name_addr. */
@@ -74,28 +73,19 @@ static int procmap_next(struct vma_source *src, uintptr_t addr, struct rdmapin_v
 	return 0;
 }
 
-/* "start-end perms offset major:minor inode   name", the name possibly with spaces. */
-static int parse_maps_line(const char *line, struct rdmapin_vma *vma)
+static void vma_of_map(struct rdmapin_vma *vma, const struct rdmapin_proc_map *map)
 {
-	char perms[5] = "";
-	int name_at = 0;
-	size_t len;
-
-	if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %4s %" SCNx64 " %" SCNx32 ":%" SCNx32 " %" SCNu64 " %n",
-		   &vma->start, &vma->end, perms, &vma->offset, &vma->dev_major, &vma->dev_minor,
-		   &vma->inode, &name_at) != 7 || !name_at)
-		return rdmapin_fail(EIO, "cannot parse the /proc/self/maps line '%.100s'; report "
-					 "it with the kernel version", line);
-	vma->readable = perms[0] == 'r';
-	vma->writable = perms[1] == 'w';
-	vma->shared = perms[3] == 's';
+	vma->start = map->start;
+	vma->end = map->end;
+	vma->offset = map->offset;
+	vma->readable = map->readable;
+	vma->writable = map->writable;
+	vma->shared = map->shared;
+	vma->dev_major = map->dev_major;
+	vma->dev_minor = map->dev_minor;
+	vma->inode = map->inode;
 	vma->page_size = 0;
-	len = strcspn(line + name_at, "\n");
-	if (len >= sizeof(vma->name))
-		len = sizeof(vma->name) - 1;
-	memcpy(vma->name, line + name_at, len);
-	vma->name[len] = '\0';
-	return 0;
+	snprintf(vma->name, sizeof(vma->name), "%s", map->name);
 }
 
 static int maps_unreadable(void)
@@ -106,6 +96,8 @@ static int maps_unreadable(void)
 
 static int maps_next(struct vma_source *src, uintptr_t addr, struct rdmapin_vma *vma)
 {
+	struct rdmapin_proc_map map;
+
 	if (!src->maps) {
 		src->maps = fdopen(src->fd, "r");
 		if (!src->maps)
@@ -114,9 +106,11 @@ static int maps_next(struct vma_source *src, uintptr_t addr, struct rdmapin_vma 
 	do {
 		if (getline(&src->line, &src->line_size, src->maps) < 0)
 			return ferror(src->maps) ? maps_unreadable() : 1;
-		if (parse_maps_line(src->line, vma))
-			return -1;
-	} while (vma->end <= addr);
+		if (rdmapin_proc_map_parse(src->line, &map))
+			return rdmapin_fail(EIO, "cannot parse the /proc/self/maps line '%.100s'; "
+						 "report it with the kernel version", src->line);
+	} while (map.end <= addr);
+	vma_of_map(vma, &map);
 	return 0;
 }
 
@@ -174,11 +168,4 @@ int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, 
 int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
 {
 	return walk(maps_next, start, end, fn, ctx);
-}
-
-int rdmapin_vma_walk(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
-{
-	if (rdmapin_host()->flags & RDMAPIN_HOST_PROCMAP_QUERY)
-		return rdmapin_vma_walk_procmap(start, end, fn, ctx);
-	return rdmapin_vma_walk_maps(start, end, fn, ctx);
 }
