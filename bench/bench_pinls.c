@@ -59,6 +59,7 @@ static void __attribute__((noreturn)) publisher(int ready, pid_t parent, int npi
 	/* Should the parent die, nobody else would kill us. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
 		_exit(1);
+	rdmapin_registry_open();
 	rdmapin_lock();
 	for (i = 0; i < npins; i++) {
 		pin_init(&v, i + 1);
@@ -290,8 +291,8 @@ static int bench_write(void)
 
 	pin_init(&added, 1);
 	pin_init(&u.v, 2);
+	rdmapin_registry_open();
 	rdmapin_lock();
-	/* Our record is made by the first add: not what a steady-state op costs. */
 	u.slot = rdmapin_registry_add(&u.v);
 	if (!u.slot || map_anon(&m)) {
 		printf("registry writer: cannot set up: %s\n", strerror(errno));

@@ -18,6 +18,7 @@
 #ifndef RDMAPIN_LIB_H
 #define RDMAPIN_LIB_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@ struct rdmapin_lease;
 struct rdmapin_event_queue;
 struct rdmapin_event_node;
 struct rdmapin_break_handlers;
+struct rdmapin_registry_header;
 
 /* A device's capabilities, remembered per open context. */
 struct rdmapin_device_entry {
@@ -51,6 +53,17 @@ struct rdmapin_guard_client {
 	uint64_t away_until;		/* CLOCK_MONOTONIC seconds; 0: not away */
 };
 
+/* This process's record in the pin registry (registry.c): made with its first pin. */
+struct rdmapin_registry_record {
+	int fd;
+	struct rdmapin_registry_header *hdr;
+	size_t map_len;
+	uint32_t *free;			/* free slots, a stack */
+	uint32_t nfree;
+	bool opened;			/* made, or failed for good: under the setup lock */
+	char path[PATH_MAX];		/* to remove it at exit; our 0700 directory */
+};
+
 struct rdmapin_break_thread {
 	const struct rdmapin_break_handlers *handlers;
 	pid_t tid;			/* 0: not running */
@@ -67,6 +80,7 @@ struct rdmapin_lib {
 	struct rdmapin_lease *leases;
 	struct rdmapin_break_thread brk;
 	struct rdmapin_guard_client guard;
+	struct rdmapin_registry_record registry;
 	struct rdmapin_event_queue *event_queues;		/* one per context */
 	struct rdmapin_event_node *callbacks, **callbacks_tail;	/* to run, in order */
 	const struct ibv_mr *cb_running;	/* whose callback the break thread runs */

@@ -363,7 +363,12 @@ static int do_register(struct rdmapin_mr *mr)
 {
 	struct rdmapin_registry_slot slot;
 	int access = mr->attr.access | (mr->mode == RDMAPIN_MODE_ODP ? IBV_ACCESS_ON_DEMAND : 0);
-	struct ibv_mr *ibmr = reg_unique(mr, access);
+	struct ibv_mr *ibmr;
+
+	rdmapin_setup_lock();
+	rdmapin_registry_open();
+	rdmapin_setup_unlock();
+	ibmr = reg_unique(mr, access);
 
 	if (!ibmr)
 		return rdmapin_fail(errno, "%s: ibv_reg_mr (%s) on %s failed: %s", what(mr),

@@ -13,24 +13,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib.h"
 #include "proc.h"
 #include "registry.h"
 
 #define GROW_SLOTS 64
 #define MAX_SLOTS (1u << 20)
 
-/* This process's record: created with its first pin, kept until exit. */
-static struct {
-	int fd;
-	struct rdmapin_registry_header *hdr;
-	size_t map_len;
-	bool failed;		/* cannot publish here; do not retry each call */
-	char path[PATH_MAX];	/* to remove it at exit; our 0700 directory */
-} rec = { .fd = -1 };
+static struct rdmapin_registry_record *const rec = &rdmapin_lib.registry;
 
 static struct rdmapin_registry_slot *slot_at(uint32_t i)
 {
-	return (struct rdmapin_registry_slot *)((char *)rec.hdr + sizeof(*rec.hdr)) + i;
+	return (struct rdmapin_registry_slot *)((char *)rec->hdr + sizeof(*rec->hdr)) + i;
 }
 
 /*
@@ -94,28 +88,37 @@ static int open_user_dir(int top)
 	return fd;
 }
 
-static int map_record(uint32_t nslots)
+/*
+ * Grows the record @r to @nslots; the new slots go on the free list, lowest
+ * first out, so the file stays dense.
+ */
+static int map_record(struct rdmapin_registry_record *r, uint32_t nslots)
 {
-	size_t len = sizeof(*rec.hdr) + (size_t)nslots * sizeof(struct rdmapin_registry_slot);
+	size_t len = sizeof(*r->hdr) + (size_t)nslots * sizeof(struct rdmapin_registry_slot);
+	uint32_t *free, i;
 	void *p;
 
-	if (ftruncate(rec.fd, len))
+	free = reallocarray(r->free, nslots, sizeof(*free));
+	if (!free)
 		return -1;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, rec.fd, 0);
+	r->free = free;
+	if (ftruncate(r->fd, len))
+		return -1;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
 	if (p == MAP_FAILED)
 		return -1;
-	if (rec.hdr)
-		munmap(rec.hdr, rec.map_len);
-	rec.hdr = p;
-	rec.map_len = len;
-	__atomic_store_n(&rec.hdr->nslots, nslots, __ATOMIC_RELEASE);
+	if (r->hdr)
+		munmap(r->hdr, r->map_len);
+	r->hdr = p;
+	r->map_len = len;
+	for (i = nslots; i-- > r->hdr->nslots;)
+		r->free[r->nfree++] = i;
+	__atomic_store_n(&r->hdr->nslots, nslots, __ATOMIC_RELEASE);
 	return 0;
 }
 
-static void fill_header(uint64_t start)
+static void fill_header(struct rdmapin_registry_header *h, uint64_t start)
 {
-	struct rdmapin_registry_header *h = rec.hdr;
-
 	rdmapin_proc_comm(getpid(), h->comm, sizeof(h->comm));
 	h->version = RDMAPIN_REGISTRY_VERSION;
 	h->header_size = sizeof(*h);
@@ -127,76 +130,93 @@ static void fill_header(uint64_t start)
 	__atomic_store_n(&h->magic, RDMAPIN_REGISTRY_MAGIC, __ATOMIC_RELEASE);
 }
 
+static void record_free(struct rdmapin_registry_record *r)
+{
+	if (r->hdr)
+		munmap(r->hdr, r->map_len);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->free);
+	*r = (struct rdmapin_registry_record){ .fd = -1 };
+}
+
 /*
  * The record is built unnamed (O_TMPFILE) and linked in whole, so no reader
- * ever finds it half made. The OFD lock lives as long as our open file
+ * ever finds it half made, and installed under the lock, so no registration
+ * finds it half made either. The OFD lock lives as long as our open file
  * description: it marks us alive.
  */
 static int create_record(int dir)
 {
 	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct rdmapin_registry_record r = { .fd = -1 };
 	uint64_t start = rdmapin_proc_start_time(getpid());
 	char name[64], self[64];
 
 	snprintf(name, sizeof(name), "%d-%llu", getpid(), (unsigned long long)start);
 	unlinkat(dir, name, 0);	/* a stale one can only be ours: same pid, same start */
-	rec.fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (rec.fd < 0 || fcntl(rec.fd, F_OFD_SETLK, &lk) || map_record(GROW_SLOTS))
-		return -1;
-	fill_header(start);
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", rec.fd);
+	r.fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (r.fd < 0 || fcntl(r.fd, F_OFD_SETLK, &lk) || map_record(&r, GROW_SLOTS))
+		goto fail;
+	fill_header(r.hdr, start);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", r.fd);
 	if (linkat(AT_FDCWD, self, dir, name, AT_SYMLINK_FOLLOW))
-		return -1;
-	snprintf(rec.path, sizeof(rec.path), "%s/uid-%u/%s", rdmapin_registry_dir(), geteuid(),
-		 name);
+		goto fail;
+	snprintf(r.path, sizeof(r.path), "%s/uid-%u/%s", rdmapin_registry_dir(), geteuid(), name);
+	r.opened = true;
+	rdmapin_lock();
+	*rec = r;
+	rdmapin_unlock();
 	return 0;
+fail:
+	record_free(&r);
+	return -1;
 }
 
 /* A normal exit removes the record; readers clean up after crashes. */
 static __attribute__((destructor)) void remove_record(void)
 {
-	if (rec.hdr)
-		unlink(rec.path);
+	if (rec->hdr)
+		unlink(rec->path);
 }
 
-static bool record_open(void)
+/*
+ * Creates this process's record, once: it scans and creates files, so it
+ * runs under the setup lock only. A process that cannot make one registers
+ * all the same, unlisted, and does not try again.
+ */
+void rdmapin_registry_open(void)
 {
 	int top, dir = -1;
 
-	if (rec.hdr || rec.failed)
-		return rec.hdr;
+	if (rec->opened)
+		return;
 	top = open_top_dir(rdmapin_registry_dir());
 	if (top >= 0)
 		dir = open_user_dir(top);
-	if (dir < 0 || create_record(dir)) {
-		rdmapin_registry_forget();
-		rec.failed = true;
-	}
+	if (dir < 0 || create_record(dir))
+		rec->opened = true;
 	if (dir >= 0)
 		close(dir);
 	if (top >= 0)
 		close(top);
-	return rec.hdr;
 }
 
 /* A free slot, growing the file by GROW_SLOTS when all are taken. */
 static int free_slot(void)
 {
-	uint32_t i, n = rec.hdr->nslots;
+	uint32_t n = rec->hdr->nslots;
 
-	for (i = 0; i < n; i++)
-		if (slot_at(i)->state == RDMAPIN_PIN_FREE)
-			return i;
-	if (n + GROW_SLOTS > MAX_SLOTS || map_record(n + GROW_SLOTS))
+	if (!rec->nfree && (n + GROW_SLOTS > MAX_SLOTS || map_record(rec, n + GROW_SLOTS)))
 		return -1;
-	return n;
+	return rec->free[--rec->nfree];
 }
 
 uint32_t rdmapin_registry_add(const struct rdmapin_registry_slot *v)
 {
 	int i;
 
-	if (!record_open() || (i = free_slot()) < 0)
+	if (!rec->hdr || (i = free_slot()) < 0)
 		return 0;
 	slot_store(slot_at(i), v);
 	return i + 1;
@@ -224,7 +244,10 @@ void rdmapin_registry_del(uint32_t slot)
 {
 	struct rdmapin_registry_slot v = { .state = RDMAPIN_PIN_FREE };
 
+	if (!slot)
+		return;
 	rdmapin_registry_update(slot, &v);
+	rec->free[rec->nfree++] = slot - 1;
 }
 
 /*
@@ -233,12 +256,5 @@ void rdmapin_registry_del(uint32_t slot)
  */
 void rdmapin_registry_forget(void)
 {
-	if (rec.hdr)
-		munmap(rec.hdr, rec.map_len);
-	if (rec.fd >= 0)
-		close(rec.fd);
-	rec.fd = -1;
-	rec.hdr = NULL;
-	rec.failed = false;
-	rec.path[0] = '\0';
+	record_free(rec);
 }

@@ -2,7 +2,7 @@
 /*
  * Publishing this process's pins in the pin registry (registry_format.h).
  * The caller fills the slot values: the writer knows the file, not MRs.
- * Called under rdmapin_lock(). Publishing is best effort: a process that
+ * Called under rdmapin_lock(), but for rdmapin_registry_open(). Publishing is best effort: a process that
  * cannot create its record (no runtime directory, a foreign uid directory)
  * registers all the same, unlisted.
  */
@@ -13,6 +13,8 @@
 
 #include "registry_format.h"
 
+/* Creates this process's record if need be; under the setup lock, not the lock. */
+void rdmapin_registry_open(void);
 /* Publishes v: 1 + its slot, the caller's handle, or 0 if it cannot be published. */
 uint32_t rdmapin_registry_add(const struct rdmapin_registry_slot *v);
 /* Replaces a published pin's value; slot 0 (not published) is no pin. */

@@ -128,8 +128,10 @@ static void check_dead_process(const char *dir)
 	pid_t pid;
 
 	pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		rdmapin_registry_open();
 		_exit(rdmapin_registry_add(&v) ? 0 : 1);
+	}
 	waitpid(pid, NULL, 0);
 	check(count_files(dir) == before + 1, "a dead child's record is on disk");
 	s = scan(dir);
@@ -153,6 +155,7 @@ static void check_foreign_user_dir(const char *dir)
 	pid = fork();
 	if (pid == 0) {
 		setenv("RDMAPIN_RUNTIME_DIR", top, 1);
+		rdmapin_registry_open();
 		_exit(rdmapin_registry_add(&v) ? 1 : 0);
 	}
 	waitpid(pid, &status, 0);
@@ -172,6 +175,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	setenv("RDMAPIN_RUNTIME_DIR", dir, 1);
+	rdmapin_registry_open();
 	a = rdmapin_registry_add(&va);
 	b = rdmapin_registry_add(&vb);
 	s = scan(dir);
