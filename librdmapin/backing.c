@@ -20,6 +20,7 @@
 #include "array.h"
 #include "backing.h"
 #include "error.h"
+#include "file_cache.h"
 #include "host_caps.h"
 #include "vma.h"
 
@@ -189,6 +190,10 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, const char *range
 		return 0;
 	}
 	snprintf(info->path, sizeof(info->path), "%s", vma->name);
+	info->dev = makedev(vma->dev_major, vma->dev_minor);
+	info->ino = vma->inode;
+	if (rdmapin_file_cache_get(info))
+		return 0;
 	snprintf(what, sizeof(what), "%s: %s", range, vma->name);
 	file = fd >= 0 ? fd : open_mapped_file(vma);
 	if (file < 0)

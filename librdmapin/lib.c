@@ -14,6 +14,7 @@ struct rdmapin_lib rdmapin_lib = {
 	.brk = { .sig_fd = -1, .timer_fd = -1, .ep_fd = -1 },
 	.guard = { .lock = PTHREAD_MUTEX_INITIALIZER, .conn = -1 },
 	.registry = { .fd = -1 },
+	.maps_fd = -1,
 };
 
 void rdmapin_lock(void)
@@ -57,6 +58,7 @@ void rdmapin_lib_reset(void)
 	pthread_mutex_init(&l->guard.lock, NULL);
 	l->guard.conn = -1;
 	l->registry.fd = -1;
+	l->maps_fd = -1;
 	pthread_mutex_init(&l->setup, NULL);
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);

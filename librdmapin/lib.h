@@ -33,6 +33,7 @@ struct rdmapin_event_queue;
 struct rdmapin_event_node;
 struct rdmapin_break_handlers;
 struct rdmapin_registry_header;
+struct rdmapin_known_file;
 
 /* A device's capabilities, remembered per open context. */
 struct rdmapin_device_entry {
@@ -41,9 +42,20 @@ struct rdmapin_device_entry {
 	struct rdmapin_device_caps caps;
 };
 
-/* The connection to rdmapin-guardd (guard_client.c). */
+/* A guarded file, and how many of this process's MRs it holds the guard for. */
+struct rdmapin_guarded_file {
+	dev_t dev;
+	ino_t ino;
+	enum rdmapin_guard_kind kind;
+	uint64_t id;			/* the daemon's name for the entry */
+	unsigned int refs;
+	struct rdmapin_guarded_file *next;
+};
+
+/* The connection to rdmapin-guardd and the files guarded (guard_client.c). */
 struct rdmapin_guard_client {
 	pthread_mutex_t lock;
+	struct rdmapin_guarded_file *files;
 	int conn;			/* -1: none */
 	uint64_t *pending;		/* UNGUARDs the daemon missed: sent when it is back */
 	size_t npending, pending_cap;
@@ -81,10 +93,12 @@ struct rdmapin_lib {
 	struct rdmapin_break_thread brk;
 	struct rdmapin_guard_client guard;
 	struct rdmapin_registry_record registry;
+	struct rdmapin_known_file *known_files;			/* file_cache.c */
 	struct rdmapin_event_queue *event_queues;		/* one per context */
 	struct rdmapin_event_node *callbacks, **callbacks_tail;	/* to run, in order */
 	const struct ibv_mr *cb_running;	/* whose callback the break thread runs */
 
+	int maps_fd;			/* /proc/self/maps for PROCMAP_QUERY (vma.c) */
 	bool host_probed;		/* release/acquire: host is complete */
 	struct rdmapin_host_caps host;
 	struct rdmapin_device_entry devices[8];

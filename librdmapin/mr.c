@@ -17,6 +17,7 @@
 #include "async_event.h"
 #include "device_caps.h"
 #include "error.h"
+#include "file_cache.h"
 #include "guard_client.h"
 #include "host_caps.h"
 #include "lease.h"
@@ -384,6 +385,7 @@ static int do_register(struct rdmapin_mr *mr)
 	}
 	mr->ibmr = ibmr;
 	rdmapin_mr_table_add(mr);
+	rdmapin_file_cache_hold(&mr->backing);
 	mr_slot(mr, &slot);
 	mr->registered_ns = slot.registered_ns;
 	mr->registry_slot = rdmapin_registry_add(&slot);
@@ -489,6 +491,7 @@ int rdmapin_dereg_mr(struct ibv_mr *ibmr)
 	}
 	mr->deregistering = true;
 	rdmapin_registry_del(mr->registry_slot);
+	rdmapin_file_cache_release(&mr->backing);
 	rdmapin_lease_detach(mr);
 	rdmapin_event_forget_mr(mr);
 	if (mr->tombstone)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "lib.h"
 #include "procmap_query.h"
 #include "proc.h"
 #include "vma.h"
@@ -49,7 +50,13 @@ static int procmap_next(struct vma_source *src, uintptr_t addr, struct rdmapin_v
 		.vma_name_size = sizeof(vma->name),
 	};
 
-	if (ioctl(src->fd, PROCMAP_QUERY, &q)) {
+	int ret;
+
+	/* The fd is the process's, shared by every thread; its ioctl is quick. */
+	rdmapin_lock();
+	ret = ioctl(src->fd, PROCMAP_QUERY, &q);
+	rdmapin_unlock();
+	if (ret) {
 		if (errno == ENOENT)
 			return 1;
 		return rdmapin_fail(errno, "PROCMAP_QUERY for 0x%" PRIxPTR " failed: %s; retry, "
@@ -136,19 +143,60 @@ static int walk_range(struct vma_source *src, uintptr_t start, uintptr_t end, rd
 	return 0;
 }
 
-static int walk(int (*next)(struct vma_source *, uintptr_t, struct rdmapin_vma *),
-		uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
+static int open_maps(void)
 {
-	struct vma_source src = { .next = next };
-	int ret, err;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 
-	if (start >= end)
-		return rdmapin_fail(EINVAL, "0x%" PRIxPTR "-0x%" PRIxPTR ": empty range; pass "
-					    "start below end", start, end);
-	src.fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (src.fd < 0)
+	if (fd < 0)
 		return rdmapin_fail(errno, "cannot open /proc/self/maps: %s; mount procfs on "
 					   "/proc", strerror(errno));
+	return fd;
+}
+
+static int check_range(uintptr_t start, uintptr_t end)
+{
+	if (start < end)
+		return 0;
+	return rdmapin_fail(EINVAL, "0x%" PRIxPTR "-0x%" PRIxPTR ": empty range; pass start "
+				    "below end", start, end);
+}
+
+/*
+ * PROCMAP_QUERY needs no read position, so one fd serves the process:
+ * opened once, under the setup lock, and again in a forked child (its
+ * /proc/self was the parent's).
+ */
+static int procmap_fd(void)
+{
+	int fd = __atomic_load_n(&rdmapin_lib.maps_fd, __ATOMIC_ACQUIRE);
+
+	if (fd >= 0)
+		return fd;
+	rdmapin_setup_lock();
+	fd = rdmapin_lib.maps_fd;
+	if (fd < 0 && (fd = open_maps()) >= 0)
+		__atomic_store_n(&rdmapin_lib.maps_fd, fd, __ATOMIC_RELEASE);
+	rdmapin_setup_unlock();
+	return fd;
+}
+
+int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
+{
+	struct vma_source src = { .next = procmap_next };
+
+	if (check_range(start, end) || (src.fd = procmap_fd()) < 0)
+		return -1;
+	return walk_range(&src, start, end, fn, ctx);
+}
+
+/* The text is read from its start on each walk, up to the end of the range. */
+int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
+{
+	struct vma_source src = { .next = maps_next };
+	int ret, err;
+
+	if (check_range(start, end) || (src.fd = open_maps()) < 0)
+		return -1;
 	ret = walk_range(&src, start, end, fn, ctx);
 	err = errno;
 	if (src.maps)
@@ -160,12 +208,8 @@ static int walk(int (*next)(struct vma_source *, uintptr_t, struct rdmapin_vma *
 	return ret;
 }
 
-int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
+void rdmapin_vma_forget(void)
 {
-	return walk(procmap_next, start, end, fn, ctx);
-}
-
-int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
-{
-	return walk(maps_next, start, end, fn, ctx);
+	if (rdmapin_lib.maps_fd >= 0)
+		close(rdmapin_lib.maps_fd);
 }

@@ -29,5 +29,7 @@ typedef int (*rdmapin_vma_fn)(const struct rdmapin_vma *vma, void *ctx);
  */
 int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx);
 int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx);
+/* In a forked child: the cached /proc/self/maps is the parent's. */
+void rdmapin_vma_forget(void);
 
 #endif
