@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -169,8 +170,14 @@ static void scale_row(struct ibv_pd *pd, const char *what, unsigned long n)
 static void scale_fds(struct ibv_pd *pd)
 {
 	static const unsigned long counts[] = { 14, 1000, 10000 };
+	struct rlimit lim;
 	int fds[10000], nfds = 0, i;
 	size_t c;
+
+	if (!getrlimit(RLIMIT_NOFILE, &lim)) {
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &lim);
+	}
 
 	for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
 		while (nfds + 14 < (int)counts[c] && (fds[nfds] = open("/dev/null", O_RDONLY)) >= 0)
