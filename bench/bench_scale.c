@@ -174,13 +174,15 @@ static void scale_fds(struct ibv_pd *pd)
 	int fds[10000], nfds = 0, i;
 	size_t c;
 
-	if (!getrlimit(RLIMIT_NOFILE, &lim)) {
-		lim.rlim_cur = lim.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &lim);
-	}
+	if (getrlimit(RLIMIT_NOFILE, &lim))
+		return;
+	lim.rlim_cur = lim.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &lim);
 
+	/* Room stays for the files and sockets the rows themselves open. */
 	for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
-		while (nfds + 14 < (int)counts[c] && (fds[nfds] = open("/dev/null", O_RDONLY)) >= 0)
+		while (nfds + 14 < (int)counts[c] && nfds + 64 < (int)lim.rlim_cur &&
+		       (fds[nfds] = open("/dev/null", O_RDONLY)) >= 0)
 			nfds++;
 		scale_row(pd, "open fds", nfds + 14);
 	}

@@ -35,10 +35,14 @@
 struct vma_source {
 	int (*next)(struct vma_source *src, uintptr_t addr, struct rdmapin_vma *vma);
 	int fd;
-	FILE *maps;		/* the parser's stream over fd */
-	char *line;
-	size_t line_size;
+	/* The maps text, read with pread() from offset 0, a buffer at a time. */
+	char *buf;
+	size_t len, pos;
+	off_t off;
 };
+
+/* Large reads: seq_file fills the whole buffer, so one pread() covers ~600 mappings. */
+#define MAPS_BUF_SIZE (64 << 10)
 
 static int procmap_next(struct vma_source *src, uintptr_t addr, struct rdmapin_vma *vma)
 {
@@ -101,21 +105,45 @@ static int maps_unreadable(void)
 				   "is free", strerror(errno));
 }
 
+/* The next line of the text, NUL-terminated; NULL at its end (errno 0) or on error. */
+static char *maps_line(struct vma_source *src)
+{
+	char *line = src->buf + src->pos, *nl;
+	ssize_t n;
+
+	for (;;) {
+		nl = memchr(line, '\n', src->len - src->pos);
+		if (nl) {
+			*nl = '\0';
+			src->pos = nl + 1 - src->buf;
+			return line;
+		}
+		memmove(src->buf, line, src->len - src->pos);
+		src->len -= src->pos;
+		src->pos = 0;
+		line = src->buf;
+		n = pread(src->fd, src->buf + src->len, MAPS_BUF_SIZE - 1 - src->len, src->off);
+		if (n <= 0) {
+			errno = n ? errno : 0;
+			return NULL;
+		}
+		src->off += n;
+		src->len += n;
+	}
+}
+
 static int maps_next(struct vma_source *src, uintptr_t addr, struct rdmapin_vma *vma)
 {
 	struct rdmapin_proc_map map;
+	char *line;
 
-	if (!src->maps) {
-		src->maps = fdopen(src->fd, "r");
-		if (!src->maps)
-			return maps_unreadable();
-	}
 	do {
-		if (getline(&src->line, &src->line_size, src->maps) < 0)
-			return ferror(src->maps) ? maps_unreadable() : 1;
-		if (rdmapin_proc_map_parse(src->line, &map))
+		line = maps_line(src);
+		if (!line)
+			return errno ? maps_unreadable() : 1;
+		if (rdmapin_proc_map_parse(line, &map))
 			return rdmapin_fail(EIO, "cannot parse the /proc/self/maps line '%.100s'; "
-						 "report it with the kernel version", src->line);
+						 "report it with the kernel version", line);
 	} while (map.end <= addr);
 	vma_of_map(vma, &map);
 	return 0;
@@ -162,11 +190,12 @@ static int check_range(uintptr_t start, uintptr_t end)
 }
 
 /*
- * PROCMAP_QUERY needs no read position, so one fd serves the process:
- * opened once, under the setup lock, and again in a forked child (its
- * /proc/self was the parent's).
+ * One fd serves the process: PROCMAP_QUERY needs no read position, and the
+ * text is read with pread() from offset 0 (seq_file restarts there). Opened
+ * once, under the setup lock, and again in a forked child (its /proc/self
+ * was the parent's).
  */
-static int procmap_fd(void)
+static int maps_fd(void)
 {
 	int fd = __atomic_load_n(&rdmapin_lib.maps_fd, __ATOMIC_ACQUIRE);
 
@@ -184,7 +213,7 @@ int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, 
 {
 	struct vma_source src = { .next = procmap_next };
 
-	if (check_range(start, end) || (src.fd = procmap_fd()) < 0)
+	if (check_range(start, end) || (src.fd = maps_fd()) < 0)
 		return -1;
 	return walk_range(&src, start, end, fn, ctx);
 }
@@ -195,15 +224,14 @@ int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, voi
 	struct vma_source src = { .next = maps_next };
 	int ret, err;
 
-	if (check_range(start, end) || (src.fd = open_maps()) < 0)
+	if (check_range(start, end) || (src.fd = maps_fd()) < 0)
 		return -1;
+	src.buf = malloc(MAPS_BUF_SIZE);
+	if (!src.buf)
+		return rdmapin_fail(ENOMEM, "out of memory to read /proc/self/maps");
 	ret = walk_range(&src, start, end, fn, ctx);
 	err = errno;
-	if (src.maps)
-		fclose(src.maps);
-	else
-		close(src.fd);
-	free(src.line);
+	free(src.buf);
 	errno = err;
 	return ret;
 }
