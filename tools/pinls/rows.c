@@ -45,9 +45,9 @@ static const struct colinfo {
 			 "identity of the file: major:minor:inode" },
 	[COL_STATE] = { "STATE", 7, 0, SCOLS_JSON_STRING,
 			"active, or revoked after a lease break" },
-	[COL_LKEY] = { "LKEY", 10, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "local key of the MR" },
-	[COL_RKEY] = { "RKEY", 10, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "remote key of the MR" },
-	[COL_ADDR] = { "ADDR", 14, SCOLS_FL_RIGHT, SCOLS_JSON_STRING,
+	[COL_LKEY] = { "LKEY", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "local key of the MR" },
+	[COL_RKEY] = { "RKEY", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "remote key of the MR" },
+	[COL_ADDR] = { "ADDR", 14, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		       "address of the registered range in the process" },
 	[COL_REGISTERED] = { "REGISTERED", 25, 0, SCOLS_JSON_STRING,
 			     "when it was registered (ISO 8601)" },
@@ -251,10 +251,11 @@ static const char *cell(const struct pin *p, int col, const struct output_opts *
 	case COL_RKEY:
 		if (p->unmanaged)
 			return NULL;
-		snprintf(buf, size, "0x%x", col == COL_LKEY ? s->lkey : s->rkey);
+		/* JSON has no hex numbers: decimal there, hex as the verbs print keys. */
+		snprintf(buf, size, o->json ? "%u" : "0x%x", col == COL_LKEY ? s->lkey : s->rkey);
 		return buf;
 	case COL_ADDR:
-		snprintf(buf, size, "0x%" PRIx64, s->addr);
+		snprintf(buf, size, o->json ? "%" PRIu64 : "0x%" PRIx64, s->addr);
 		return buf;
 	case COL_REGISTERED:
 		return !p->unmanaged && iso_time(s->registered_ns, buf, size) ? buf : NULL;
