@@ -147,7 +147,7 @@ static bool iso_time(int64_t ns, char *buf, size_t size)
 	return true;
 }
 
-static const char *user_name(uid_t uid)
+const char *user_name(uid_t uid)
 {
 	static char name[64];
 	static uid_t cached = (uid_t)-1;
