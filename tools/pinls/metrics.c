@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 
 #include <rdmapin/rdmapin.h>
-#include "array.h"
 #include "devices.h"
 #include "foll_pin.h"
 #include "guard_map.h"
@@ -142,26 +141,18 @@ static uint64_t unmanaged_processes(const struct pin_list *pins)
 
 static void put_checks(const struct pin_list *pins)
 {
-	static const struct {
-		unsigned int bit;
-		const char *name;
-	} missing[] = {
-		{ CHECK_NO_LEASE, "lease" },
-		{ CHECK_NO_GUARD, "guard" },
-		{ CHECK_NO_KERNEL_MR, "kernel-mr" },
-	};
+	const struct pin_check_name *names = pin_check_names;
 	uint64_t n;
 	size_t i, j;
 
 	family("rdmapin_check_disagreements", NULL,
-	       "Registrations whose lease, guard entry or kernel MR the kernel does not show "
-	       "(pinls CHECK).");
-	for (j = 0; j < ARRAY_SIZE(missing); j++) {
+	       "Registrations that the kernel's own tables contradict, by what pinls CHECK "
+	       "finds missing.");
+	for (j = 0; j < NR_PIN_CHECK_NAMES; j++) {
 		for (i = n = 0; i < pins->n; i++)
 			n += !(pins->v[i].check & CHECK_NOT_RUN) &&
-			     (pins->v[i].check & missing[j].bit);
-		printf("rdmapin_check_disagreements{missing=\"%s\"} %" PRIu64 "\n", missing[j].name,
-		       n);
+			     (pins->v[i].check & names[j].bit);
+		printf("rdmapin_check_disagreements{check=\"%s\"} %" PRIu64 "\n", names[j].name, n);
 	}
 }
 

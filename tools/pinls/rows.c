@@ -177,14 +177,7 @@ static const char *state_name(uint32_t state)
 
 static const char *check_name(unsigned int check, char *buf, size_t size)
 {
-	static const struct {
-		unsigned int bit;
-		const char *name;
-	} names[] = {
-		{ CHECK_NO_LEASE, "no-lease" },
-		{ CHECK_NO_GUARD, "no-guard" },
-		{ CHECK_NO_KERNEL_MR, "no-kernel-mr" },
-	};
+	const struct pin_check_name *names = pin_check_names;
 	size_t i, used = 0;
 
 	if (check & CHECK_NOT_RUN)
@@ -192,7 +185,7 @@ static const char *check_name(unsigned int check, char *buf, size_t size)
 	if (!check)
 		return "ok";
 	buf[0] = '\0';
-	for (i = 0; i < ARRAY_SIZE(names); i++)
+	for (i = 0; i < NR_PIN_CHECK_NAMES; i++)
 		if (check & names[i].bit)
 			used += snprintf(buf + used, size - used, "%s%s", used ? "," : "",
 					 names[i].name);
