@@ -260,7 +260,8 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	if (open_listener(&d, &activated))
 		return EXIT_FAILURE;
-	if (guardd_watch(&d, d.listen_fd, &d.listen_watch) || guardd_watch(&d, sig_fd, &signalled)) {
+	if (guardd_watch(&d, d.listen_fd, &d.listen_watch) ||
+	    guardd_watch(&d, sig_fd, &signalled)) {
 		fprintf(stderr, "rdmapin-guardd: epoll: %s\n", strerror(errno));
 		return EXIT_FAILURE;
 	}
