@@ -85,6 +85,70 @@ static int listen_on(const char *dir)
 	return fd;
 }
 
+/*
+ * systemd's socket activation, as sd_listen_fds(3) reads it (without
+ * libsystemd): the listening socket is fd 3 when LISTEN_PID names this
+ * process. Clients then connect from boot on, and wait in the backlog while
+ * the daemon starts, instead of being refused. Returns 3, -1 with errno 0
+ * when systemd passed nothing, or -1 with errno when what it passed is not
+ * one listening SOCK_SEQPACKET unix socket.
+ */
+static int activated_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	int fd = 3, domain, type, listening;
+	socklen_t len = sizeof(int);
+	bool ours = pid && fds && strtol(pid, NULL, 10) == getpid();
+	bool one = ours && !strcmp(fds, "1");
+
+	/* As sd_listen_fds() does: no child of the daemon takes them for its own. */
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	errno = 0;
+	if (!ours)
+		return -1;
+	if (!one || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) || domain != AF_UNIX ||
+	    type != SOCK_SEQPACKET || !listening) {
+		errno = ENOTSOCK;
+		return -1;
+	}
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) || fcntl(fd, F_SETFL, O_NONBLOCK))
+		return -1;
+	return fd;
+}
+
+/*
+ * The listening socket: systemd's, or one of its own in the runtime
+ * directory. Says which, or why there is none.
+ */
+static int open_listener(struct guardd *d, bool *activated)
+{
+	struct sockaddr_un addr = { 0 };
+	socklen_t len = sizeof(addr) - 1;
+
+	d->listen_fd = activated_socket();
+	*activated = d->listen_fd >= 0;
+	if (!*activated && errno) {
+		fprintf(stderr, "rdmapin-guardd: LISTEN_FDS: systemd must pass one listening "
+			"AF_UNIX SOCK_SEQPACKET socket: %s\n", strerror(errno));
+		return -1;
+	}
+	if (!*activated)
+		d->listen_fd = listen_on(d->dir);
+	if (d->listen_fd < 0) {
+		fprintf(stderr, "rdmapin-guardd: cannot listen on %s/" RDMAPIN_GUARDD_SOCKET_NAME
+			": %s\n", d->dir, strerror(errno));
+		return -1;
+	}
+	getsockname(d->listen_fd, (struct sockaddr *)&addr, &len);
+	fprintf(stderr, "rdmapin-guardd: listening on %s%s\n", addr.sun_path,
+		*activated ? " (socket activation)" : "");
+	return 0;
+}
+
 static int signal_fd(void)
 {
 	sigset_t set;
@@ -163,7 +227,7 @@ int main(int argc, char **argv)
 		.max_user_entries = GUARDD_MAX_USER_ENTRIES,
 		.next_id = 1,
 	};
-	bool probing = false;
+	bool probing = false, activated;
 	int c, sig_fd;
 	char *end;
 
@@ -194,18 +258,20 @@ int main(int argc, char **argv)
 	sig_fd = signal_fd();
 	if (d.epfd < 0 || sig_fd < 0 || start(&d))
 		return EXIT_FAILURE;
-	d.listen_fd = listen_on(d.dir);
-	if (d.listen_fd < 0 || guardd_watch(&d, d.listen_fd, &d.listen_watch) ||
+	if (open_listener(&d, &activated))
+		return EXIT_FAILURE;
+	if (guardd_watch(&d, d.listen_fd, &d.listen_watch) ||
 	    guardd_watch(&d, sig_fd, &signalled)) {
-		fprintf(stderr,
-			"rdmapin-guardd: cannot listen on %s/" RDMAPIN_GUARDD_SOCKET_NAME ": %s\n",
-			d.dir, strerror(errno));
+		fprintf(stderr, "rdmapin-guardd: epoll: %s\n", strerror(errno));
 		return EXIT_FAILURE;
 	}
-	fprintf(stderr, "rdmapin-guardd: listening on %s/" RDMAPIN_GUARDD_SOCKET_NAME "\n", d.dir);
 	loop(&d);
-	/* The entries stay, and the state with them, for the next daemon. */
-	unlinkat(d.dirfd, RDMAPIN_GUARDD_SOCKET_NAME, 0);
+	/*
+	 * The entries stay, and the state with them, for the next daemon; so
+	 * does systemd's socket, on which systemd starts it.
+	 */
+	if (!activated)
+		unlinkat(d.dirfd, RDMAPIN_GUARDD_SOCKET_NAME, 0);
 	fprintf(stderr, "rdmapin-guardd: stopped; guarded files stay guarded\n");
 	return EXIT_SUCCESS;
 }

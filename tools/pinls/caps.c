@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <err.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,10 @@
 
 #include <rdmapin/rdmapin.h>
 #include "caps.h"
+#include "collect.h"
+#include "devices.h"
 #include "error.h"
+#include "foll_pin.h"
 #include "guardd_probe.h"
 
 static __attribute__((format(printf, 3, 4))) void add(struct libscols_table *tb, const char *what,
@@ -35,30 +39,18 @@ static const char *yes_no(bool yes)
 	return yes ? "yes" : "no";
 }
 
-static void add_devices(struct libscols_table *tb)
+static void add_device(const char *name, const struct rdmapin_device_caps *caps, const char *why,
+		       void *tb)
 {
-	struct ibv_device **list = ibv_get_device_list(NULL);
-	struct rdmapin_device_caps caps;
-	struct ibv_context *ctx;
 	char what[IBV_SYSFS_NAME_MAX + 16];
-	int i;
 
-	if (!list || !list[0])
-		add(tb, "RDMA devices", "none");
-	for (i = 0; list && list[i]; i++) {
-		snprintf(what, sizeof(what), "%s RC ODP", ibv_get_device_name(list[i]));
-		ctx = ibv_open_device(list[i]);
-		if (!ctx || rdmapin_query_device(ctx, &caps))
-			add(tb, what, "unknown: %s", ctx ? rdmapin_last_error() : "cannot open it");
-		else if (caps.flags & RDMAPIN_DEVICE_RC_ODP)
-			add(tb, what, "yes (capabilities 0x%x)", caps.rc_odp_caps);
-		else
-			add(tb, what, "no");
-		if (ctx)
-			ibv_close_device(ctx);
-	}
-	if (list)
-		ibv_free_device_list(list);
+	snprintf(what, sizeof(what), "%s RC ODP", name);
+	if (!caps)
+		add(tb, what, "unknown: %s", why);
+	else if (caps->flags & RDMAPIN_DEVICE_RC_ODP)
+		add(tb, what, "yes (capabilities 0x%x)", caps->rc_odp_caps);
+	else
+		add(tb, what, "no");
 }
 
 /*
@@ -102,6 +94,22 @@ static void add_guard(struct libscols_table *tb)
 	    "revokes the MR and releases the lease, then goes through");
 }
 
+/* Side by side, so that pins the registry cannot explain stand out. */
+static void add_pages(struct libscols_table *tb)
+{
+	struct pin_list pins = { 0 };
+	struct filter all = { 0 };
+	uint64_t kernel;
+
+	if (kernel_pinned_pages(&kernel))
+		add(tb, "kernel FOLL_PIN pages", "%" PRIu64, kernel);
+	else
+		add(tb, "kernel FOLL_PIN pages", "unknown: /proc/vmstat does not say");
+	collect_pins(&pins, &all);
+	add(tb, "registry pinned pages", "%" PRIu64, registry_pinned_pages(&pins));
+	free(pins.v);
+}
+
 int print_caps(const struct output_opts *o)
 {
 	struct libscols_table *tb = output_table(o, "caps");
@@ -120,7 +128,9 @@ int print_caps(const struct output_opts *o)
 	add(tb, "PROCMAP_QUERY", "%s", yes_no(host.flags & RDMAPIN_HOST_PROCMAP_QUERY));
 	add(tb, "lease-break-time", "%u s", host.lease_break_time);
 	add_guard(tb);
-	add_devices(tb);
+	add_pages(tb);
+	if (!for_each_device(add_device, tb))
+		add(tb, "RDMA devices", "none");
 	scols_print_table(tb);
 	scols_unref_table(tb);
 	return EXIT_SUCCESS;

@@ -19,6 +19,7 @@
 #include "caps.h"
 #include "collect.h"
 #include "kcheck.h"
+#include "metrics.h"
 #include "rows.h"
 #include "xalloc.h"
 
@@ -51,6 +52,7 @@ static void __attribute__((noreturn)) usage(void)
 	       " -r, --raw              use the raw output format\n"
 	       " -t, --terse            print only the pids, one per line, each once\n"
 	       " -u, --user <user>      only pins of processes of this user (name or uid)\n"
+	       "     --openmetrics      print metrics of the pins and the host (OpenMetrics)\n"
 	       "     --caps             show what this host and its RDMA devices offer\n"
 	       " -h, --help             display this help\n"
 	       " -V, --version          display version\n"
@@ -134,7 +136,7 @@ static void parse_user(const char *arg, struct filter *f)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_OUTPUT_ALL = CHAR_MAX + 1, OPT_CAPS };
+	enum { OPT_OUTPUT_ALL = CHAR_MAX + 1, OPT_CAPS, OPT_OPENMETRICS };
 	static const struct option longopts[] = {
 		{ "bytes", no_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'J' },
@@ -146,6 +148,7 @@ int main(int argc, char **argv)
 		{ "terse", no_argument, NULL, 't' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "caps", no_argument, NULL, OPT_CAPS },
+		{ "openmetrics", no_argument, NULL, OPT_OPENMETRICS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -154,7 +157,7 @@ int main(int argc, char **argv)
 	struct output_opts o = { 0 };
 	struct pin_list pins = { 0 };
 	struct filter f = { 0 };
-	bool terse = false, caps = false;
+	bool terse = false, caps = false, metrics = false;
 	int c;
 
 	setlocale(LC_ALL, "");
@@ -191,6 +194,9 @@ int main(int argc, char **argv)
 		case OPT_CAPS:
 			caps = true;
 			break;
+		case OPT_OPENMETRICS:
+			metrics = true;
+			break;
 		case 'h':
 			usage();
 		case 'V':
@@ -201,8 +207,8 @@ int main(int argc, char **argv)
 			errtryhelp();
 		}
 	}
-	if (o.json && o.raw) {
-		warnx("--json and --raw are mutually exclusive");
+	if (o.json + o.raw + terse + caps + metrics > 1) {
+		warnx("--json, --raw, --terse, --caps and --openmetrics are mutually exclusive");
 		errtryhelp();
 	}
 	if (caps) {
@@ -217,15 +223,17 @@ int main(int argc, char **argv)
 
 	collect_pins(&pins, &f);
 	pin_list_sort(&pins);
-	if (terse)
+	if (metrics || columns_have(&cols, COL_CHECK))
+		kcheck_pins(pins.v, pins.n);
+	if (metrics)
+		print_metrics(&pins);
+	else if (terse)
 		print_pids(&pins);
-	else if (pins.n) {
-		if (columns_have(&cols, COL_CHECK))
-			kcheck_pins(pins.v, pins.n);
+	else if (pins.n)
 		print_pins(&pins, &cols, &o);
-	}
 
 	filter_free(&f);
 	free(pins.v);
-	return pins.n ? EXIT_SUCCESS : EXIT_NONE_FOUND;
+	/* No pins is a measurement too: a collector must not see it fail. */
+	return pins.n || metrics ? EXIT_SUCCESS : EXIT_NONE_FOUND;
 }

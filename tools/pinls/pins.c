@@ -6,6 +6,12 @@
 #include "pins.h"
 #include "xalloc.h"
 
+const struct pin_check_name pin_check_names[NR_PIN_CHECK_NAMES] = {
+	{ CHECK_NO_LEASE, "no-lease" },
+	{ CHECK_NO_GUARD, "no-guard" },
+	{ CHECK_NO_KERNEL_MR, "no-kernel-mr" },
+};
+
 struct pin *pin_list_add(struct pin_list *l)
 {
 	l->v = xgrow(l->v, l->n, &l->cap, sizeof(*l->v));

@@ -16,6 +16,14 @@ enum pin_check {
 	CHECK_NO_GUARD = 1 << 3,	/* the truncate guard's map lacks the file (root only) */
 };
 
+/* The names of the problems a check finds, as the CHECK column prints them, in its order. */
+struct pin_check_name {
+	enum pin_check bit;
+	const char *name;
+};
+#define NR_PIN_CHECK_NAMES 3
+extern const struct pin_check_name pin_check_names[NR_PIN_CHECK_NAMES];
+
 struct pin {
 	struct rdmapin_pin_record rec;
 	/*

@@ -45,9 +45,9 @@ static const struct colinfo {
 			 "identity of the file: major:minor:inode" },
 	[COL_STATE] = { "STATE", 7, 0, SCOLS_JSON_STRING,
 			"active, or revoked after a lease break" },
-	[COL_LKEY] = { "LKEY", 10, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "local key of the MR" },
-	[COL_RKEY] = { "RKEY", 10, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "remote key of the MR" },
-	[COL_ADDR] = { "ADDR", 14, SCOLS_FL_RIGHT, SCOLS_JSON_STRING,
+	[COL_LKEY] = { "LKEY", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "local key of the MR" },
+	[COL_RKEY] = { "RKEY", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "remote key of the MR" },
+	[COL_ADDR] = { "ADDR", 14, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		       "address of the registered range in the process" },
 	[COL_REGISTERED] = { "REGISTERED", 25, 0, SCOLS_JSON_STRING,
 			     "when it was registered (ISO 8601)" },
@@ -147,7 +147,7 @@ static bool iso_time(int64_t ns, char *buf, size_t size)
 	return true;
 }
 
-static const char *user_name(uid_t uid)
+const char *user_name(uid_t uid)
 {
 	static char name[64];
 	static uid_t cached = (uid_t)-1;
@@ -177,14 +177,7 @@ static const char *state_name(uint32_t state)
 
 static const char *check_name(unsigned int check, char *buf, size_t size)
 {
-	static const struct {
-		unsigned int bit;
-		const char *name;
-	} names[] = {
-		{ CHECK_NO_LEASE, "no-lease" },
-		{ CHECK_NO_GUARD, "no-guard" },
-		{ CHECK_NO_KERNEL_MR, "no-kernel-mr" },
-	};
+	const struct pin_check_name *names = pin_check_names;
 	size_t i, used = 0;
 
 	if (check & CHECK_NOT_RUN)
@@ -192,7 +185,7 @@ static const char *check_name(unsigned int check, char *buf, size_t size)
 	if (!check)
 		return "ok";
 	buf[0] = '\0';
-	for (i = 0; i < ARRAY_SIZE(names); i++)
+	for (i = 0; i < NR_PIN_CHECK_NAMES; i++)
 		if (check & names[i].bit)
 			used += snprintf(buf + used, size - used, "%s%s", used ? "," : "",
 					 names[i].name);
@@ -251,10 +244,11 @@ static const char *cell(const struct pin *p, int col, const struct output_opts *
 	case COL_RKEY:
 		if (p->unmanaged)
 			return NULL;
-		snprintf(buf, size, "0x%x", col == COL_LKEY ? s->lkey : s->rkey);
+		/* JSON has no hex numbers: decimal there, hex as the verbs print keys. */
+		snprintf(buf, size, o->json ? "%u" : "0x%x", col == COL_LKEY ? s->lkey : s->rkey);
 		return buf;
 	case COL_ADDR:
-		snprintf(buf, size, "0x%" PRIx64, s->addr);
+		snprintf(buf, size, o->json ? "%" PRIu64 : "0x%" PRIx64, s->addr);
 		return buf;
 	case COL_REGISTERED:
 		return !p->unmanaged && iso_time(s->registered_ns, buf, size) ? buf : NULL;

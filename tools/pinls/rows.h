@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "output.h"
 #include "pins.h"
@@ -48,6 +49,9 @@ void print_column_help(void);
 
 void print_pins(const struct pin_list *pins, const struct columns *cols,
 		const struct output_opts *o);
+/* The name of a user, or its uid as text if it has none; valid until the next call. */
+const char *user_name(uid_t uid);
+
 /* The pids of sorted rows, one per line, each once (-t). */
 void print_pids(const struct pin_list *pins);
 
