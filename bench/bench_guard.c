@@ -17,30 +17,27 @@
  * tests/vm/run-vm -- build/bench/bench_guard
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <rdmapin/rdmapin.h>
 #include "bench.h"
-#include "guard.h"
 #include "guard_client.h"
+#include "guard_map.h"
+#include "guardd_ctl.h"
 #include "guardd_proto.h"
 #include "guest.h"
-#include "rdmapin_guard.h"
 
 #define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
 /* Rounds load and unload the guard: the BPF verifier's work. Each order 4 times. */
@@ -64,8 +61,6 @@
 #define GUARDD_SOCKET GUARDD_DIR "/" RDMAPIN_GUARDD_SOCKET_NAME
 
 #include "array.h"
-
-extern char **environ;
 
 /*
  * Polls @done(), sleeping @sleep_us between, or yielding when 0: 0 once it
@@ -112,28 +107,14 @@ static bool guard_detached(void)
 	return !guard_attached();
 }
 
-/* rm -r RDMAPIN_GUARD_DIR, without a process to start between two timings. */
-static int remove_pins(void)
-{
-	DIR *dir = opendir(RDMAPIN_GUARD_DIR);
-	struct dirent *e;
-
-	if (!dir)
-		return errno == ENOENT ? 0 : -1;
-	while ((e = readdir(dir)))
-		if (e->d_name[0] != '.' && unlinkat(dirfd(dir), e->d_name, 0))
-			break;
-	closedir(dir);
-	return rmdir(RDMAPIN_GUARD_DIR);
-}
-
 /*
- * As rdmapin_guard(7) tells an administrator to. The kernel detaches the
- * programs a moment later, from a worker, which the polling yields to.
+ * As rdmapin_guard(7) tells an administrator to, without a process to start
+ * between two timings. The kernel detaches the programs a moment later, from
+ * a worker, which the polling yields to.
  */
 static int unload_guard(void)
 {
-	if (remove_pins()) {
+	if (guard_unload()) {
 		fprintf(stderr, "bench_guard: rm -r %s: %s\n", RDMAPIN_GUARD_DIR, strerror(errno));
 		return -1;
 	}
@@ -144,11 +125,12 @@ static int unload_guard(void)
 	return 0;
 }
 
+/* rdmapin-guardd loads it, and says why not on stderr. */
 static int load_guard(void)
 {
-	if (!rdmapin_guard_load())
+	if (!guard_load())
 		return 0;
-	fprintf(stderr, "bench_guard: %s\n", rdmapin_last_error());
+	fprintf(stderr, "bench_guard: rdmapin-guardd could not load the guard\n");
 	return -1;
 }
 
@@ -377,47 +359,23 @@ static int guardd_call(int sock, const struct rdmapin_guardd_request *req, int p
 	return reply->err ? -1 : 0;
 }
 
-static pid_t guardd_pid;
+static struct guardd_run guardd = { .pid = -1 };
 
-static bool guardd_listens(void)
-{
-	struct stat st;
-
-	return !stat(GUARDD_SOCKET, &st) && S_ISSOCK(st.st_mode);
-}
-
-/*
- * In a fresh runtime directory: a saved state would hand back entries of a
- * run before. Spawned, not forked: no fork handlers of librdmapin to run.
- */
+/* In a fresh runtime directory: a saved state would hand back entries of a run before. */
 static int start_guardd(void)
 {
-	char *argv[] = { GUARDD_PATH, "-d", GUARDD_DIR, NULL };
-	int status;
-
-	if (system("rm -rf " GUARDD_DIR) ||
-	    posix_spawn(&guardd_pid, GUARDD_PATH, NULL, NULL, argv, environ))
-		return -1;
-	if (!wait_for(guardd_listens, 30, 10000))
+	guardd_init(&guardd, GUARDD_DIR, NULL);
+	if (!system("rm -rf " GUARDD_DIR) && !guardd_start(&guardd, NULL))
 		return 0;
-	if (waitpid(guardd_pid, &status, WNOHANG) == 0)
-		kill(guardd_pid, SIGTERM);
-	waitpid(guardd_pid, &status, 0);
-	guardd_pid = 0;
-	fprintf(stderr, "bench_guard: rdmapin-guardd did not listen on %s\n", GUARDD_SOCKET);
+	fprintf(stderr, "bench_guard: rdmapin-guardd did not listen on %s\n", guardd.socket);
 	return -1;
 }
 
 /* SIGTERM keeps the map's entries and the state file: both are this run's. */
 static void stop_guardd(void)
 {
-	int status;
-
-	if (!guardd_pid)
+	if (guardd_stop(&guardd, SIGTERM) == -1)
 		return;
-	kill(guardd_pid, SIGTERM);
-	waitpid(guardd_pid, &status, 0);
-	guardd_pid = 0;
 	if (system("rm -rf " GUARDD_DIR))
 		fprintf(stderr, "bench_guard: cannot remove %s\n", GUARDD_DIR);
 }

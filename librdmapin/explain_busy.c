@@ -16,11 +16,11 @@
 
 #include <rdmapin/rdmapin.h>
 #include "error.h"
-#include "guard.h"
+#include "guard_map.h"
 #include "lib.h"
 #include "mr_table.h"
 #include "rdmapin_guard.h"
-#include "registry.h"
+#include "registry_read.h"
 
 struct holders {
 	dev_t dev;

@@ -5,21 +5,24 @@
  * without deregistering (the MRs and leases are the parent's, and stay so),
  * closes its copies of the library's fds, so it cannot ftruncate a leased
  * file through one without breaking the lease, and starts with fresh locks.
- * The parent's forking thread holds both locks across fork(), so the child
- * never inherits one mid-update.
+ * The parent's forking thread holds every lock across fork(), so the child
+ * never inherits state mid-update.
  */
 #include <pthread.h>
 
 #include "async_event.h"
 #include "break_thread.h"
+#include "file_cache.h"
 #include "guard_client.h"
 #include "lease.h"
 #include "lib.h"
 #include "mr_table.h"
 #include "registry.h"
+#include "vma.h"
 
 static void prepare(void)
 {
+	pthread_mutex_lock(&rdmapin_lib.guard.lock);
 	rdmapin_setup_lock();
 	rdmapin_lock();
 }
@@ -28,6 +31,7 @@ static void parent(void)
 {
 	rdmapin_unlock();
 	rdmapin_setup_unlock();
+	pthread_mutex_unlock(&rdmapin_lib.guard.lock);
 }
 
 static void child(void)
@@ -38,6 +42,8 @@ static void child(void)
 	rdmapin_break_thread_forget();
 	rdmapin_registry_forget();
 	rdmapin_guard_client_forget();
+	rdmapin_vma_forget();
+	rdmapin_file_cache_forget();
 	rdmapin_lib_reset();
 }
 

@@ -8,115 +8,23 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdbool.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
-#include <linux/types.h>
 
 #include "error.h"
-#include "guard.h"
 #include "guard_client.h"
+#include "guard_map.h"
 #include "guardd_proto.h"
+#include "lib.h"
 #include "own_fd.h"
-#include "rdmapin_guard.h"
 #include "registration.h"
 
-/* A daemon that does not answer in this time is taken to be away. */
-#define GUARDD_TIMEOUT_S 5
-
-static pthread_mutex_t client_lock = PTHREAD_MUTEX_INITIALIZER;
-static int conn = -1;
-/* Entries to undo that the daemon could not be told of: sent when it is back. */
-static uint64_t *pending;
-static size_t npending, pending_cap;
-
-const char *rdmapin_guardd_socket(void)
-{
-	const char *s = secure_getenv("RDMAPIN_GUARDD_SOCKET");
-
-	return s && *s ? s : RDMAPIN_GUARDD_DEFAULT_DIR "/" RDMAPIN_GUARDD_SOCKET_NAME;
-}
-
-static int daemon_away(int err)
-{
-	return rdmapin_fail(err,
-			    "rdmapin-guardd does not listen on %s (%s); start it "
-			    "(systemctl start rdmapin-guardd) or set RDMAPIN_GUARDD_SOCKET",
-			    rdmapin_guardd_socket(), strerror(err));
-}
-
-int rdmapin_guardd_connect(void)
-{
-	const struct timeval timeout = { .tv_sec = GUARDD_TIMEOUT_S };
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	const char *path = rdmapin_guardd_socket();
-	int fd, err;
-
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return daemon_away(ENAMETOOLONG);
-	strcpy(addr.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return daemon_away(errno);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) ||
-	    connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
-		err = errno;
-		close(fd);
-		return daemon_away(err);
-	}
-	return fd;
-}
-
-int rdmapin_guardd_send(int sock, const void *buf, size_t len, int pass_fd)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cmsg;
-
-	if (pass_fd >= 0) {
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &pass_fd, sizeof(int));
-	}
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
-}
-
-int rdmapin_guardd_call(int fd, const struct rdmapin_guardd_request *req, int pass_fd,
-			struct rdmapin_guardd_reply *reply)
-{
-	static uint32_t last_seq;
-	struct rdmapin_guardd_request r = *req;
-	ssize_t n;
-
-	r.seq = __atomic_add_fetch(&last_seq, 1, __ATOMIC_RELAXED);
-	if (rdmapin_guardd_send(fd, &r, sizeof(r), pass_fd))
-		return -1;
-	/* Replies to requests that timed out earlier come first: drop them. */
-	while ((n = recv(fd, reply, sizeof(*reply), 0)) == sizeof(*reply) && reply->seq != r.seq)
-		;
-	if (n == sizeof(*reply)) {
-		reply->msg[sizeof(reply->msg) - 1] = '\0';
-		return 0;
-	}
-	if (n < 0 && errno == EWOULDBLOCK)
-		errno = EAGAIN;
-	else if (n >= 0)
-		errno = ECONNRESET;
-	return -1;
-}
+static struct rdmapin_guard_client *const gc = &rdmapin_lib.guard;
 
 /* Whether the daemon hung up on @fd; a late reply waiting there is no hang-up. */
 static bool hung_up(int fd)
@@ -137,31 +45,73 @@ static void flush_pending(void)
 	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD };
 	struct rdmapin_guardd_reply reply;
 
-	while (npending) {
-		req.id = pending[npending - 1];
-		if (rdmapin_guardd_call(conn, &req, -1, &reply))
+	while (gc->npending) {
+		req.id = gc->pending[gc->npending - 1];
+		if (rdmapin_guardd_call(gc->conn, &req, -1, &reply))
 			return;
-		npending--;
+		gc->npending--;
 	}
+}
+
+/* Seconds a failed connect is believed while the socket file stays the same. */
+#define AWAY_RECHECK_S 1
+
+static uint64_t now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * A daemon that is away mostly stays away: no socket file, or one whose
+ * daemon died. So one stat() stands in for a socket(), connect() and close()
+ * per registration: a missing socket is away, and a failed connect is
+ * believed for AWAY_RECHECK_S while the socket file is the same one (a
+ * starting daemon binds a new one; the interval covers one caught between
+ * its bind() and listen()).
+ */
+static bool known_away(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		rdmapin_guardd_away(errno);
+		return true;
+	}
+	if (st.st_ino == gc->away_ino && st.st_dev == gc->away_dev &&
+	    now_s() < gc->away_until) {
+		rdmapin_guardd_away(ECONNREFUSED);
+		return true;
+	}
+	gc->away_ino = st.st_ino;
+	gc->away_dev = st.st_dev;
+	gc->away_until = now_s() + AWAY_RECHECK_S;
+	return false;
 }
 
 /*
  * The connection, made anew when there is none or the daemon hung up (a
  * restarted daemon gives a reconnecting process its entries back). Kept once
- * made: closing it would end this process's entries. Under client_lock.
+ * made: closing it would end this process's entries. Under gc->lock.
  */
 static int connection(void)
 {
-	if (conn >= 0 && hung_up(conn)) {
-		close(conn);
-		conn = -1;
+	const char *path = rdmapin_guardd_socket();
+
+	if (gc->conn >= 0 && hung_up(gc->conn)) {
+		close(gc->conn);
+		gc->conn = -1;
 	}
-	if (conn < 0) {
-		conn = rdmapin_guardd_connect();
-		if (conn >= 0)
+	if (gc->conn < 0 && !known_away(path)) {
+		gc->conn = rdmapin_guardd_connect_to(path);
+		if (gc->conn >= 0) {
+			gc->away_until = 0;
 			flush_pending();
+		}
 	}
-	return conn;
+	return gc->conn;
 }
 
 /*
@@ -177,14 +127,14 @@ static int request(const struct rdmapin_guardd_request *req, int pass_fd,
 	for (tries = 0; tries < 2; tries++) {
 		if (connection() < 0)
 			return -1;
-		if (!rdmapin_guardd_call(conn, req, pass_fd, reply))
+		if (!rdmapin_guardd_call(gc->conn, req, pass_fd, reply))
 			return 0;
 		if (errno == EAGAIN)
 			break;
-		close(conn);
-		conn = -1;
+		close(gc->conn);
+		gc->conn = -1;
 	}
-	return daemon_away(errno);
+	return rdmapin_guardd_away(errno);
 }
 
 struct guard_try {
@@ -207,90 +157,142 @@ static int try_daemon(int fd, void *ctx)
 	return -1;
 }
 
-/* 0, or -1 with the daemon's refusal, or 1 when no daemon could be asked. */
-static int guard_by_daemon(struct rdmapin_mr *mr)
+/*
+ * Guards the file behind @mr through the daemon: 0, or -1 with the daemon's
+ * refusal, or 1 when no daemon could be asked. A daemon that is away is
+ * found out before any search for an fd to pass it. Under gc->lock.
+ */
+static int guard_by_daemon(const struct rdmapin_mr *mr, uint64_t *id)
 {
 	struct guard_try t = { .answered = false };
 	int ret;
 
-	pthread_mutex_lock(&client_lock);
+	if (connection() < 0)
+		return 1;
 	ret = mr->attr.fd >= 0 ?
 		      try_daemon(mr->attr.fd, &t) :
 		      rdmapin_own_fd_find(mr->backing.dev, mr->backing.ino, try_daemon, &t);
-	pthread_mutex_unlock(&client_lock);
 	if (ret < 0 && t.answered)
 		return rdmapin_fail(errno, "%s: rdmapin-guardd refuses to guard it: %s",
 				    mr->backing.path, t.reply.msg);
 	if (ret < 0)
 		return 1;
-	mr->guard = RDMAPIN_GUARD_KIND_DAEMON;
-	mr->guard_id = t.reply.id;
+	*id = t.reply.id;
 	return 0;
 }
 
-static int guard_direct(struct rdmapin_mr *mr)
+/* The guard for @mr's file, from the daemon or the map itself. Under gc->lock. */
+static int guard_file(const struct rdmapin_mr *mr, struct rdmapin_guarded_file *f)
 {
 	struct rdmapin_guard_key key;
-
-	rdmapin_guard_key_init(&key, mr->backing.dev, mr->backing.ino);
-	if (rdmapin_guard_ref(&key, mr->backing.path))
-		return -1;
-	mr->guard = RDMAPIN_GUARD_KIND_DIRECT;
-	return 0;
-}
-
-int rdmapin_guard_mr(struct rdmapin_mr *mr)
-{
 	char daemon_why[512];
-	int ret = guard_by_daemon(mr);
+	int ret = guard_by_daemon(mr, &f->id);
 
-	if (ret <= 0)
+	if (ret <= 0) {
+		f->kind = RDMAPIN_GUARD_KIND_DAEMON;
 		return ret;
+	}
 	snprintf(daemon_why, sizeof(daemon_why), "%s",
 		 errno == EBADF ? "this process has no fd open on it to pass to rdmapin-guardd" :
 				  rdmapin_error_msg());
-	if (rdmapin_guard_writable())
-		return guard_direct(mr);
-	return rdmapin_fail(EOPNOTSUPP,
-			    "%s: no truncate guard: %s, and this process may not "
-			    "edit the guard's map (" RDMAPIN_GUARD_MAP ")",
-			    mr->backing.path, daemon_why);
+	if (!rdmapin_guard_writable())
+		return rdmapin_fail(EOPNOTSUPP,
+				    "%s: no truncate guard: %s, and this process may not "
+				    "edit the guard's map (" RDMAPIN_GUARD_MAP ")",
+				    mr->backing.path, daemon_why);
+	rdmapin_guard_key_init(&key, mr->backing.dev, mr->backing.ino);
+	f->kind = RDMAPIN_GUARD_KIND_DIRECT;
+	return rdmapin_guard_ref(&key, mr->backing.path);
 }
 
+static struct rdmapin_guarded_file **find_file(dev_t dev, ino_t ino)
+{
+	struct rdmapin_guarded_file **p;
+
+	for (p = &gc->files; *p; p = &(*p)->next)
+		if ((*p)->dev == dev && (*p)->ino == ino)
+			break;
+	return p;
+}
+
+/*
+ * One guard entry serves every MR over a file: later MRs only count
+ * themselves in, with no daemon request and no search for an fd.
+ */
+int rdmapin_guard_mr(struct rdmapin_mr *mr)
+{
+	struct rdmapin_guarded_file *f;
+	int ret = 0;
+
+	pthread_mutex_lock(&gc->lock);
+	f = *find_file(mr->backing.dev, mr->backing.ino);
+	if (!f && (f = calloc(1, sizeof(*f)))) {
+		f->dev = mr->backing.dev;
+		f->ino = mr->backing.ino;
+		ret = guard_file(mr, f);
+		if (ret) {
+			free(f);
+			f = NULL;
+		} else {
+			f->next = gc->files;
+			gc->files = f;
+		}
+	} else if (!f) {
+		ret = rdmapin_fail(ENOMEM, "out of memory for a guard record");
+	}
+	if (f) {
+		f->refs++;
+		mr->guard = f->kind;
+	}
+	pthread_mutex_unlock(&gc->lock);
+	return ret;
+}
+
+/* Under gc->lock. */
 static void unguard_by_daemon(uint64_t id)
 {
 	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD, .id = id };
 	struct rdmapin_guardd_reply reply;
 	uint64_t *grown;
 
-	pthread_mutex_lock(&client_lock);
-	if (request(&req, -1, &reply)) {
-		if (npending == pending_cap) {
-			grown = reallocarray(pending, pending_cap * 2 + 8, sizeof(*pending));
-			if (grown) {
-				pending = grown;
-				pending_cap = pending_cap * 2 + 8;
-			}
+	if (!request(&req, -1, &reply))
+		return;
+	if (gc->npending == gc->pending_cap) {
+		grown = reallocarray(gc->pending, gc->pending_cap * 2 + 8, sizeof(*gc->pending));
+		if (grown) {
+			gc->pending = grown;
+			gc->pending_cap = gc->pending_cap * 2 + 8;
 		}
-		/* Out of memory: the entry stays until this process ends. */
-		if (npending < pending_cap)
-			pending[npending++] = id;
 	}
-	pthread_mutex_unlock(&client_lock);
+	/* Out of memory: the entry stays until this process ends. */
+	if (gc->npending < gc->pending_cap)
+		gc->pending[gc->npending++] = id;
 }
 
+/* The last MR over the file lifts its guard. */
 void rdmapin_unguard_mr(struct rdmapin_mr *mr)
 {
+	struct rdmapin_guarded_file **p, *f;
 	struct rdmapin_guard_key key;
 	int err = errno;
 
-	if (mr->guard == RDMAPIN_GUARD_KIND_DAEMON) {
-		unguard_by_daemon(mr->guard_id);
-	} else if (mr->guard == RDMAPIN_GUARD_KIND_DIRECT) {
-		/* Fails only when the guard was unloaded: then nothing is left to undo. */
-		rdmapin_guard_key_init(&key, mr->backing.dev, mr->backing.ino);
-		rdmapin_guard_unref(&key, mr->backing.path);
+	if (mr->guard == RDMAPIN_GUARD_KIND_NONE)
+		return;
+	pthread_mutex_lock(&gc->lock);
+	p = find_file(mr->backing.dev, mr->backing.ino);
+	f = *p;
+	if (f && !--f->refs) {
+		*p = f->next;
+		if (f->kind == RDMAPIN_GUARD_KIND_DAEMON) {
+			unguard_by_daemon(f->id);
+		} else {
+			/* Fails only when the guard was unloaded: then nothing is left to undo. */
+			rdmapin_guard_key_init(&key, f->dev, f->ino);
+			rdmapin_guard_unref(&key, mr->backing.path);
+		}
+		free(f);
 	}
+	pthread_mutex_unlock(&gc->lock);
 	mr->guard = RDMAPIN_GUARD_KIND_NONE;
 	errno = err;
 }
@@ -299,9 +301,9 @@ enum rdmapin_guard_kind rdmapin_guard_reachable(char *why, size_t len)
 {
 	int fd;
 
-	pthread_mutex_lock(&client_lock);
+	pthread_mutex_lock(&gc->lock);
 	fd = connection();
-	pthread_mutex_unlock(&client_lock);
+	pthread_mutex_unlock(&gc->lock);
 	if (fd >= 0) {
 		snprintf(why, len, "through rdmapin-guardd on %s", rdmapin_guardd_socket());
 		return RDMAPIN_GUARD_KIND_DAEMON;
@@ -315,13 +317,16 @@ enum rdmapin_guard_kind rdmapin_guard_reachable(char *why, size_t len)
 	return RDMAPIN_GUARD_KIND_NONE;
 }
 
+/* The entries are the parent's: the child forgets them without lifting any. */
 void rdmapin_guard_client_forget(void)
 {
-	pthread_mutex_init(&client_lock, NULL);
-	if (conn >= 0)
-		close(conn);
-	conn = -1;
-	free(pending);
-	pending = NULL;
-	npending = pending_cap = 0;
+	struct rdmapin_guarded_file *f;
+
+	if (gc->conn >= 0)
+		close(gc->conn);
+	free(gc->pending);
+	while ((f = gc->files)) {
+		gc->files = f->next;
+		free(f);
+	}
 }

@@ -128,7 +128,7 @@ static bool revoke_mr(struct rdmapin_mr *mr)
 	mr->grace_deadline_ns = 0;
 	/* Published before the lease goes, so whoever broke it sees it revoked. */
 	if (mr->ibmr) {
-		rdmapin_registry_update(mr);
+		rdmapin_registry_set_state(mr->registry_slot, RDMAPIN_PIN_REVOKED);
 		rdmapin_event_post(RDMAPIN_EVENT_MR_REVOKED, mr);
 	}
 	rdmapin_lease_detach(mr);

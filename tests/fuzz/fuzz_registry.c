@@ -16,7 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "registry.h"
+#include "proc.h"
+#include "registry_read.h"
 
 static char top[64], user[96], path[PATH_MAX];
 

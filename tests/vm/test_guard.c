@@ -24,8 +24,8 @@
 #include <linux/types.h>
 #include <rdmapin/rdmapin.h>
 #include "check.h"
-#include "guard.h"
-#include "rdmapin_guard.h"
+#include "guard_map.h"
+#include "guardd_ctl.h"
 #include "guest.h"
 #include "truncate_paths.h"
 
@@ -103,9 +103,7 @@ static int other_process_main(const char *op, const char *path)
 
 	if (fd < 0)
 		return errno;
-	ret = rdmapin_guard_load();
-	if (!ret)
-		ret = strcmp(op, "add") ? guard_del(fd) : guard_add(fd);
+	ret = strcmp(op, "add") ? guard_del(fd) : guard_add(fd);
 	if (ret)
 		fprintf(stderr, "test_guard %s: %s\n", op, rdmapin_last_error());
 	return ret ? errno : 0;
@@ -122,7 +120,7 @@ static void check_fallocate(const struct files *f)
 	check_errno(!ret, errno, 0, "not covered: fallocate(PUNCH_HOLE) of the guarded file");
 	ret = fallocate(f->guarded.fd, FALLOC_FL_COLLAPSE_RANGE, 0, chunk);
 	check_errno(!ret, errno, 0, "not covered: fallocate(COLLAPSE_RANGE) of the guarded file");
-	check(size_of(f->guarded.fd) == REGION_SIZE - chunk,
+	check(size_of(f->guarded.fd) == (off_t)(REGION_SIZE - chunk),
 	      "%s: collapsing shrank the guarded file to %lld", f->where,
 	      (long long)size_of(f->guarded.fd));
 	/* Writes were never refused: they restore the size for what follows. */
@@ -234,17 +232,17 @@ static void check_pins(void)
 /* A process without privilege can neither load nor edit the guard. */
 static void unprivileged(void *arg)
 {
-	char why[256];
+	char why[512];
 	int fd = *(int *)arg, ret;
 
 	if (setgid(65534) || setuid(65534)) {
 		check(0, "become nobody: %s", strerror(errno));
 		return;
 	}
-	errno = 0;
-	ret = rdmapin_guard_probe(why, sizeof(why));
-	check_errno(!ret, errno, EPERM, "nobody: rdmapin_guard_probe()");
-	printf("# nobody: %s\n", why);
+	ret = guard_probe(why, sizeof(why));
+	check(ret == 1 && strstr(why, "root-only"),
+	      "nobody: rdmapin-guardd --probe: the guard is root's (%d: %s)", ret,
+	      ret < 0 ? rdmapin_last_error() : why);
 	ret = guard_add(fd);
 	check_errno(!ret, errno, EPERM, "nobody: guard_add()");
 	printf("# nobody: %s\n", rdmapin_last_error());
@@ -261,28 +259,22 @@ static int ftruncate_once_unguarded(int fd, off_t len)
 	return ret;
 }
 
-static int unload_guard(void)
-{
-	return system("rm -r " RDMAPIN_GUARD_DIR);
-}
-
 /* Unloading lifts every guard; loading again starts afresh. */
 static void check_unload(const struct mapping *m)
 {
-	char why[256];
+	char why[512];
 	int ret;
 
 	if (!check(!guard_add(m->fd), "guard a file: %s", rdmapin_last_error()))
 		return;
-	check(!unload_guard(), "unload the guard: rm -r %s", RDMAPIN_GUARD_DIR);
+	check(!guard_unload(), "unload the guard: rm -r %s", RDMAPIN_GUARD_DIR);
 	ret = ftruncate_once_unguarded(m->fd, 0);
 	check_errno(!ret, errno, 0, "after unloading, ftruncate(2) of the file it guarded");
-	ret = rdmapin_guard_probe(why, sizeof(why));
-	check(!ret && strstr(why, "not loaded"), "rdmapin_guard_probe: %s", why);
+	ret = guard_probe(why, sizeof(why));
+	check(!ret && strstr(why, "not loaded"), "rdmapin-guardd --probe: %s", why);
 	ret = guard_add(m->fd);
 	check_errno(!ret, errno, ENOENT, "guard_add() with no guard loaded");
-	ret = rdmapin_guard_load();
-	check(!ret, "load it again: %s", ret ? rdmapin_last_error() : "ok");
+	check(!guard_load(), "rdmapin-guardd loads it again");
 	ret = ftruncate(m->fd, REGION_SIZE);
 	check_errno(!ret, errno, 0, "the new instance guards nothing yet: ftruncate(2)");
 }
@@ -365,8 +357,9 @@ static void library(void)
 
 int main(int argc, char **argv)
 {
+	struct stat pinned, again;
 	struct mapping m = unmapped;
-	char why[256];
+	char why[512];
 	int ret;
 
 	if (argc == 3)
@@ -378,14 +371,15 @@ int main(int argc, char **argv)
 		check(0, "create a file: %s", m.err);
 		return check_done();
 	}
-	ret = rdmapin_guard_probe(why, sizeof(why));
-	check(!ret, "rdmapin_guard_probe: %s", why);
-	ret = rdmapin_guard_load();
-	if (!check(!ret, "rdmapin_guard_load: %s", ret ? rdmapin_last_error() : "ok"))
+	ret = guard_probe(why, sizeof(why));
+	check(!ret, "rdmapin-guardd --probe: %s", why);
+	if (!check(!guard_load(), "rdmapin-guardd loads the guard"))
 		goto out;
-	check(!rdmapin_guard_load(), "rdmapin_guard_load() again finds the pinned instance");
-	ret = rdmapin_guard_probe(why, sizeof(why));
-	check(!ret && strstr(why, "loaded"), "rdmapin_guard_probe: %s", why);
+	check(!stat(RDMAPIN_GUARD_MAP, &pinned) && !guard_load() &&
+	      !stat(RDMAPIN_GUARD_MAP, &again) && again.st_ino == pinned.st_ino,
+	      "a second rdmapin-guardd finds the pinned instance");
+	ret = guard_probe(why, sizeof(why));
+	check(!ret && !strncmp(why, "loaded", 6), "rdmapin-guardd --probe: %s", why);
 	check_pins();
 	check_in_child(unprivileged, &m.fd);
 

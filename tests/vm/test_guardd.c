@@ -25,7 +25,8 @@
 
 #include <rdmapin/rdmapin.h>
 #include "check.h"
-#include "guard.h"
+#include "guard_map.h"
+#include "guardd_ctl.h"
 #include "guardd_proto.h"
 #include "guest.h"
 #include "rdma_peer.h"
@@ -66,81 +67,33 @@ static enum rdmapin_reg_mode expected_mode(void)
 #define USER_LIMIT "2"
 
 /* The daemon under test, its runtime directory inside this test's own. */
-static struct {
-	pid_t pid;
-	char work[32], dir[48], socket[64], log[64];
-} guardd = { .pid = -1 };
-
-static void show_log(void)
-{
-	FILE *f = fopen(guardd.log, "re");
-	char line[1024];
-
-	while (f && fgets(line, sizeof(line), f))
-		printf("#   %s", line);
-	if (f)
-		fclose(f);
-}
-
-/* Its stderr is appended to the log; it stops with the test should the test die. */
-static void guardd_exec(void)
-{
-	int log = open(guardd.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-	if (log < 0 || dup2(log, STDERR_FILENO) < 0 || prctl(PR_SET_PDEATHSIG, SIGTERM))
-		_exit(errno);
-	execl(GUARDD, GUARDD, "-d", guardd.dir, "--max-entries-per-user", USER_LIMIT, (char *)NULL);
-	_exit(errno);
-}
+static struct guardd_run guardd = { .pid = -1 };
+static char work[32];
 
 /* Starts the daemon and waits until its socket accepts: a check. */
-static int guardd_start(const char *why)
+static int start_guardd(const char *why)
 {
-	double until = now_s() + 20;
-	int fd = -1;
+	static const char *const args[] = { "--max-entries-per-user", USER_LIMIT, NULL };
 
-	fflush(stdout);
-	guardd.pid = fork();
-	if (guardd.pid == 0)
-		guardd_exec();
-	while (guardd.pid > 0 && (fd = rdmapin_guardd_connect()) < 0 && now_s() < until) {
-		if (waitpid(guardd.pid, NULL, WNOHANG)) {
-			guardd.pid = -1;
-			break;
-		}
-		usleep(20000);
-	}
-	if (fd >= 0)
-		close(fd);
-	if (check(fd >= 0, "%s: rdmapin-guardd listens on %s", why, guardd.socket))
+	if (check(!guardd_start(&guardd, args), "%s: rdmapin-guardd listens on %s", why,
+		  guardd.socket))
 		return 1;
-	show_log();
+	guardd_show_log(&guardd);
 	return 0;
-}
-
-/* Stops the daemon with @sig: its wait status, or -1. */
-static int guardd_stop(int sig)
-{
-	int status = -1;
-
-	if (guardd.pid > 0 && !kill(guardd.pid, sig))
-		waitpid(guardd.pid, &status, 0);
-	guardd.pid = -1;
-	return status;
 }
 
 static void check_stopped_cleanly(int status)
 {
 	if (!check(WIFEXITED(status) && !WEXITSTATUS(status),
 		   "SIGTERM stops rdmapin-guardd cleanly (wait status 0x%x)", status))
-		show_log();
+		guardd_show_log(&guardd);
 	check(access(guardd.socket, F_OK) && errno == ENOENT, "it removed its socket");
 }
 
 /* The entries that DIR/state lists for @pid; -1 when it names no such client. */
 static int state_entries(pid_t pid)
 {
-	char path[64], line[256];
+	char path[sizeof(guardd.dir) + 8], line[256];
 	bool its = false;
 	int n = -1, p;
 	FILE *f;
@@ -158,11 +111,6 @@ static int state_entries(pid_t pid)
 	if (f)
 		fclose(f);
 	return n;
-}
-
-static int unload_guard(void)
-{
-	return system("rm -r " RDMAPIN_GUARD_DIR);
 }
 
 /* One size change of @m's file, undone if it went through: 0 or its errno. */
@@ -196,9 +144,6 @@ static int new_file(struct mapping *m, const char *dir, uid_t uid, mode_t mode, 
 	return -1;
 }
 
-static const char *const guard_name[] = { "none", "daemon", "direct" };
-static const char *const lease_name[] = { "none", "native", "emulated" };
-
 /* What a guarded registration must report; @what names the case. */
 static void check_guarded_mr(struct ibv_mr *mr, const char *what)
 {
@@ -207,8 +152,8 @@ static void check_guarded_mr(struct ibv_mr *mr, const char *what)
 	if (!check(!rdmapin_query_mr(mr, &a), "%s: rdmapin_query_mr", what))
 		return;
 	check(a.guard == RDMAPIN_GUARD_KIND_DAEMON && a.lease == RDMAPIN_LEASE_KIND_NONE,
-	      "%s: guarded by the daemon (%s), not leased (%s)", what, guard_name[a.guard],
-	      lease_name[a.lease]);
+	      "%s: guarded by the daemon (%s), not leased (%s)", what,
+	      rdmapin_guard_kind_str(a.guard), rdmapin_lease_kind_str(a.lease));
 	check(a.mode == expected_mode() && !a.revoked, "%s: %s, not revoked", what,
 	      a.mode == RDMAPIN_MODE_PIN ? "pinned" : "ODP");
 }
@@ -376,7 +321,7 @@ static int start_root_holder(struct holder *h, const struct mapping *m, const ch
 	holder_start(h, &s);
 	return check(!h->r.err && h->r.guard == RDMAPIN_GUARD_KIND_DAEMON,
 		     "%s: a holder registers, guarded by the daemon (%s): %s", what,
-		     guard_name[h->r.guard], h->r.err ? h->r.msg : "ok");
+		     rdmapin_guard_kind_str(h->r.guard), h->r.err ? h->r.msg : "ok");
 }
 
 enum form { FILE_FORM, DROP_IN_FORM };
@@ -591,8 +536,8 @@ static void nobody_writable(const struct place *at, bool open_first)
 	if (!check(!h.r.err, "%s: nobody registers it: %s", what, h.r.err ? h.r.msg : "ok"))
 		goto out;
 	check(h.r.guard == RDMAPIN_GUARD_KIND_DAEMON && h.r.lease == RDMAPIN_LEASE_KIND_NONE,
-	      "%s: guarded by the daemon (%s), not leased (%s)", what, guard_name[h.r.guard],
-	      lease_name[h.r.lease]);
+	      "%s: guarded by the daemon (%s), not leased (%s)", what,
+	      rdmapin_guard_kind_str(h.r.guard), rdmapin_lease_kind_str(h.r.lease));
 	check(h.r.host_guard, "%s: nobody's rdmapin_query_host() has RDMAPIN_HOST_TRUNCATE_GUARD",
 	      what);
 	check(state_entries(h.pid) == 1, "%s: DIR/state lists nobody's entry", what);
@@ -648,7 +593,8 @@ static void nobody_readonly(const struct place *at)
 	check(!h.r.err && h.r.guard == RDMAPIN_GUARD_KIND_NONE &&
 		      h.r.lease == RDMAPIN_LEASE_KIND_NONE,
 	      "%s: registered neither guarded (%s) nor leased (%s): %s", what,
-	      guard_name[h.r.guard], lease_name[h.r.lease], h.r.err ? h.r.msg : "ok");
+	      rdmapin_guard_kind_str(h.r.guard), rdmapin_lease_kind_str(h.r.lease),
+	      h.r.err ? h.r.msg : "ok");
 	check(state_entries(h.pid) <= 0, "%s: DIR/state lists no entry for nobody", what);
 	check(!truncate_once(&m), "%s: root truncates it while it is registered", what);
 	check_dereg(&h, what);
@@ -864,9 +810,9 @@ static void check_restart(const struct place *at)
 	if (new_file(&m, at->dir, 0, 0600, "restart") ||
 	    !start_root_holder(&h, &m, "restart"))
 		goto out;
-	check_stopped_cleanly(guardd_stop(SIGTERM));
+	check_stopped_cleanly(guardd_stop(&guardd, SIGTERM));
 	check(truncate_once(&m) == ETXTBSY, "restart: the daemon away, truncate still fails");
-	if (!guardd_start("restart"))
+	if (!start_guardd("restart"))
 		goto out;
 	check(state_entries(h.pid) == 1, "restart: the new daemon's state has the holder's entry");
 	check(truncate_once(&m) == ETXTBSY, "restart: truncate still fails");
@@ -889,13 +835,13 @@ static void check_both_killed(const struct place *at)
 	    !start_root_holder(&h, &m, "both killed"))
 		goto out;
 	pid = h.pid;
-	status = guardd_stop(SIGKILL);
+	status = guardd_stop(&guardd, SIGKILL);
 	check(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "both killed: daemon killed");
 	check(truncate_once(&m) == ETXTBSY, "both killed: the daemon dead, truncate still fails");
 	holder_end(&h, SIGKILL);
 	check(truncate_once(&m) == ETXTBSY,
 	      "both killed: the holder dead too: no one removes its entry yet");
-	if (!guardd_start("both killed"))
+	if (!start_guardd("both killed"))
 		goto out;
 	check(!truncate_once(&m), "both killed: the new daemon removed the dead holder's entry");
 	check(state_entries(pid) == -1, "both killed: DIR/state lists nothing of pid %d", pid);
@@ -915,12 +861,12 @@ static void check_guard_reloaded(const struct place *at)
 	if (new_file(&m, at->dir, 0, 0600, "reload") ||
 	    !start_root_holder(&h, &m, "reload"))
 		goto out;
-	check_stopped_cleanly(guardd_stop(SIGTERM));
-	check(!unload_guard(), "reload: unload the guard: rm -r %s", RDMAPIN_GUARD_DIR);
+	check_stopped_cleanly(guardd_stop(&guardd, SIGTERM));
+	check(!guard_unload(), "reload: unload the guard: rm -r %s", RDMAPIN_GUARD_DIR);
 	err = truncatable_within(&m, 5, &took);
 	check(!err, "reload: the guard gone, the file truncates after %.0f ms: %s", took * 1e3,
 	      err ? strerror(err) : "ok");
-	if (!guardd_start("reload"))
+	if (!start_guardd("reload"))
 		goto out;
 	check(!access(RDMAPIN_GUARD_MAP, F_OK), "reload: the daemon loaded the guard again");
 	check(truncate_once(&m) == ETXTBSY, "reload: the running holder's entry is back");
@@ -934,20 +880,20 @@ out:
 /* A runtime directory that nobody can reach the socket in. */
 static int setup(void)
 {
+	char dir[48], log[48];
 	int err;
 
-	snprintf(guardd.work, sizeof(guardd.work), "/tmp/test_guardd.XXXXXX");
-	err = mkdtemp(guardd.work) && !chmod(guardd.work, 0755) ? 0 : errno;
+	snprintf(work, sizeof(work), "/tmp/test_guardd.XXXXXX");
+	err = mkdtemp(work) && !chmod(work, 0755) ? 0 : errno;
 	if (err) {
-		check(0, "create %s: %s", guardd.work, strerror(err));
+		check(0, "create %s: %s", work, strerror(err));
 		return -1;
 	}
-	snprintf(guardd.dir, sizeof(guardd.dir), "%s/guardd", guardd.work);
-	snprintf(guardd.socket, sizeof(guardd.socket), "%s/" RDMAPIN_GUARDD_SOCKET_NAME,
-		 guardd.dir);
-	snprintf(guardd.log, sizeof(guardd.log), "%s/guardd.log", guardd.work);
+	snprintf(dir, sizeof(dir), "%s/guardd", work);
+	snprintf(log, sizeof(log), "%s/guardd.log", work);
+	guardd_init(&guardd, dir, log);
 	setenv("RDMAPIN_GUARDD_SOCKET", guardd.socket, 1);
-	return guardd_start("start") ? 0 : -1;
+	return start_guardd("start") ? 0 : -1;
 }
 
 /* Later tests find a guest without the daemon and without the guard. */
@@ -956,14 +902,14 @@ static void teardown(void)
 	char cmd[64];
 
 	if (guardd.pid > 0)
-		check_stopped_cleanly(guardd_stop(SIGTERM));
-	check(!access(RDMAPIN_GUARD_DIR, F_OK) && !unload_guard(), "unload the guard");
+		check_stopped_cleanly(guardd_stop(&guardd, SIGTERM));
+	check(!access(RDMAPIN_GUARD_DIR, F_OK) && !guard_unload(), "unload the guard");
 	check(!host_guarded(),
 	      "without the daemon and the guard, rdmapin_query_host() has no "
 	      "RDMAPIN_HOST_TRUNCATE_GUARD");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", guardd.work);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", work);
 	if (system(cmd))
-		printf("# could not remove %s\n", guardd.work);
+		printf("# could not remove %s\n", work);
 }
 
 int main(void)

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* rdmapin-guardd's clients: who they are, what they ask, what they hold. */
+/*
+ * rdmapin-guardd's clients: who they are, what they ask, and the guard's map
+ * kept in step with what they hold (state.c keeps and saves that).
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -14,36 +17,17 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <rdmapin/rdmapin.h>
+#include "clients.h"
 #include "error.h"
-#include "guard.h"
-#include "guardd.h"
+#include "guard_map.h"
 #include "guardd_proto.h"
-#include "registry.h"
+#include "proc.h"
+#include "state.h"
 
 /* Linux 6.5; the kernel headers of Debian 12 lack it. */
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
 #endif
-
-struct guardd_client *guardd_client_new(struct guardd *d, pid_t pid, uid_t uid, uint64_t start_time,
-					int pidfd)
-{
-	struct guardd_client *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return NULL;
-	c->sock = -1;
-	c->pidfd = pidfd;
-	c->pid = pid;
-	c->uid = uid;
-	c->start_time = start_time;
-	c->sock_watch = (struct guardd_watch){ .what = WATCH_SOCK, .client = c };
-	c->pid_watch = (struct guardd_watch){ .what = WATCH_PIDFD, .client = c };
-	c->next = d->clients;
-	d->clients = c;
-	return c;
-}
 
 int guardd_watch(struct guardd *d, int fd, struct guardd_watch *w)
 {
@@ -53,26 +37,11 @@ int guardd_watch(struct guardd *d, int fd, struct guardd_watch *w)
 }
 
 /* A pidfd turns readable when its process exits: the client's entries go then. */
-int guardd_client_watch(struct guardd *d, struct guardd_client *c)
+static int client_watch(struct guardd *d, struct guardd_client *c)
 {
 	if (guardd_watch(d, c->pidfd, &c->pid_watch))
 		return -1;
 	return c->sock >= 0 ? guardd_watch(d, c->sock, &c->sock_watch) : 0;
-}
-
-int guardd_entry_add(struct guardd_client *c, uint64_t id, const struct rdmapin_guard_key *key)
-{
-	struct guardd_entry *grown;
-
-	if (c->nentries == c->cap) {
-		grown = reallocarray(c->entries, c->cap * 2 + 4, sizeof(*grown));
-		if (!grown)
-			return -1;
-		c->entries = grown;
-		c->cap = c->cap * 2 + 4;
-	}
-	c->entries[c->nentries++] = (struct guardd_entry){ .id = id, .key = *key };
-	return 0;
 }
 
 /*
@@ -94,12 +63,7 @@ void guardd_client_drop(struct guardd *d, struct guardd_client *c, const char *w
 	if (c->nentries)
 		fprintf(stderr, "rdmapin-guardd: pid %d (uid %u) %s: %zu entries removed\n", c->pid,
 			c->uid, why, c->nentries);
-	if (c->sock >= 0)
-		close(c->sock);
-	if (c->pidfd >= 0)
-		close(c->pidfd);
-	free(c->entries);
-	free(c);
+	guardd_client_free(c);
 	if (d->accept_paused && !guardd_watch(d, d->listen_fd, &d->listen_watch))
 		d->accept_paused = false;
 }
@@ -189,7 +153,7 @@ void guardd_accept(struct guardd *d)
 		return;
 	}
 	c->sock = sock;
-	if (guardd_client_watch(d, c))
+	if (client_watch(d, c))
 		guardd_client_drop(d, c, "could not be watched");
 }
 
@@ -267,46 +231,6 @@ static int unguard(struct guardd *d, struct guardd_client *c, uint64_t id,
 	return 0;
 }
 
-/*
- * One request, as recvmsg() returns, and its fd if it came with one (else
- * -1); @malformed when it came with more, or was cut short.
- */
-static ssize_t receive(int sock, struct rdmapin_guardd_request *req, int *fd, bool *malformed)
-{
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = { .iov_base = req, .iov_len = sizeof(*req) };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	struct cmsghdr *cmsg;
-	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	size_t i, nfds;
-	int fds[2];
-
-	*fd = -1;
-	*malformed = n >= 0 && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC));
-	for (cmsg = CMSG_FIRSTHDR(&msg); n >= 0 && cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
-			continue;
-		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		memcpy(fds, CMSG_DATA(cmsg), nfds * sizeof(int));
-		for (i = 0; i < nfds; i++) {
-			if (*fd < 0)
-				*fd = fds[i];
-			else
-				close(fds[i]);
-		}
-		*malformed |= nfds > 1;
-	}
-	return n;
-}
-
 void guardd_serve(struct guardd *d, struct guardd_client *c)
 {
 	struct rdmapin_guardd_reply r = { .err = 0 };
@@ -315,7 +239,7 @@ void guardd_serve(struct guardd *d, struct guardd_client *c)
 	ssize_t n;
 	int fd;
 
-	n = receive(c->sock, &req, &fd, &malformed);
+	n = rdmapin_guardd_recv(c->sock, &req, sizeof(req), &fd, &malformed);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n < 0 || (n == 0 && !malformed)) {
@@ -333,5 +257,61 @@ void guardd_serve(struct guardd *d, struct guardd_client *c)
 		refuse(&r, EINVAL, "unknown request %u", req.op);
 	if (fd >= 0)
 		close(fd);
-	send(c->sock, &r, sizeof(r), MSG_NOSIGNAL | MSG_DONTWAIT);
+	/* The socket does not block: a client that reads no replies loses them. */
+	rdmapin_guardd_send(c->sock, &r, sizeof(r), -1);
+}
+
+/*
+ * A client of the previous daemon that ended meanwhile: its entries go, but
+ * only those the map holds (a guard loaded anew holds none of them).
+ */
+static void restore_ended(struct guardd *d, struct guardd_client *c)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < c->nentries; i++)
+		if (rdmapin_guard_holds(&c->entries[i].key) == 1)
+			c->entries[kept++] = c->entries[i];
+	c->nentries = kept;
+	guardd_client_drop(d, c, "ended while the daemon was away");
+}
+
+/*
+ * A client that still runs is watched until it reconnects or ends. An entry
+ * the map lacks was lost with a guard unloaded meanwhile: it is put back.
+ */
+static void restore_running(struct guardd *d, struct guardd_client *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nentries; i++)
+		if (!rdmapin_guard_holds(&c->entries[i].key) &&
+		    rdmapin_guard_ref(&c->entries[i].key, "rdmapin-guardd"))
+			fprintf(stderr, "rdmapin-guardd: %s\n", rdmapin_error_msg());
+	if (client_watch(d, c))
+		guardd_client_drop(d, c, "could not be watched");
+}
+
+/*
+ * Ended clients go first: a running client's entry that is put back must not
+ * be taken for an ended client's entry on the same file.
+ */
+int guardd_restore(struct guardd *d)
+{
+	struct guardd_client *c, *next;
+	int ret = guardd_state_read(d);
+
+	if (ret && errno != EINVAL)
+		return -1;
+	for (c = d->clients; c; c = next) {
+		next = c->next;
+		if (c->pidfd < 0)
+			restore_ended(d, c);
+	}
+	for (c = d->clients; c; c = c->next)
+		restore_running(d, c);
+	guardd_state_save(d);
+	if (ret)
+		errno = EINVAL;
+	return ret;
 }

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * rdmapin-guardd: loads the truncate guard, then guards files for the
- * processes that ask through its socket (see rdmapin-guardd(8)).
+ * processes that ask through its socket (see rdmapin-guardd(8)). The only
+ * program that loads the guard: --probe tells others whether it can.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,21 +21,25 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <rdmapin/rdmapin.h>
+#include "clients.h"
 #include "error.h"
-#include "guard.h"
-#include "guardd.h"
+#include "guard_load.h"
 #include "guardd_proto.h"
+#include "state.h"
 
 static void usage(FILE *out, int status)
 {
 	fprintf(out,
-		"Usage: rdmapin-guardd [--runtime-dir DIR]\n\n"
+		"Usage: rdmapin-guardd [--runtime-dir DIR] [--max-entries-per-user N]\n"
+		"       rdmapin-guardd --probe\n\n"
 		"Keeps librdmapin's truncate guard: loads it, then guards the files that\n"
 		"processes register, until they deregister or die.\n\n"
 		"  -d, --runtime-dir DIR           socket and saved state (default %s)\n"
 		"  -u, --max-entries-per-user N    files one user but root may have guarded\n"
 		"                                  at once (default %d)\n"
+		"      --probe                     print whether the guard is loaded, or can\n"
+		"                                  be loaded by this user, or why not; exit\n"
+		"                                  0 if it is or can be, 1 if not\n"
 		"  -h, --help                      this text\n",
 		RDMAPIN_GUARDD_DEFAULT_DIR, GUARDD_MAX_USER_ENTRIES);
 	exit(status);
@@ -98,7 +104,7 @@ static int start(struct guardd *d)
 		fprintf(stderr, "rdmapin-guardd: %s\n", rdmapin_error_msg());
 		return -1;
 	}
-	if (guardd_state_restore(d) && errno != EINVAL) {
+	if (guardd_restore(d) && errno != EINVAL) {
 		fprintf(stderr, "rdmapin-guardd: cannot read %s/state: %s\n", d->dir,
 			strerror(errno));
 		return -1;
@@ -130,11 +136,23 @@ static void loop(struct guardd *d)
 	}
 }
 
+/* Loads nothing for good: the programs are loaded to see whether the kernel takes them. */
+static int probe(void)
+{
+	char why[512];
+	int ret = rdmapin_guard_probe(why, sizeof(why));
+
+	printf("%s\n", why);
+	return ret ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 int main(int argc, char **argv)
 {
+	enum { OPT_PROBE = 256 };
 	static const struct option opts[] = {
 		{ "runtime-dir", required_argument, NULL, 'd' },
 		{ "max-entries-per-user", required_argument, NULL, 'u' },
+		{ "probe", no_argument, NULL, OPT_PROBE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -145,6 +163,7 @@ int main(int argc, char **argv)
 		.max_user_entries = GUARDD_MAX_USER_ENTRIES,
 		.next_id = 1,
 	};
+	bool probing = false;
 	int c, sig_fd;
 	char *end;
 
@@ -155,12 +174,16 @@ int main(int argc, char **argv)
 			d.max_user_entries = strtoul(optarg, &end, 10);
 			if (*end || !*optarg || !d.max_user_entries)
 				usage(stderr, 2);
+		} else if (c == OPT_PROBE) {
+			probing = true;
 		} else {
 			usage(c == 'h' ? stdout : stderr, c == 'h' ? EXIT_SUCCESS : 2);
 		}
 	}
 	if (optind < argc)
 		usage(stderr, 2);
+	if (probing)
+		return probe();
 	d.dirfd = open_dir(d.dir);
 	if (d.dirfd < 0) {
 		fprintf(stderr, "rdmapin-guardd: %s: %s%s\n", d.dir, strerror(errno),

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * rdmapin-guardd's saved state, DIR/state: what it holds for whom, so that a
- * restarted daemon takes over. Text, rewritten whole and renamed into place:
+ * rdmapin-guardd's state: its clients and their entries, in memory and in
+ * DIR/state, so that a restarted daemon takes over. Only kept and saved
+ * here: clients.c changes the guard's map to match. The file is text,
+ * rewritten whole and renamed into place:
  *
  *	rdmapin-guardd-state 1
  *	next_id ID
@@ -17,15 +19,56 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <rdmapin/rdmapin.h>
-#include "error.h"
-#include "guard.h"
-#include "guardd.h"
-#include "registry.h"
+#include "proc.h"
+#include "state.h"
 
 #define STATE "state"
 #define STATE_TMP "state.tmp"
 #define STATE_MAGIC "rdmapin-guardd-state 1"
+
+struct guardd_client *guardd_client_new(struct guardd *d, pid_t pid, uid_t uid, uint64_t start_time,
+					int pidfd)
+{
+	struct guardd_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->sock = -1;
+	c->pidfd = pidfd;
+	c->pid = pid;
+	c->uid = uid;
+	c->start_time = start_time;
+	c->sock_watch = (struct guardd_watch){ .what = WATCH_SOCK, .client = c };
+	c->pid_watch = (struct guardd_watch){ .what = WATCH_PIDFD, .client = c };
+	c->next = d->clients;
+	d->clients = c;
+	return c;
+}
+
+void guardd_client_free(struct guardd_client *c)
+{
+	if (c->sock >= 0)
+		close(c->sock);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	free(c->entries);
+	free(c);
+}
+
+int guardd_entry_add(struct guardd_client *c, uint64_t id, const struct rdmapin_guard_key *key)
+{
+	struct guardd_entry *grown;
+
+	if (c->nentries == c->cap) {
+		grown = reallocarray(c->entries, c->cap * 2 + 4, sizeof(*grown));
+		if (!grown)
+			return -1;
+		c->entries = grown;
+		c->cap = c->cap * 2 + 4;
+	}
+	c->entries[c->nentries++] = (struct guardd_entry){ .id = id, .key = *key };
+	return 0;
+}
 
 static void write_client(FILE *f, const struct guardd_client *c)
 {
@@ -79,37 +122,6 @@ static int alive(pid_t pid, uint64_t start_time)
 	return -1;
 }
 
-/*
- * A client of the previous daemon that ended meanwhile: its entries go, but
- * only those the map holds (a guard loaded anew holds none of them).
- */
-static void restore_ended(struct guardd *d, struct guardd_client *c)
-{
-	size_t i, kept = 0;
-
-	for (i = 0; i < c->nentries; i++)
-		if (rdmapin_guard_holds(&c->entries[i].key) == 1)
-			c->entries[kept++] = c->entries[i];
-	c->nentries = kept;
-	guardd_client_drop(d, c, "ended while the daemon was away");
-}
-
-/*
- * A client that still runs is watched until it reconnects or ends. An entry
- * the map lacks was lost with a guard unloaded meanwhile: it is put back.
- */
-static void restore_running(struct guardd *d, struct guardd_client *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->nentries; i++)
-		if (!rdmapin_guard_holds(&c->entries[i].key) &&
-		    rdmapin_guard_ref(&c->entries[i].key, "rdmapin-guardd"))
-			fprintf(stderr, "rdmapin-guardd: %s\n", rdmapin_error_msg());
-	if (guardd_client_watch(d, c))
-		guardd_client_drop(d, c, "could not be watched");
-}
-
 /* Reads the state; the clients it names, live or not, are in d->clients. */
 static int read_state(struct guardd *d, FILE *f)
 {
@@ -140,13 +152,8 @@ static int read_state(struct guardd *d, FILE *f)
 	return 0;
 }
 
-/*
- * Ended clients go first: a running client's entry that is put back must not
- * be taken for an ended client's entry on the same file.
- */
-int guardd_state_restore(struct guardd *d)
+int guardd_state_read(struct guardd *d)
 {
-	struct guardd_client *c, *next;
 	int fd = openat(d->dirfd, STATE, O_RDONLY | O_CLOEXEC);
 	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	int ret;
@@ -157,19 +164,10 @@ int guardd_state_restore(struct guardd *d)
 		return errno == ENOENT ? 0 : -1;
 	ret = read_state(d, f);
 	fclose(f);
-	if (ret) {
-		fprintf(stderr, "rdmapin-guardd: %s/" STATE " is not a state it wrote; what it "
-			"held past its last readable line stays guarded until the guard is "
-			"unloaded\n", d->dir);
-		errno = EINVAL;
-	}
-	for (c = d->clients; c; c = next) {
-		next = c->next;
-		if (c->pidfd < 0)
-			restore_ended(d, c);
-	}
-	for (c = d->clients; c; c = c->next)
-		restore_running(d, c);
-	guardd_state_save(d);
-	return ret;
+	if (!ret)
+		return 0;
+	fprintf(stderr, "rdmapin-guardd: %s/" STATE " is not a state it wrote; what it held "
+		"past its last readable line stays guarded until the guard is unloaded\n", d->dir);
+	errno = EINVAL;
+	return -1;
 }

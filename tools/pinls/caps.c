@@ -11,9 +11,9 @@
 #include <infiniband/verbs.h>
 
 #include <rdmapin/rdmapin.h>
-#include "guard.h"
-#include "guard_client.h"
-#include "pinls.h"
+#include "caps.h"
+#include "error.h"
+#include "guardd_probe.h"
 
 static __attribute__((format(printf, 3, 4))) void add(struct libscols_table *tb, const char *what,
 						      const char *fmt, ...)
@@ -62,6 +62,22 @@ static void add_devices(struct libscols_table *tb)
 }
 
 /*
+ * Only rdmapin-guardd links the guard's loader, so it tells, run as this
+ * user, whether the guard could be loaded here.
+ */
+static void add_guard_probe(struct libscols_table *tb)
+{
+	const char *guardd = secure_getenv("RDMAPIN_GUARDD_PATH");
+	char probe[512];
+	int ret;
+
+	ret = rdmapin_guardd_probe(guardd && *guardd ? guardd : RDMAPIN_GUARDD_PATH, probe,
+				   sizeof(probe));
+	add(tb, "BPF truncate guard", "%s: %s", ret ? "unavailable" : "can run",
+	    ret < 0 ? rdmapin_error_msg() : probe);
+}
+
+/*
  * Whether the guard runs here, and so what a process that truncates a pinned
  * file sees: ETXTBSY only where this process's registrations would be
  * guarded. Say exactly that, rather than imply what the RFC promised.
@@ -69,10 +85,9 @@ static void add_devices(struct libscols_table *tb)
 static void add_guard(struct libscols_table *tb)
 {
 	enum rdmapin_guard_kind kind;
-	char why[512], probe[256];
-	int ret;
+	char why[512];
 
-	kind = rdmapin_guard_reachable(why, sizeof(why));
+	kind = rdmapin_query_guard(why, sizeof(why));
 	if (kind != RDMAPIN_GUARD_KIND_NONE) {
 		add(tb, "BPF truncate guard", "loaded");
 		add(tb, "guarded registrations", "yes, %s", why);
@@ -81,8 +96,7 @@ static void add_guard(struct libscols_table *tb)
 		    "refused");
 		return;
 	}
-	ret = rdmapin_guard_probe(probe, sizeof(probe));
-	add(tb, "BPF truncate guard", "%s: %s", ret ? "unavailable" : "can run", probe);
+	add_guard_probe(tb);
 	add(tb, "guarded registrations", "no: %s", why);
 	add(tb, "truncate of a pin", "not refused; on a leased file it waits until librdmapin "
 	    "revokes the MR and releases the lease, then goes through");

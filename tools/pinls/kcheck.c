@@ -21,9 +21,10 @@
 #include <rdma/rdma_netlink.h>
 
 #include <rdmapin/rdmapin.h>
-#include "guard.h"
-#include "pinls.h"
+#include "guard_map.h"
+#include "kcheck.h"
 #include "rdmapin_guard.h"
+#include "xalloc.h"
 
 struct lease {
 	pid_t pid;

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rdmapin-guardd(8): the privileged keeper of the truncate guard. Clients
- * (librdmapin in any process) pass it an fd of a file they have open for
- * writing; it guards the file until the client undoes that, disconnects or
- * dies. What it holds for whom is saved in its runtime directory, so that a
- * restarted daemon takes over its predecessor's entries.
+ * rdmapin-guardd(8)'s state: what it holds for whom. Clients (librdmapin in
+ * any process) pass it an fd of a file they have open for writing; it guards
+ * the file until the client undoes that, disconnects or dies. The state is
+ * saved in its runtime directory, so that a restarted daemon takes over its
+ * predecessor's entries. This is the bottom of the daemon: clients.c changes
+ * the state and drives the restore, guardd.c runs the loop.
  */
-#ifndef RDMAPIN_GUARDD_H
-#define RDMAPIN_GUARDD_H
+#ifndef RDMAPIN_GUARDD_STATE_H
+#define RDMAPIN_GUARDD_STATE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -58,18 +59,21 @@ struct guardd {
 	struct guardd_client *clients;
 };
 
-/* clients.c */
-int guardd_watch(struct guardd *d, int fd, struct guardd_watch *w);
+/* A client, first in d->clients, with no connection and no entries yet. */
 struct guardd_client *guardd_client_new(struct guardd *d, pid_t pid, uid_t uid, uint64_t start_time,
 					int pidfd);
-int guardd_client_watch(struct guardd *d, struct guardd_client *c);
-void guardd_client_drop(struct guardd *d, struct guardd_client *c, const char *why);
+/* Frees a client taken out of d->clients, closing its fds. */
+void guardd_client_free(struct guardd_client *c);
 int guardd_entry_add(struct guardd_client *c, uint64_t id, const struct rdmapin_guard_key *key);
-void guardd_accept(struct guardd *d);
-void guardd_serve(struct guardd *d, struct guardd_client *c);
 
-/* state.c */
+/* Writes DIR/state; on failure says so on stderr, and returns -1. */
 int guardd_state_save(struct guardd *d);
-int guardd_state_restore(struct guardd *d);
+/*
+ * Reads the state a predecessor left in DIR/state into d->clients (with a
+ * pidfd for each that still runs) and d->next_id; 0 when there is none. -1
+ * with errno: EINVAL when it is not a state this daemon writes (what it read
+ * up to there is kept), another value when it cannot be read.
+ */
+int guardd_state_read(struct guardd *d);
 
 #endif

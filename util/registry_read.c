@@ -17,39 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "registry.h"
+#include "proc.h"
+#include "registry_read.h"
 
 #define MAX_RECORD_SIZE (1ull << 31)
 #define SLOT_READ_TRIES 100
-
-const char *rdmapin_registry_dir(void)
-{
-	const char *d = getenv("RDMAPIN_RUNTIME_DIR");
-
-	return d && *d ? d : RDMAPIN_REGISTRY_DEFAULT_DIR;
-}
-
-uint64_t rdmapin_proc_start_time(pid_t pid)
-{
-	unsigned long long start = 0;
-	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd, i;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	p = strrchr(buf, ')');
-	for (i = 0; p && i < 20; i++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		sscanf(p + 1, "%llu", &start);
-	return start;
-}
 
 struct scan {
 	rdmapin_pin_fn fn;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Real remote RDMA for tests: one RC QP per process, on two rxe devices.
+ * Real remote RDMA for the examples, and for the tests that link them: one
+ * RC QP per process, on two rxe devices.
  *
  * The caller forks first and each process opens its own device, so the
  * data really crosses the (emulated) wire instead of a loopback shortcut:
@@ -14,8 +15,8 @@
  *
  * Every failure prints "rdma_peer: <verb>: <strerror>" on stderr.
  */
-#ifndef RDMAPIN_TESTS_RDMA_PEER_H
-#define RDMAPIN_TESTS_RDMA_PEER_H
+#ifndef RDMAPIN_EXAMPLES_RDMA_PEER_H
+#define RDMAPIN_EXAMPLES_RDMA_PEER_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,35 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The truncate guard (rdmapin_guard(7)): a BPF LSM program that makes every
- * process's truncates of guarded files fail with ETXTBSY. One instance per
- * host, pinned under RDMAPIN_GUARD_DIR so that it outlives its loader and a
- * privileged daemon can own it. Functions return 0, or -1 with errno set and
- * rdmapin_error_msg() saying why and what to do.
+ * The truncate guard's map (rdmapin_guard(7)): the inodes that the BPF LSM
+ * program refuses to truncate, pinned under RDMAPIN_GUARD_DIR by
+ * rdmapin-guardd(8), which alone loads the guard. Any process allowed to open
+ * the pins (root) edits the map with these, through bpf(2) itself: no libbpf.
+ * Functions return 0, or -1 with errno set and rdmapin_error_msg() saying why
+ * and what to do.
  */
-#ifndef RDMAPIN_GUARD_H
-#define RDMAPIN_GUARD_H
+#ifndef RDMAPIN_UTIL_GUARD_MAP_H
+#define RDMAPIN_UTIL_GUARD_MAP_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <sys/types.h>
+#include <linux/types.h>
+
+#include "rdmapin_guard.h"
 
 #define RDMAPIN_GUARD_DIR "/sys/fs/bpf/rdmapin"
 /* Pinned last: while it exists, the instance is complete. */
 #define RDMAPIN_GUARD_MAP RDMAPIN_GUARD_DIR "/guarded_inodes"
-
-/*
- * Whether the guard can work for this process, without loading it: 0 when it
- * is loaded and usable, or when this process may load it; -1 when not, with
- * errno EOPNOTSUPP (the kernel cannot run it) or EPERM (this process may
- * not). @why says which and why either way. Only rdmapin_guard_load() can
- * prove the second case (kernel lockdown, user namespaces).
- */
-int rdmapin_guard_probe(char *why, size_t len);
-
-/* Loads and pins the guard unless an instance is pinned already. */
-int rdmapin_guard_load(void);
-
-struct rdmapin_guard_key;
 
 /*
  * The guard's name for the regular file open at @fd: its inode as the
@@ -54,5 +43,18 @@ int rdmapin_guard_holds(const struct rdmapin_guard_key *key);
 
 /* Whether this process may edit the loaded guard's map itself. */
 bool rdmapin_guard_writable(void);
+
+/*
+ * For the loader: the pinned map's fd, or -1 with errno, ENOENT without a
+ * message when no guard is loaded.
+ */
+int rdmapin_guard_map_open(const char *who);
+
+/*
+ * For the loader and the map's edits: the pin directory, created root-only
+ * if @create, open and locked until the fd is closed. The lock orders loads
+ * and the map's read-modify-write refcounts between threads and processes.
+ */
+int rdmapin_guard_lock_dir(const char *who, bool create);
 
 #endif

@@ -1,37 +1,40 @@
 // SPDX-License-Identifier: MIT
 /*
- * The end-to-end demo, run inside a test guest (tests/vm/run-vm): a server
- * registers a file on fsdax, a peer on the other rxe device RDMA-WRITEs into
- * it, the data is read back from the file, another process truncates the file
- * and the MR is revoked first. On kernels where fsdax cannot be registered
- * it shows the refusal, registers device-DAX instead, and shows the
- * truncate part with a page-cache file. Then the same file again with
- * rdmapin-guardd running: the truncate fails with ETXTBSY while the peer
- * goes on writing. It prints what happened.
+ * The end-to-end demo, run inside a test guest (tests/vm/run-vm; scripts/demo
+ * runs it on both kernels): a server registers a file on fsdax, a peer on the
+ * other rxe device RDMA-WRITEs into it, the data is read back from the file,
+ * another process truncates the file and the MR is revoked first. On kernels
+ * where fsdax cannot be registered it shows the refusal, registers device-DAX
+ * instead, and shows the truncate part with a page-cache file. Then the same
+ * file again with rdmapin-guardd running: the truncate fails with ETXTBSY
+ * while the peer goes on writing. It prints what happened.
+ *
+ * The devices and directories come from the RDMAPIN_* variables that the
+ * guest exports (tests/vm/guest-init); the peer is remote_writer.c beside it.
  *
  * Usage: rdmapin-demo RDMAPIN_GUARDD (the daemon's program)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
-#include "check.h"
-#include "guest.h"
 #include "rdma_peer.h"
 #include "remote_writer.h"
 
 #define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
 #define WRITE_LEN (1UL << 20)
+#define REGION_LEN (4UL << 20)
 
 static const char *const mode_name[] = { [RDMAPIN_MODE_PIN] = "long-term pin",
 					 [RDMAPIN_MODE_ODP] = "On-Demand Paging" };
@@ -41,12 +44,137 @@ static const char *const guard_name[] = { "none", "rdmapin-guardd (BPF LSM)",
 					  "BPF LSM, edited directly" };
 #define GUARDD_DIR "/run/rdmapin-demo-guardd"
 
+/* The guest's RDMA devices, and where its fsdax and page-cache files go. */
+static struct {
+	const char *rxe0, *rxe1, *devdax, *fsdax_dir, *pagecache_dir;
+	int gid_index;
+} env;
+
+/* What the demo registers: a file of its own, or device-DAX. */
+struct mapping {
+	void *addr;
+	int fd;
+	char path[PATH_MAX];	/* of the file it created: empty for device-DAX */
+};
+
 /* What the intruder does to the registered file. */
 enum act {
 	ACT_NONE,
 	ACT_REVOKE,	/* truncate a leased file: the MR is revoked first */
 	ACT_REFUSE,	/* truncate a guarded file: ETXTBSY, the peer writes on */
 };
+
+/* Every variable is needed: the story has no act without its device or file. */
+static int read_env(void)
+{
+	const char *gid;
+	const struct {
+		const char *name, **value;
+	} vars[] = {
+		{ "RDMAPIN_RXE0", &env.rxe0 },
+		{ "RDMAPIN_RXE1", &env.rxe1 },
+		{ "RDMAPIN_GID_INDEX", &gid },
+		{ "RDMAPIN_DEVDAX", &env.devdax },
+		{ "RDMAPIN_FSDAX_DIR", &env.fsdax_dir },
+		{ "RDMAPIN_PAGECACHE_DIR", &env.pagecache_dir },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		*vars[i].value = getenv(vars[i].name);
+		if (!*vars[i].value) {
+			fprintf(stderr, "rdmapin-demo: %s is not set (run it in a test guest)\n",
+				vars[i].name);
+			return -1;
+		}
+	}
+	env.gid_index = atoi(gid);
+	printf("# kernel %s, fsdax on %s\n", getenv("RDMAPIN_VM_KERNEL") ?: "?",
+	       getenv("RDMAPIN_FSDAX_FS") ?: "?");
+	return 0;
+}
+
+static int setup_failed(const char *what)
+{
+	printf("set-up failed: %s: %s\n", what, strerror(errno));
+	return -1;
+}
+
+/* Shared, so that what the peer writes lands in the file itself. */
+static int map_shared(struct mapping *m)
+{
+	m->addr = mmap(NULL, REGION_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
+	return m->addr == MAP_FAILED ? setup_failed("mmap") : 0;
+}
+
+/* A fresh file in @dir, so that truncating it harms nothing else. */
+static int map_new_file(struct mapping *m, const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/rdmapin-test-XXXXXX", dir);
+	m->fd = mkostemp(path, O_CLOEXEC);
+	if (m->fd < 0)
+		return setup_failed(path);
+	strcpy(m->path, path);
+	return ftruncate(m->fd, REGION_LEN) ? setup_failed("ftruncate") : map_shared(m);
+}
+
+static int map_fsdax_shared(struct mapping *m)
+{
+	return map_new_file(m, env.fsdax_dir);
+}
+
+static int map_pagecache_shared(struct mapping *m)
+{
+	return map_new_file(m, env.pagecache_dir);
+}
+
+static int map_devdax_region(struct mapping *m)
+{
+	m->fd = open(env.devdax, O_RDWR | O_CLOEXEC);
+	return m->fd < 0 ? setup_failed(env.devdax) : map_shared(m);
+}
+
+static void unmap(struct mapping *m)
+{
+	if (m->addr != MAP_FAILED)
+		munmap(m->addr, REGION_LEN);
+	if (m->fd >= 0)
+		close(m->fd);
+	if (m->path[0])
+		unlink(m->path);
+}
+
+static double ms_since(const struct timespec *start)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - start->tv_sec) * 1e3 + (t.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* Another process truncates @path: the owner of the MR is not the one who breaks it. */
+static pid_t intruder_start(const char *path, struct timespec *start)
+{
+	pid_t pid;
+
+	clock_gettime(CLOCK_MONOTONIC, start);
+	pid = fork();
+	if (pid == 0)
+		_exit(truncate(path, 0) ? errno : 0);
+	return pid;
+}
+
+/* The intruder exits with truncate()'s errno; ECHILD if it died instead. */
+static int intruder_errno(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return ECHILD;
+	return WEXITSTATUS(status);
+}
 
 static void show_host(struct ibv_context *ctx)
 {
@@ -63,12 +191,12 @@ static void show_host(struct ibv_context *ctx)
 	       dev.flags & RDMAPIN_DEVICE_RC_ODP ? "yes" : "no");
 }
 
-static struct ibv_mr *register_file(struct ibv_pd *pd, struct mapping *m)
+static struct ibv_mr *register_file(struct ibv_pd *pd, const struct mapping *m)
 {
 	struct rdmapin_mr_attr a;
 	struct ibv_mr *mr;
 
-	mr = rdmapin_reg_file_mr(pd, m->fd, 0, m->len, MR_ACCESS);
+	mr = rdmapin_reg_file_mr(pd, m->fd, 0, REGION_LEN, MR_ACCESS);
 	if (!mr) {
 		printf("[server] rdmapin_reg_file_mr(%s): refused, errno %s:\n         %s\n",
 		       m->path, strerrorname_np(errno), rdmapin_last_error());
@@ -104,12 +232,10 @@ static void truncate_and_watch(struct ibv_context *ctx, int sock, const char *pa
 {
 	struct pollfd pfd = { .fd = rdmapin_get_async_fd(ctx), .events = POLLIN };
 	struct rdmapin_async_event ev;
-	double t = now_s();
-	pid_t pid = fork();
+	struct timespec start;
+	pid_t pid = intruder_start(path, &start);
 	int err, status;
 
-	if (pid == 0)
-		_exit(truncate(path, 0) ? errno : 0);
 	printf("[intruder pid %d] truncate(\"%s\", 0) ...\n", pid, path);
 	if (poll(&pfd, 1, 10000) == 1 && !rdmapin_get_async_event(ctx, &ev)) {
 		printf("[server] async event: %s for %s\n",
@@ -117,9 +243,9 @@ static void truncate_and_watch(struct ibv_context *ctx, int sock, const char *pa
 		       ev.path);
 		rdmapin_ack_async_event(&ev);
 	}
-	err = child_errno(pid);
+	err = intruder_errno(pid);
 	printf("[intruder] truncate returned %s after %.1f ms (fs.lease-break-time would be "
-	       "45 s)\n", err ? strerror(err) : "0", (now_s() - t) * 1e3);
+	       "45 s)\n", err ? strerror(err) : "0", ms_since(&start));
 	status = remote_writer_write(sock, 0, WRITE_LEN);
 	printf("[peer on %s] RDMA WRITE after the revoke: %s\n", env.rxe1,
 	       status < 0 ? "no completion" : ibv_wc_status_str(status));
@@ -127,15 +253,12 @@ static void truncate_and_watch(struct ibv_context *ctx, int sock, const char *pa
 
 static int intruder_truncate(const char *path)
 {
-	double t = now_s();
-	pid_t pid = fork();
-	int err;
+	struct timespec start;
+	pid_t pid = intruder_start(path, &start);
+	int err = intruder_errno(pid);
 
-	if (pid == 0)
-		_exit(truncate(path, 0) ? errno : 0);
-	err = child_errno(pid);
 	printf("[intruder pid %d] truncate(\"%s\", 0): %s after %.1f ms\n", pid, path,
-	       err ? strerrorname_np(err) : "0", (now_s() - t) * 1e3);
+	       err ? strerrorname_np(err) : "0", ms_since(&start));
 	return err;
 }
 
@@ -167,7 +290,7 @@ static int truncate_refused(int sock, struct ibv_mr *mr, const struct mapping *m
 /* One file, start to end; returns 0 if it registered and @act went as it should. */
 static int demo_file(const char *title, int (*map)(struct mapping *), enum act act)
 {
-	struct mapping m = unmapped;
+	struct mapping m = { .addr = MAP_FAILED, .fd = -1 };
 	struct ibv_mr *mr = NULL;
 	struct rdma_peer p;
 	int sock = -1, ret = -1;
@@ -175,7 +298,6 @@ static int demo_file(const char *title, int (*map)(struct mapping *), enum act a
 
 	printf("\n== %s\n", title);
 	if (map(&m) || rdma_peer_open(&p, env.rxe0, env.gid_index)) {
-		printf("set-up failed: %s\n", m.err);
 		unmap(&m);
 		return -1;
 	}

@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "guest.h"
 #include "rdma_peer.h"
 #include "remote_writer.h"
 
@@ -96,10 +95,13 @@ int remote_writer_write(int sock, uint64_t offset, uint64_t len)
 int remote_writer_stop(int sock, pid_t pid)
 {
 	struct request req = { 0 };
+	int status;
 
 	rdma_peer_send(sock, &req, sizeof(req));
 	close(sock);
-	return child_errno(pid);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return ECHILD;
+	return WEXITSTATUS(status);
 }
 
 size_t remote_writer_verify(const void *addr, size_t len)

@@ -281,7 +281,7 @@ int rdma_peer_send(int sock, const void *buf, size_t len)
 	return 0;
 }
 
-/* Bounded, so a peer stuck in the kernel cannot hang the test forever. */
+/* Bounded, so a peer stuck in the kernel cannot hang its caller forever. */
 int rdma_peer_recv(int sock, void *buf, size_t len)
 {
 	struct pollfd pfd = { .fd = sock, .events = POLLIN };

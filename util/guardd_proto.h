@@ -11,11 +11,13 @@
  * They survive a restart of the daemon, which then keeps them for the client
  * (the same pid and start time) until it reconnects or dies.
  */
-#ifndef RDMAPIN_GUARDD_PROTO_H
-#define RDMAPIN_GUARDD_PROTO_H
+#ifndef RDMAPIN_UTIL_GUARDD_PROTO_H
+#define RDMAPIN_UTIL_GUARDD_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define RDMAPIN_GUARDD_DEFAULT_DIR "/run/rdmapin-guardd"
 #define RDMAPIN_GUARDD_SOCKET_NAME "socket"
@@ -48,9 +50,22 @@ const char *rdmapin_guardd_socket(void);
 
 /* A connection to the daemon, with send and receive timeouts; -1 with a message. */
 int rdmapin_guardd_connect(void);
+/* The same, to the socket at @path. */
+int rdmapin_guardd_connect_to(const char *path);
+
+/* -1 with errno @err, and a message that the daemon does not listen, and what to do. */
+int rdmapin_guardd_away(int err);
 
 /* Sends @len bytes of @buf as one message, with @pass_fd in SCM_RIGHTS unless it is -1. */
 int rdmapin_guardd_send(int sock, const void *buf, size_t len, int pass_fd);
+
+/*
+ * The daemon's side: one message of at most @len bytes, as recvmsg()
+ * returns, and the fd that came with it in *@fd (close-on-exec), else -1.
+ * *@malformed when more fds came, or the message was cut short: those fds
+ * are closed.
+ */
+ssize_t rdmapin_guardd_recv(int sock, void *buf, size_t len, int *fd, bool *malformed);
 
 /*
  * One request, with @pass_fd in SCM_RIGHTS unless it is -1, and its reply;

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+/* Starts and stops rdmapin-guardd of this build (GUARDD_PATH) for tests. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "guard_map.h"
+#include "guardd_ctl.h"
+#include "guardd_probe.h"
+#include "guardd_proto.h"
+#include "guest.h"
+
+#define START_TIMEOUT_S 30
+#define MAX_ARGS 8
+
+void guardd_init(struct guardd_run *g, const char *dir, const char *log)
+{
+	g->pid = -1;
+	snprintf(g->dir, sizeof(g->dir), "%s", dir);
+	snprintf(g->socket, sizeof(g->socket), "%s/" RDMAPIN_GUARDD_SOCKET_NAME, dir);
+	snprintf(g->log, sizeof(g->log), "%s", log ? log : "");
+}
+
+/* In the forked child. */
+static void guardd_exec(const struct guardd_run *g, const char *const *args)
+{
+	const char *argv[MAX_ARGS + 4] = { GUARDD_PATH, "-d", g->dir };
+	int i, log;
+
+	for (i = 0; args && args[i] && i < MAX_ARGS; i++)
+		argv[3 + i] = args[i];
+	if (g->log[0]) {
+		log = open(g->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (log < 0 || dup2(log, STDERR_FILENO) < 0)
+			_exit(errno);
+	}
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM))
+		_exit(errno);
+	execv(GUARDD_PATH, (char **)argv);
+	_exit(errno);
+}
+
+/* Whether it accepts a connection; false, with g->pid -1, once it has exited. */
+static bool listens(struct guardd_run *g)
+{
+	int fd = rdmapin_guardd_connect_to(g->socket);
+
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	if (waitpid(g->pid, NULL, WNOHANG))
+		g->pid = -1;
+	return false;
+}
+
+int guardd_start(struct guardd_run *g, const char *const *args)
+{
+	double until = now_s() + START_TIMEOUT_S;
+
+	fflush(stdout);
+	fflush(stderr);
+	g->pid = fork();
+	if (g->pid == 0)
+		guardd_exec(g, args);
+	while (g->pid > 0 && !listens(g)) {
+		if (now_s() > until) {
+			guardd_stop(g, SIGTERM);
+			break;
+		}
+		usleep(20000);
+	}
+	return g->pid > 0 ? 0 : -1;
+}
+
+int guardd_stop(struct guardd_run *g, int sig)
+{
+	int status = -1;
+
+	if (g->pid > 0 && !kill(g->pid, sig))
+		waitpid(g->pid, &status, 0);
+	g->pid = -1;
+	return status;
+}
+
+void guardd_show_log(const struct guardd_run *g)
+{
+	FILE *f = fopen(g->log, "re");
+	char line[1024];
+
+	while (f && fgets(line, sizeof(line), f))
+		printf("#   %s", line);
+	if (f)
+		fclose(f);
+}
+
+int guard_load(void)
+{
+	char dir[] = "/tmp/guard_load.XXXXXX", path[sizeof(dir) + 8];
+	struct guardd_run g;
+	int ret = -1;
+
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/log", dir);
+	guardd_init(&g, dir, path);
+	if (!guardd_start(&g, NULL) && guardd_stop(&g, SIGTERM) == 0)
+		ret = 0;
+	else
+		guardd_show_log(&g);
+	unlink(path);
+	/* A stopped daemon leaves its (empty) state behind, for its successor. */
+	snprintf(path, sizeof(path), "%s/state", dir);
+	unlink(path);
+	rmdir(dir);
+	return ret;
+}
+
+int guard_unload(void)
+{
+	DIR *dir = opendir(RDMAPIN_GUARD_DIR);
+	struct dirent *e;
+
+	if (!dir)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(dir)))
+		if (e->d_name[0] != '.' && unlinkat(dirfd(dir), e->d_name, 0))
+			break;
+	closedir(dir);
+	return rmdir(RDMAPIN_GUARD_DIR);
+}
+
+int guard_probe(char *line, size_t len)
+{
+	return rdmapin_guardd_probe(GUARDD_PATH, line, len);
+}

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Edits the truncate guard's map of guarded inodes. The instance lives in
+ * bpffs, not in this process: each call opens the pins afresh and holds a
+ * flock on their directory, which orders the map's read-modify-write
+ * refcounts between threads and processes alike, and leaves nothing behind
+ * that could go stale when the guard is unloaded (rm -r RDMAPIN_GUARD_DIR).
+ * The library links this, so it speaks bpf(2) itself: libbpf, and the
+ * loader, are rdmapin-guardd's alone.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+
+#include "error.h"
+#include "guard_map.h"
+
+/* MKDEV() in include/linux/kdev_t.h: the kernel's dev_t, unlike st_dev. */
+#define KERNEL_MINORBITS 20
+
+/* The kernel reads attr up to sizeof(attr), and wants unused fields zero. */
+static int sys_bpf(enum bpf_cmd cmd, union bpf_attr *attr)
+{
+	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
+
+/* A pinned object's fd; the kernel makes it close-on-exec. */
+static int obj_get(const char *path)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.pathname = (uintptr_t)path;
+	return sys_bpf(BPF_OBJ_GET, &attr);
+}
+
+/* BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM (with @flags) or BPF_MAP_DELETE_ELEM. */
+static int map_elem(enum bpf_cmd cmd, int map, const struct rdmapin_guard_key *key,
+		    struct rdmapin_guard_value *val, __u64 flags)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = map;
+	attr.key = (uintptr_t)key;
+	attr.value = (uintptr_t)val;
+	attr.flags = flags;
+	return sys_bpf(cmd, &attr);
+}
+
+/* Closes @fd, keeping errno: the caller's error stays the one reported. */
+static void close_keep_errno(int fd)
+{
+	int err = errno;
+
+	close(fd);
+	errno = err;
+}
+
+static int not_loaded(const char *who)
+{
+	return rdmapin_fail(ENOENT, "%s: the truncate guard is not loaded (no %s); (re)start "
+			    "rdmapin-guardd, which loads it", who, RDMAPIN_GUARD_MAP);
+}
+
+int rdmapin_guard_map_open(const char *who)
+{
+	int fd = obj_get(RDMAPIN_GUARD_MAP);
+
+	if (fd >= 0 || errno == ENOENT)
+		return fd;
+	return rdmapin_fail(errno == EACCES ? EPERM : errno,
+			    "%s: cannot open the truncate guard's map %s: %s; the guard is "
+			    "root-only", who, RDMAPIN_GUARD_MAP, strerror(errno));
+}
+
+/*
+ * Anyone who can open the map's pin can lift guards or freeze files that are
+ * not theirs, so a directory open to others is refused.
+ */
+int rdmapin_guard_lock_dir(const char *who, bool create)
+{
+	struct stat st;
+	int dirfd, err;
+
+	if (create && mkdir(RDMAPIN_GUARD_DIR, 0700) && errno != EEXIST)
+		return rdmapin_fail(errno, "%s: cannot create %s: %s", who, RDMAPIN_GUARD_DIR,
+				    strerror(errno));
+	dirfd = open(RDMAPIN_GUARD_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 && errno == ENOENT)
+		return not_loaded(who);
+	if (dirfd < 0)
+		return rdmapin_fail(errno == EACCES ? EPERM : errno,
+				    "%s: cannot open %s: %s; the guard is root-only", who,
+				    RDMAPIN_GUARD_DIR, strerror(errno));
+	if (fstat(dirfd, &st) || flock(dirfd, LOCK_EX)) {
+		err = errno;
+		close(dirfd);
+		return rdmapin_fail(err, "%s: cannot lock %s: %s", who, RDMAPIN_GUARD_DIR,
+				    strerror(err));
+	}
+	if (st.st_uid || st.st_mode & 077) {
+		close(dirfd);
+		return rdmapin_fail(EPERM, "%s: %s must be root's and closed to others (owner "
+				    "%u, mode %03o): remove it and load the guard again", who,
+				    RDMAPIN_GUARD_DIR, st.st_uid, st.st_mode & 0777);
+	}
+	return dirfd;
+}
+
+void rdmapin_guard_key_init(struct rdmapin_guard_key *key, dev_t dev, ino_t ino)
+{
+	*key = (struct rdmapin_guard_key){
+		.dev = major(dev) << KERNEL_MINORBITS | minor(dev),
+		.ino = ino,
+	};
+}
+
+int rdmapin_guard_key_of(int fd, struct rdmapin_guard_key *key, const char *who)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return rdmapin_fail(errno, "%s: fd %d: %s; pass the open file to guard", who, fd,
+				    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return rdmapin_fail(EINVAL, "%s: fd %d is not a regular file; only those can be "
+				    "truncated", who, fd);
+	rdmapin_guard_key_init(key, st.st_dev, st.st_ino);
+	return 0;
+}
+
+int rdmapin_guard_holds(const struct rdmapin_guard_key *key)
+{
+	struct rdmapin_guard_value val;
+	int fd = obj_get(RDMAPIN_GUARD_MAP), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = map_elem(BPF_MAP_LOOKUP_ELEM, fd, key, &val, 0) ? (errno == ENOENT ? 0 : -1) : 1;
+	close(fd);
+	return ret;
+}
+
+bool rdmapin_guard_writable(void)
+{
+	int fd = obj_get(RDMAPIN_GUARD_MAP);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/*
+ * Reads the guard entry of @key for a read-modify-write: returns the map's
+ * fd, with *@dirfd open and locked until the caller closes both, and says in
+ * *@found whether @val was read.
+ */
+static int lock_entry(const struct rdmapin_guard_key *key, const char *who,
+		      struct rdmapin_guard_value *val, bool *found, int *dirfd)
+{
+	int map;
+
+	*dirfd = rdmapin_guard_lock_dir(who, false);
+	if (*dirfd < 0)
+		return -1;
+	map = rdmapin_guard_map_open(who);
+	if (map < 0) {
+		if (errno == ENOENT)
+			not_loaded(who);
+		close_keep_errno(*dirfd);
+		return -1;
+	}
+	*found = !map_elem(BPF_MAP_LOOKUP_ELEM, map, key, val, 0);
+	if (*found || errno == ENOENT)
+		return map;
+	rdmapin_fail(errno, "%s: cannot read the truncate guard's map: %s", who, strerror(errno));
+	close_keep_errno(map);
+	close_keep_errno(*dirfd);
+	return -1;
+}
+
+int rdmapin_guard_ref(const struct rdmapin_guard_key *key, const char *who)
+{
+	struct rdmapin_guard_value val = { .refs = 0 };
+	int map, dirfd, ret = 0;
+	bool found;
+
+	map = lock_entry(key, who, &val, &found, &dirfd);
+	if (map < 0)
+		return -1;
+	val.refs++;
+	if (map_elem(BPF_MAP_UPDATE_ELEM, map, key, &val, BPF_ANY))
+		ret = errno == E2BIG ?
+			rdmapin_fail(ENOSPC, "%s: the truncate guard holds its limit of %d files",
+				     who, RDMAPIN_GUARD_MAX_INODES) :
+			rdmapin_fail(errno, "%s: cannot update the truncate guard's map: %s", who,
+				     strerror(errno));
+	close_keep_errno(map);
+	close_keep_errno(dirfd);
+	return ret;
+}
+
+int rdmapin_guard_unref(const struct rdmapin_guard_key *key, const char *who)
+{
+	struct rdmapin_guard_value val = { .refs = 0 };
+	int map, dirfd, ret;
+	bool found;
+
+	map = lock_entry(key, who, &val, &found, &dirfd);
+	if (map < 0)
+		return -1;
+	if (!found)
+		ret = rdmapin_fail(ENOENT, "%s: the file (inode %llu) is not guarded; each unref "
+				   "undoes one ref", who, (unsigned long long)key->ino);
+	else if (--val.refs ? map_elem(BPF_MAP_UPDATE_ELEM, map, key, &val, BPF_EXIST) :
+			      map_elem(BPF_MAP_DELETE_ELEM, map, key, NULL, 0))
+		ret = rdmapin_fail(errno, "%s: cannot update the truncate guard's map: %s", who,
+				   strerror(errno));
+	else
+		ret = 0;
+	close_keep_errno(map);
+	close_keep_errno(dirfd);
+	return ret;
+}

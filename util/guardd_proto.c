@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The wire protocol of rdmapin-guardd(8), both sides: librdmapin (and the
+ * tests) connect, send and call; the daemon receives and replies.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "guardd_proto.h"
+
+/* A daemon that does not answer in this time is taken to be away. */
+#define GUARDD_TIMEOUT_S 5
+
+const char *rdmapin_guardd_socket(void)
+{
+	const char *s = secure_getenv("RDMAPIN_GUARDD_SOCKET");
+
+	return s && *s ? s : RDMAPIN_GUARDD_DEFAULT_DIR "/" RDMAPIN_GUARDD_SOCKET_NAME;
+}
+
+int rdmapin_guardd_away(int err)
+{
+	return rdmapin_fail(err,
+			    "rdmapin-guardd does not listen on %s (%s); start it "
+			    "(systemctl start rdmapin-guardd) or set RDMAPIN_GUARDD_SOCKET",
+			    rdmapin_guardd_socket(), strerror(err));
+}
+
+int rdmapin_guardd_connect_to(const char *path)
+{
+	const struct timeval timeout = { .tv_sec = GUARDD_TIMEOUT_S };
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return rdmapin_guardd_away(ENAMETOOLONG);
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return rdmapin_guardd_away(errno);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) ||
+	    connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		err = errno;
+		close(fd);
+		return rdmapin_guardd_away(err);
+	}
+	return fd;
+}
+
+int rdmapin_guardd_connect(void)
+{
+	return rdmapin_guardd_connect_to(rdmapin_guardd_socket());
+}
+
+int rdmapin_guardd_send(int sock, const void *buf, size_t len, int pass_fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cmsg;
+
+	if (pass_fd >= 0) {
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &pass_fd, sizeof(int));
+	}
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+int rdmapin_guardd_call(int fd, const struct rdmapin_guardd_request *req, int pass_fd,
+			struct rdmapin_guardd_reply *reply)
+{
+	static uint32_t last_seq;
+	struct rdmapin_guardd_request r = *req;
+	ssize_t n;
+
+	r.seq = __atomic_add_fetch(&last_seq, 1, __ATOMIC_RELAXED);
+	if (rdmapin_guardd_send(fd, &r, sizeof(r), pass_fd))
+		return -1;
+	/* Replies to requests that timed out earlier come first: drop them. */
+	while ((n = recv(fd, reply, sizeof(*reply), 0)) == sizeof(*reply) && reply->seq != r.seq)
+		;
+	if (n == sizeof(*reply)) {
+		reply->msg[sizeof(reply->msg) - 1] = '\0';
+		return 0;
+	}
+	if (n < 0 && errno == EWOULDBLOCK)
+		errno = EAGAIN;
+	else if (n >= 0)
+		errno = ECONNRESET;
+	return -1;
+}
+
+/*
+ * Room for one fd more than a request may carry: a message with two is told
+ * from one with one, and refused.
+ */
+ssize_t rdmapin_guardd_recv(int sock, void *buf, size_t len, int *fd, bool *malformed)
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cmsg;
+	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	size_t i, nfds;
+	int fds[2];
+
+	*fd = -1;
+	*malformed = n >= 0 && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC));
+	for (cmsg = CMSG_FIRSTHDR(&msg); n >= 0 && cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		memcpy(fds, CMSG_DATA(cmsg), nfds * sizeof(int));
+		for (i = 0; i < nfds; i++) {
+			if (*fd < 0)
+				*fd = fds[i];
+			else
+				close(fds[i]);
+		}
+		*malformed |= nfds > 1;
+	}
+	return n;
+}
