@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "preload.h"
+#include "file_mr.h"
 
 /* Which file memory may register with neither guard nor lease. */
 enum unprotected { UNPROTECTED_NONE, UNPROTECTED_PAGECACHE, UNPROTECTED_ALL };

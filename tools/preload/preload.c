@@ -29,7 +29,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "preload.h"
+#include "file_mr.h"
+
+/* libibverbs' own functions, resolved past this library. */
+struct preload_real {
+	struct ibv_mr *(*reg_mr_1_0)(void *pd, void *addr, size_t length, int access);
+	int (*dereg_mr_1_0)(void *mr);
+	struct ibv_mr *(*reg_mr_iova2)(struct ibv_pd *pd, void *addr, size_t length,
+				       uint64_t iova, unsigned int access);
+	int (*dereg_mr)(struct ibv_mr *mr);
+	int (*rereg_mr)(struct ibv_mr *mr, int flags, struct ibv_pd *pd, void *addr,
+			size_t length, int access);
+	struct ibv_mr *(*reg_dmabuf_mr)(struct ibv_pd *pd, uint64_t offset, size_t length,
+					uint64_t iova, int fd, int access);
+};
 
 static struct preload_real real;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -80,7 +93,7 @@ static void init(void)
 }
 
 /* Once per process, whichever entry point comes first, constructors included. */
-const struct preload_real *preload_real(void)
+static const struct preload_real *preload_real(void)
 {
 	pthread_once(&once, init);
 	return &real;
@@ -92,7 +105,8 @@ static bool from_librdmapin(const void *caller)
 	return (uintptr_t)caller >= librdmapin_text && (uintptr_t)caller < librdmapin_text_end;
 }
 
-bool preload_is_file(const struct rdmapin_range_attr *r)
+/* Whether @r is memory that librdmapin registers differently from the verbs: a file. */
+static bool is_file(const struct rdmapin_range_attr *r)
 {
 	return r->backing == RDMAPIN_BACKING_PAGECACHE || r->backing == RDMAPIN_BACKING_FSDAX;
 }
@@ -100,11 +114,14 @@ bool preload_is_file(const struct rdmapin_range_attr *r)
 static struct ibv_mr *reg(struct ibv_pd *pd, void *addr, size_t length, uint64_t iova,
 			  unsigned int access, const void *caller)
 {
-	struct rdmapin_range_attr range;
+	struct rdmapin_range_attr range = { .comp_mask = 0 };
+	int err = errno;
 
 	if (pd && !from_librdmapin(caller) && !rdmapin_query_range(addr, length, &range) &&
-	    preload_is_file(&range))
+	    is_file(&range))
 		return preload_reg_file(pd, addr, length, iova, access, &range);
+	/* What libibverbs leaves in errno, as without the preload. */
+	errno = err;
 	return preload_real()->reg_mr_iova2(pd, addr, length, iova, access);
 }
 
@@ -178,7 +195,7 @@ int preload_rereg_mr(struct ibv_mr *mr, int flags, struct ibv_pd *pd, void *addr
 
 	if (preload_owns(mr) || ((flags & IBV_REREG_MR_CHANGE_TRANSLATION) &&
 				 !rdmapin_query_range(addr, length, &range) &&
-				 preload_is_file(&range))) {
+				 is_file(&range))) {
 		fprintf(stderr, "rdmapin: ibv_rereg_mr() of an MR over a file, or onto one, is not "
 				"supported; deregister it and register the new range\n");
 		errno = ENOSYS;
