@@ -260,6 +260,9 @@ static int protect_file(struct rdmapin_mr *mr)
 		return -1;
 	if (!mr->policy.leasable)
 		return 0;
+	/* A file leased already keeps its lease for later MRs: guard and lease never mix. */
+	if (policy != RDMAPIN_LEASE_NONE && rdmapin_lease_attach_existing(mr))
+		return 0;
 	if (mr->attr.lease == RDMAPIN_LEASE_REQUIRE)
 		return take_lease(mr, policy, NULL);
 	if (!rdmapin_guard_mr(mr))
