@@ -44,6 +44,17 @@ struct vma_source {
 /* Large reads: seq_file fills the whole buffer, so one pread() covers ~600 mappings. */
 #define MAPS_BUF_SIZE (64 << 10)
 
+/* The fd is the process's, shared by every thread; its ioctl is quick. */
+static int procmap_query(int fd, struct procmap_query *q)
+{
+	int ret;
+
+	rdmapin_lock();
+	ret = ioctl(fd, PROCMAP_QUERY, q);
+	rdmapin_unlock();
+	return ret;
+}
+
 static int procmap_next(struct vma_source *src, uintptr_t addr, struct rdmapin_vma *vma)
 {
 	struct procmap_query q = {
@@ -54,13 +65,7 @@ static int procmap_next(struct vma_source *src, uintptr_t addr, struct rdmapin_v
 		.vma_name_size = sizeof(vma->name),
 	};
 
-	int ret;
-
-	/* The fd is the process's, shared by every thread; its ioctl is quick. */
-	rdmapin_lock();
-	ret = ioctl(src->fd, PROCMAP_QUERY, &q);
-	rdmapin_unlock();
-	if (ret) {
+	if (procmap_query(src->fd, &q)) {
 		if (errno == ENOENT)
 			return 1;
 		return rdmapin_fail(errno, "PROCMAP_QUERY for 0x%" PRIxPTR " failed: %s; retry, "
@@ -216,6 +221,28 @@ int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, 
 	if (check_range(start, end) || (src.fd = maps_fd()) < 0)
 		return -1;
 	return walk_range(&src, start, end, fn, ctx);
+}
+
+/*
+ * No name is asked for: the kernel then skips building the path, and only a
+ * mapping's inode and flags are looked at. A hole, or any error, is "no";
+ * the full walk then says why.
+ */
+bool rdmapin_vma_private_anon(uintptr_t start, uintptr_t end)
+{
+	struct procmap_query q = { .size = sizeof(q) };
+	uintptr_t addr = start;
+	int fd = maps_fd();
+
+	if (fd < 0)
+		return false;
+	while (addr < end) {
+		q.query_addr = addr;
+		if (procmap_query(fd, &q) || q.inode || q.vma_flags & PROCMAP_QUERY_VMA_SHARED)
+			return false;
+		addr = q.vma_end;
+	}
+	return start < end;
 }
 
 /* The text is read from its start on each walk, up to the end of the range. */

@@ -29,6 +29,12 @@ typedef int (*rdmapin_vma_fn)(const struct rdmapin_vma *vma, void *ctx);
  */
 int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx);
 int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx);
+/*
+ * Whether [start, end) is mapped, without holes, by private anonymous memory
+ * alone (no file, not even shmem): the common case, known for the cost of
+ * one name-less PROCMAP_QUERY per mapping. Linux 6.11 and later only.
+ */
+bool rdmapin_vma_private_anon(uintptr_t start, uintptr_t end);
 /* In a forked child: the cached /proc/self/maps is the parent's. */
 void rdmapin_vma_forget(void);
 

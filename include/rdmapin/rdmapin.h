@@ -151,6 +151,25 @@ struct rdmapin_mr_attr {
 
 int rdmapin_query_mr(struct ibv_mr *mr, struct rdmapin_mr_attr *attr);
 
+/* What backs a range of memory, before it is registered. */
+enum rdmapin_range_flags {
+	RDMAPIN_RANGE_SHARED = 1 << 0,	/* a shared mapping (MAP_SHARED) */
+};
+
+struct rdmapin_range_attr {
+	uint32_t comp_mask;
+	enum rdmapin_backing backing;
+	uint32_t flags;			/* enum rdmapin_range_flags */
+	uint32_t reserved;
+	uint64_t dev;			/* st_dev and st_ino of the file; 0 for anonymous memory */
+	uint64_t ino;
+	uint64_t offset;		/* of addr in the file */
+	const char *path;		/* the file; "" for anonymous memory. Valid until the
+					 * calling thread's next rdmapin_query_range() */
+};
+
+int rdmapin_query_range(const void *addr, size_t length, struct rdmapin_range_attr *attr);
+
 /*
  * After a truncate of the file open at @fd failed with ETXTBSY: 0 when
  * librdmapin knows why, and rdmapin_last_error() says who holds the file

@@ -77,12 +77,16 @@ static bool same_vma(const struct rdmapin_vma *q, const struct rdmapin_vma *m)
 	       q->page_size >= page && !m->page_size;
 }
 
-/* PROCMAP_QUERY and the maps parser must see the same mappings, or fail alike. */
+/*
+ * PROCMAP_QUERY and the maps parser must see the same mappings, or fail
+ * alike; and the name-less private anonymous check must say yes exactly when
+ * the walk finds only private anonymous mappings.
+ */
 static void check_sources(uintptr_t start, uintptr_t end, const char *what)
 {
 	static struct vma_list q, m;
 	int ret_q, ret_m, err_q, err_m;
-	bool same;
+	bool same, anon;
 	unsigned int i;
 
 	if (!have_procmap)
@@ -99,6 +103,11 @@ static void check_sources(uintptr_t start, uintptr_t end, const char *what)
 		same = same_vma(&q.v[i], &m.v[i]);
 	check(same, "%s: both mapping sources agree (%u and %u mappings, status %d and %d)", what,
 	      q.n, m.n, ret_q, ret_m);
+	anon = !ret_q;
+	for (i = 0; i < q.n; i++)
+		anon &= !q.v[i].inode && !q.v[i].shared;
+	check(rdmapin_vma_private_anon(start, end) == anon,
+	      "%s: the private anonymous check says %s, as the walk", what, anon ? "yes" : "no");
 }
 
 static bool expect_kind(void *addr, size_t len, int fd, enum rdmapin_backing want,
