@@ -35,7 +35,7 @@
 struct vma_source {
 	int (*next)(struct vma_source *src, uintptr_t addr, struct rdmapin_vma *vma);
 	int fd;
-	/* The maps text, read with pread() from offset 0, a buffer at a time. */
+	/* The maps text, read a buffer at a time. */
 	char *buf;
 	size_t len, pos;
 	off_t off;
@@ -195,10 +195,9 @@ static int check_range(uintptr_t start, uintptr_t end)
 }
 
 /*
- * One fd serves the process: PROCMAP_QUERY needs no read position, and the
- * text is read with pread() from offset 0 (seq_file restarts there). Opened
- * once, under the setup lock, and again in a forked child (its /proc/self
- * was the parent's).
+ * PROCMAP_QUERY needs no read position, so one fd serves the process:
+ * opened once, under the setup lock, and again in a forked child (its
+ * /proc/self was the parent's).
  */
 static int maps_fd(void)
 {
@@ -245,19 +244,26 @@ bool rdmapin_vma_private_anon(uintptr_t start, uintptr_t end)
 	return start < end;
 }
 
-/* The text is read from its start on each walk, up to the end of the range. */
+/*
+ * The text is read from its start on each walk, up to the end of the range,
+ * through an fd of the walk's own: a seq_file's read position is the open
+ * file's, and threads sharing one would restart each other's reads.
+ */
 int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
 {
 	struct vma_source src = { .next = maps_next };
 	int ret, err;
 
-	if (check_range(start, end) || (src.fd = maps_fd()) < 0)
+	if (check_range(start, end))
 		return -1;
 	src.buf = malloc(MAPS_BUF_SIZE);
 	if (!src.buf)
 		return rdmapin_fail(ENOMEM, "out of memory to read /proc/self/maps");
-	ret = walk_range(&src, start, end, fn, ctx);
+	src.fd = open_maps();
+	ret = src.fd < 0 ? -1 : walk_range(&src, start, end, fn, ctx);
 	err = errno;
+	if (src.fd >= 0)
+		close(src.fd);
 	free(src.buf);
 	errno = err;
 	return ret;
