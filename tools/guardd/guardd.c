@@ -145,18 +145,26 @@ static void size_fds(struct guardd *d)
 }
 
 /*
- * Loading took CAP_BPF and CAP_PERFMON; editing the map takes CAP_BPF alone
- * (Linux 6.1 asks it for any bpf(2) call), and nothing else does.
+ * Loading took CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN); editing the map
+ * takes CAP_BPF alone (Linux 6.1 asks it, or CAP_SYS_ADMIN, for any bpf(2)
+ * call), and nothing else the daemon does needs a capability.
  */
 static int drop_privileges(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+	int keep = CAP_BPF;
 
-	caps[CAP_TO_INDEX(CAP_BPF)].effective = CAP_TO_MASK(CAP_BPF);
-	caps[CAP_TO_INDEX(CAP_BPF)].permitted = CAP_TO_MASK(CAP_BPF);
+	if (syscall(SYS_capget, &hdr, caps))
+		goto fail;
+	if (!(caps[CAP_TO_INDEX(CAP_BPF)].permitted & CAP_TO_MASK(CAP_BPF)))
+		keep = CAP_SYS_ADMIN;
+	memset(caps, 0, sizeof(caps));
+	caps[CAP_TO_INDEX(keep)].effective = CAP_TO_MASK(keep);
+	caps[CAP_TO_INDEX(keep)].permitted = CAP_TO_MASK(keep);
 	if (!syscall(SYS_capset, &hdr, caps) && !prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return 0;
+fail:
 	fprintf(stderr, "rdmapin-guardd: cannot drop its capabilities: %s\n", strerror(errno));
 	return -1;
 }
