@@ -247,10 +247,13 @@ static __attribute__((format(printf, 3, 4))) int refuse(struct rdmapin_guardd_re
 	return -1;
 }
 
-/* Whether the process behind @c still runs: then its pid is still its own. */
+/*
+ * Whether the process behind @c still runs: then its pid is still its own.
+ * Signal 0 sends nothing; EPERM (another user's, and no CAP_KILL) says it runs.
+ */
 static bool still_runs(const struct guardd_client *c)
 {
-	return !syscall(SYS_pidfd_send_signal, c->pidfd, 0, NULL, 0);
+	return !syscall(SYS_pidfd_send_signal, c->pidfd, 0, NULL, 0) || errno == EPERM;
 }
 
 /*

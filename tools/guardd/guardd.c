@@ -152,7 +152,7 @@ static void size_fds(struct guardd *d)
 static int drop_privileges(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
 	int keep = CAP_BPF;
 
 	if (syscall(SYS_capget, &hdr, caps))
