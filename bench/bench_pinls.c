@@ -4,8 +4,8 @@
  * publish PINS pins, then, side by side in one run, what reading them all
  * costs (rdmapin_registry_scan() alone, and pinls end to end), and what one
  * writer operation costs next to steps every registration takes anyway.
- * The MRs are plain data, as in tests/unit/test_registry.c: the registry
- * reads only their fields.
+ * The pins are slot values, as in tests/unit/test_registry.c: the writer
+ * takes nothing else.
  *
  *	bench_pinls [-p PROCS] [-n PINS] [-x PINLS]	(default 1000 x 100)
  */
@@ -28,11 +28,12 @@
 
 #include "backing.h"
 #include "bench.h"
+#include "fake_pin.h"
 #include "guest.h"
 #include "lib.h"
 #include "mr_table.h"
-#include "fake_mr.h"
 #include "registry.h"
+#include "registry_read.h"
 
 #define SCAN_ROUNDS 5
 #define OP_ROUNDS 100		/* interleaved, so noise hits every operation alike */
@@ -40,30 +41,29 @@
 #define SLOW_OP_BATCH 100	/* classify and mmap take microseconds, not nanoseconds */
 
 /* A 4 MiB fsdax pin with a path of realistic length: pinls prints it. */
-static void fake_init(struct fake_mr *f, uint32_t lkey)
+static void pin_init(struct rdmapin_registry_slot *v, uint32_t lkey)
 {
 	char path[64];
 
 	snprintf(path, sizeof(path), "/mnt/pmem0/bench_pinls/region-%08u", lkey);
-	fake_mr_init(f, path, REGION_SIZE, lkey);
+	fake_pin_init(v, path, REGION_SIZE, lkey);
 }
 
 /* Publishes npins pins, says on ready whether all made it, and waits to be killed. */
 static void __attribute__((noreturn)) publisher(int ready, pid_t parent, int npins)
 {
-	struct fake_mr f;
+	struct rdmapin_registry_slot v;
 	char ok = 1;
 	int i;
 
 	/* Should the parent die, nobody else would kill us. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
 		_exit(1);
+	rdmapin_registry_open();
 	rdmapin_lock();
 	for (i = 0; i < npins; i++) {
-		/* Never deleted, so one MR can publish them all: each slot keeps its copy. */
-		fake_init(&f, i + 1);
-		rdmapin_registry_add(&f.mr);
-		ok &= f.mr.registry_slot != 0;
+		pin_init(&v, i + 1);
+		ok &= rdmapin_registry_add(&v) != 0;
 	}
 	rdmapin_unlock();
 	if (write(ready, &ok, 1) != 1)
@@ -218,18 +218,24 @@ struct op {
 
 static int add_del(void *arg)
 {
-	struct rdmapin_mr *mr = arg;
+	uint32_t slot = rdmapin_registry_add(arg);
 
-	rdmapin_registry_add(mr);
-	if (!mr->registry_slot)
+	if (!slot)
 		return -1;
-	rdmapin_registry_del(mr);
+	rdmapin_registry_del(slot);
 	return 0;
 }
 
+struct published {
+	uint32_t slot;
+	struct rdmapin_registry_slot v;
+};
+
 static int update(void *arg)
 {
-	rdmapin_registry_update(arg);
+	const struct published *p = arg;
+
+	rdmapin_registry_update(p->slot, &p->v);
 	return 0;
 }
 
@@ -267,12 +273,13 @@ static double time_batch(const struct op *op)
  */
 static int bench_write(void)
 {
-	struct fake_mr a, u;
+	struct rdmapin_registry_slot added;
+	struct published u;
 	struct mapping m = unmapped;
 	enum { ADD_DEL, UPDATE, CLASSIFY, MAP_UNMAP, NR_OPS };
 	struct op ops[NR_OPS] = {
-		[ADD_DEL] = { "rdmapin_registry_add + _del", add_del, &a.mr, OP_BATCH },
-		[UPDATE] = { "rdmapin_registry_update", update, &u.mr, OP_BATCH },
+		[ADD_DEL] = { "rdmapin_registry_add + _del", add_del, &added, OP_BATCH },
+		[UPDATE] = { "rdmapin_registry_update", update, &u, OP_BATCH },
 		[CLASSIFY] = { "rdmapin_backing_classify(4 MiB anon)", classify, &m,
 			       SLOW_OP_BATCH },
 		[MAP_UNMAP] = { "mmap + munmap 4 MiB anon (untouched)", map_unmap, NULL,
@@ -282,12 +289,12 @@ static int bench_write(void)
 	char title[64];
 	int r, i, ret = -1;
 
-	fake_init(&a, 1);
-	fake_init(&u, 2);
+	pin_init(&added, 1);
+	pin_init(&u.v, 2);
+	rdmapin_registry_open();
 	rdmapin_lock();
-	/* Our record is made by the first add: not what a steady-state op costs. */
-	rdmapin_registry_add(&u.mr);
-	if (!u.mr.registry_slot || map_anon(&m)) {
+	u.slot = rdmapin_registry_add(&u.v);
+	if (!u.slot || map_anon(&m)) {
 		printf("registry writer: cannot set up: %s\n", strerror(errno));
 		goto out;
 	}
@@ -309,7 +316,7 @@ static int bench_write(void)
 	       OP_ROUNDS * OP_BATCH, OP_ROUNDS * OP_BATCH);
 	ret = 0;
 out:
-	rdmapin_registry_del(&u.mr);
+	rdmapin_registry_del(u.slot);
 	rdmapin_unlock();
 	unmap(&m);
 	return ret;

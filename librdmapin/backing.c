@@ -20,6 +20,8 @@
 #include "array.h"
 #include "backing.h"
 #include "error.h"
+#include "file_cache.h"
+#include "host_caps.h"
 #include "vma.h"
 
 static uint64_t base_page_size(void)
@@ -188,6 +190,10 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, const char *range
 		return 0;
 	}
 	snprintf(info->path, sizeof(info->path), "%s", vma->name);
+	info->dev = makedev(vma->dev_major, vma->dev_minor);
+	info->ino = vma->inode;
+	if (rdmapin_file_cache_get(info))
+		return 0;
 	snprintf(what, sizeof(what), "%s: %s", range, vma->name);
 	file = fd >= 0 ? fd : open_mapped_file(vma);
 	if (file < 0)
@@ -259,7 +265,10 @@ int rdmapin_backing_classify(const void *addr, size_t length, int fd,
 					    "space; pass a range inside it", addr, length);
 	memset(info, 0, sizeof(*info));
 	snprintf(c.range, sizeof(c.range), "0x%" PRIxPTR "-0x%" PRIxPTR, c.start, end);
-	ret = rdmapin_vma_walk(c.start, end, classify_one, &c);
+	if (rdmapin_host()->flags & RDMAPIN_HOST_PROCMAP_QUERY)
+		ret = rdmapin_vma_walk_procmap(c.start, end, classify_one, &c);
+	else
+		ret = rdmapin_vma_walk_maps(c.start, end, classify_one, &c);
 	if (ret || !c.mixed)
 		return ret;
 	return rdmapin_fail(EINVAL, "%s: range spans %u mappings of different kinds or files "

@@ -20,7 +20,7 @@
 #include "lib.h"
 #include "mr_table.h"
 #include "rdmapin_guard.h"
-#include "registry.h"
+#include "registry_read.h"
 
 struct holders {
 	dev_t dev;

@@ -12,11 +12,13 @@
 
 #include "async_event.h"
 #include "break_thread.h"
+#include "file_cache.h"
 #include "guard_client.h"
 #include "lease.h"
 #include "lib.h"
 #include "mr_table.h"
 #include "registry.h"
+#include "vma.h"
 
 static void prepare(void)
 {
@@ -40,6 +42,8 @@ static void child(void)
 	rdmapin_break_thread_forget();
 	rdmapin_registry_forget();
 	rdmapin_guard_client_forget();
+	rdmapin_vma_forget();
+	rdmapin_file_cache_forget();
 	rdmapin_lib_reset();
 }
 

@@ -160,24 +160,27 @@ static int try_daemon(int fd, void *ctx)
 	return -1;
 }
 
-/* 0, or -1 with the daemon's refusal, or 1 when no daemon could be asked. */
-static int guard_by_daemon(struct rdmapin_mr *mr)
+/*
+ * Guards the file behind @mr through the daemon: 0, or -1 with the daemon's
+ * refusal, or 1 when no daemon could be asked. A daemon that is away is
+ * found out before any search for an fd to pass it. Under gc->lock.
+ */
+static int guard_by_daemon(const struct rdmapin_mr *mr, uint64_t *id)
 {
 	struct guard_try t = { .answered = false };
 	int ret;
 
-	pthread_mutex_lock(&gc->lock);
+	if (connection() < 0)
+		return 1;
 	ret = mr->attr.fd >= 0 ?
 		      try_daemon(mr->attr.fd, &t) :
 		      rdmapin_own_fd_find(mr->backing.dev, mr->backing.ino, try_daemon, &t);
-	pthread_mutex_unlock(&gc->lock);
 	if (ret < 0 && t.answered)
 		return rdmapin_fail(errno, "%s: rdmapin-guardd refuses to guard it: %s",
 				    mr->backing.path, t.reply.msg);
 	if (ret < 0)
 		return 1;
-	mr->guard = RDMAPIN_GUARD_KIND_DAEMON;
-	mr->guard_id = t.reply.id;
+	*id = t.reply.id;
 	return 0;
 }
 
@@ -200,72 +203,120 @@ static int may_freeze(const struct rdmapin_mr *mr)
 	return rdmapin_guard_may_freeze(setfsuid(-1), false, &st, path);
 }
 
-static int guard_direct(struct rdmapin_mr *mr)
+/* The guard for @mr's file, from the daemon or the map itself. Under gc->lock. */
+static int guard_file(const struct rdmapin_mr *mr, struct rdmapin_guarded_file *f)
 {
 	struct rdmapin_guard_key key;
-
-	if (may_freeze(mr))
-		return -1;
-	rdmapin_guard_key_init(&key, mr->backing.dev, mr->backing.ino);
-	if (rdmapin_guard_ref(&key, mr->backing.path))
-		return -1;
-	mr->guard = RDMAPIN_GUARD_KIND_DIRECT;
-	return 0;
-}
-
-int rdmapin_guard_mr(struct rdmapin_mr *mr)
-{
 	char daemon_why[512];
-	int ret = guard_by_daemon(mr);
+	int ret = guard_by_daemon(mr, &f->id);
 
-	if (ret <= 0)
+	if (ret <= 0) {
+		f->kind = RDMAPIN_GUARD_KIND_DAEMON;
 		return ret;
+	}
 	snprintf(daemon_why, sizeof(daemon_why), "%s",
 		 errno == EBADF ? "this process has no fd open on it to pass to rdmapin-guardd" :
 				  rdmapin_error_msg());
-	if (rdmapin_guard_writable())
-		return guard_direct(mr);
-	return rdmapin_fail(EOPNOTSUPP,
-			    "%s: no truncate guard: %s, and this process may not "
-			    "edit the guard's map (" RDMAPIN_GUARD_MAP ")",
-			    mr->backing.path, daemon_why);
+	if (!rdmapin_guard_writable())
+		return rdmapin_fail(EOPNOTSUPP,
+				    "%s: no truncate guard: %s, and this process may not "
+				    "edit the guard's map (" RDMAPIN_GUARD_MAP ")",
+				    mr->backing.path, daemon_why);
+	if (may_freeze(mr))
+		return -1;
+	rdmapin_guard_key_init(&key, mr->backing.dev, mr->backing.ino);
+	f->kind = RDMAPIN_GUARD_KIND_DIRECT;
+	return rdmapin_guard_ref(&key, mr->backing.path);
 }
 
+static struct rdmapin_guarded_file **find_file(dev_t dev, ino_t ino)
+{
+	struct rdmapin_guarded_file **p;
+
+	for (p = &gc->files; *p; p = &(*p)->next)
+		if ((*p)->dev == dev && (*p)->ino == ino)
+			break;
+	return p;
+}
+
+/*
+ * One guard entry serves every MR over a file: later MRs only count
+ * themselves in, with no daemon request and no search for an fd.
+ */
+int rdmapin_guard_mr(struct rdmapin_mr *mr)
+{
+	struct rdmapin_guarded_file *f;
+	int ret = 0;
+
+	pthread_mutex_lock(&gc->lock);
+	f = *find_file(mr->backing.dev, mr->backing.ino);
+	if (!f && (f = calloc(1, sizeof(*f)))) {
+		f->dev = mr->backing.dev;
+		f->ino = mr->backing.ino;
+		ret = guard_file(mr, f);
+		if (ret) {
+			free(f);
+			f = NULL;
+		} else {
+			f->next = gc->files;
+			gc->files = f;
+		}
+	} else if (!f) {
+		ret = rdmapin_fail(ENOMEM, "out of memory for a guard record");
+	}
+	if (f) {
+		f->refs++;
+		mr->guard = f->kind;
+	}
+	pthread_mutex_unlock(&gc->lock);
+	return ret;
+}
+
+/* Under gc->lock. */
 static void unguard_by_daemon(uint64_t id)
 {
 	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD, .id = id };
 	struct rdmapin_guardd_reply reply;
 	uint64_t *grown;
 
-	pthread_mutex_lock(&gc->lock);
-	if (request(&req, -1, &reply)) {
-		if (gc->npending == gc->pending_cap) {
-			grown = reallocarray(gc->pending, gc->pending_cap * 2 + 8,
-					     sizeof(*gc->pending));
-			if (grown) {
-				gc->pending = grown;
-				gc->pending_cap = gc->pending_cap * 2 + 8;
-			}
+	if (!request(&req, -1, &reply))
+		return;
+	if (gc->npending == gc->pending_cap) {
+		grown = reallocarray(gc->pending, gc->pending_cap * 2 + 8, sizeof(*gc->pending));
+		if (grown) {
+			gc->pending = grown;
+			gc->pending_cap = gc->pending_cap * 2 + 8;
 		}
-		/* Out of memory: the entry stays until this process ends. */
-		if (gc->npending < gc->pending_cap)
-			gc->pending[gc->npending++] = id;
 	}
-	pthread_mutex_unlock(&gc->lock);
+	/* Out of memory: the entry stays until this process ends. */
+	if (gc->npending < gc->pending_cap)
+		gc->pending[gc->npending++] = id;
 }
 
+/* The last MR over the file lifts its guard. */
 void rdmapin_unguard_mr(struct rdmapin_mr *mr)
 {
+	struct rdmapin_guarded_file **p, *f;
 	struct rdmapin_guard_key key;
 	int err = errno;
 
-	if (mr->guard == RDMAPIN_GUARD_KIND_DAEMON) {
-		unguard_by_daemon(mr->guard_id);
-	} else if (mr->guard == RDMAPIN_GUARD_KIND_DIRECT) {
-		/* Fails only when the guard was unloaded: then nothing is left to undo. */
-		rdmapin_guard_key_init(&key, mr->backing.dev, mr->backing.ino);
-		rdmapin_guard_unref(&key, mr->backing.path);
+	if (mr->guard == RDMAPIN_GUARD_KIND_NONE)
+		return;
+	pthread_mutex_lock(&gc->lock);
+	p = find_file(mr->backing.dev, mr->backing.ino);
+	f = *p;
+	if (f && !--f->refs) {
+		*p = f->next;
+		if (f->kind == RDMAPIN_GUARD_KIND_DAEMON) {
+			unguard_by_daemon(f->id);
+		} else {
+			/* Fails only when the guard was unloaded: then nothing is left to undo. */
+			rdmapin_guard_key_init(&key, f->dev, f->ino);
+			rdmapin_guard_unref(&key, mr->backing.path);
+		}
+		free(f);
 	}
+	pthread_mutex_unlock(&gc->lock);
 	mr->guard = RDMAPIN_GUARD_KIND_NONE;
 	errno = err;
 }
@@ -290,9 +341,16 @@ enum rdmapin_guard_kind rdmapin_guard_reachable(char *why, size_t len)
 	return RDMAPIN_GUARD_KIND_NONE;
 }
 
+/* The entries are the parent's: the child forgets them without lifting any. */
 void rdmapin_guard_client_forget(void)
 {
+	struct rdmapin_guarded_file *f;
+
 	if (gc->conn >= 0)
 		close(gc->conn);
 	free(gc->pending);
+	while ((f = gc->files)) {
+		gc->files = f->next;
+		free(f);
+	}
 }

@@ -128,7 +128,7 @@ static bool revoke_mr(struct rdmapin_mr *mr)
 	mr->grace_deadline_ns = 0;
 	/* Published before the lease goes, so whoever broke it sees it revoked. */
 	if (mr->ibmr) {
-		rdmapin_registry_update(mr);
+		rdmapin_registry_set_state(mr->registry_slot, RDMAPIN_PIN_REVOKED);
 		rdmapin_event_post(RDMAPIN_EVENT_MR_REVOKED, mr);
 	}
 	rdmapin_lease_detach(mr);
@@ -330,8 +330,7 @@ static int lease_kind_here(enum rdmapin_lease_kind *kind, const struct rdmapin_b
 	return 0;
 }
 
-/* Attaches @mr to the live lease of its file, if there is one. */
-static bool attach_existing(struct rdmapin_mr *mr)
+bool rdmapin_lease_attach_existing(struct rdmapin_mr *mr)
 {
 	struct rdmapin_lease *l;
 
@@ -368,7 +367,7 @@ static int lease_new(struct rdmapin_mr *mr)
 
 	if (lease_kind_here(&kind, b) || rdmapin_break_thread_start(&break_handlers))
 		return -1;
-	if (attach_existing(mr))
+	if (rdmapin_lease_attach_existing(mr))
 		return 0;
 	lfd = mr->attr.fd >= 0 ? lease_take(mr->attr.fd, kind) :
 				 rdmapin_own_fd_find(b->dev, b->ino, lease_take_own, &kind);
@@ -392,7 +391,7 @@ int rdmapin_lease_attach(struct rdmapin_mr *mr)
 {
 	int ret;
 
-	if (attach_existing(mr))
+	if (rdmapin_lease_attach_existing(mr))
 		return 0;
 	rdmapin_setup_lock();
 	ret = lease_new(mr);

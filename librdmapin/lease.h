@@ -10,6 +10,7 @@
 #ifndef RDMAPIN_LEASE_H
 #define RDMAPIN_LEASE_H
 
+#include <stdbool.h>
 #include <rdmapin/rdmapin.h>
 
 struct rdmapin_mr;
@@ -21,6 +22,8 @@ struct rdmapin_lease;
  * @mr to it. Takes the locks itself. 0, or -1 with errno and a message.
  */
 int rdmapin_lease_attach(struct rdmapin_mr *mr);
+/* Attaches @mr to the live lease of its file, if this process holds one; takes the lock. */
+bool rdmapin_lease_attach_existing(struct rdmapin_mr *mr);
 /* Drops @mr from its lease, under the lock; the lease is released with its last MR. */
 void rdmapin_lease_detach(struct rdmapin_mr *mr);
 enum rdmapin_lease_kind rdmapin_lease_kind(const struct rdmapin_lease *lease);

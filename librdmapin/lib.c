@@ -13,6 +13,8 @@ struct rdmapin_lib rdmapin_lib = {
 	.callbacks_tail = &rdmapin_lib.callbacks,
 	.brk = { .sig_fd = -1, .timer_fd = -1, .ep_fd = -1 },
 	.guard = { .lock = PTHREAD_MUTEX_INITIALIZER, .conn = -1 },
+	.registry = { .fd = -1 },
+	.maps_fd = -1,
 };
 
 void rdmapin_lock(void)
@@ -55,6 +57,8 @@ void rdmapin_lib_reset(void)
 	memset(l, 0, sizeof(*l));
 	pthread_mutex_init(&l->guard.lock, NULL);
 	l->guard.conn = -1;
+	l->registry.fd = -1;
+	l->maps_fd = -1;
 	pthread_mutex_init(&l->setup, NULL);
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);

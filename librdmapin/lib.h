@@ -18,6 +18,7 @@
 #ifndef RDMAPIN_LIB_H
 #define RDMAPIN_LIB_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +32,8 @@ struct rdmapin_lease;
 struct rdmapin_event_queue;
 struct rdmapin_event_node;
 struct rdmapin_break_handlers;
+struct rdmapin_registry_header;
+struct rdmapin_known_file;
 
 /* A device's capabilities, remembered per open context. */
 struct rdmapin_device_entry {
@@ -39,9 +42,20 @@ struct rdmapin_device_entry {
 	struct rdmapin_device_caps caps;
 };
 
-/* The connection to rdmapin-guardd (guard_client.c). */
+/* A guarded file, and how many of this process's MRs it holds the guard for. */
+struct rdmapin_guarded_file {
+	dev_t dev;
+	ino_t ino;
+	enum rdmapin_guard_kind kind;
+	uint64_t id;			/* the daemon's name for the entry */
+	unsigned int refs;
+	struct rdmapin_guarded_file *next;
+};
+
+/* The connection to rdmapin-guardd and the files guarded (guard_client.c). */
 struct rdmapin_guard_client {
 	pthread_mutex_t lock;
+	struct rdmapin_guarded_file *files;
 	int conn;			/* -1: none */
 	uint64_t *pending;		/* UNGUARDs the daemon missed: sent when it is back */
 	size_t npending, pending_cap;
@@ -49,6 +63,17 @@ struct rdmapin_guard_client {
 	ino_t away_ino;
 	dev_t away_dev;
 	uint64_t away_until;		/* CLOCK_MONOTONIC seconds; 0: not away */
+};
+
+/* This process's record in the pin registry (registry.c): made with its first pin. */
+struct rdmapin_registry_record {
+	int fd;
+	struct rdmapin_registry_header *hdr;
+	size_t map_len;
+	uint32_t *free;			/* free slots, a stack */
+	uint32_t nfree;
+	bool opened;			/* made, or failed for good: under the setup lock */
+	char path[PATH_MAX];		/* to remove it at exit; our 0700 directory */
 };
 
 struct rdmapin_break_thread {
@@ -67,10 +92,13 @@ struct rdmapin_lib {
 	struct rdmapin_lease *leases;
 	struct rdmapin_break_thread brk;
 	struct rdmapin_guard_client guard;
+	struct rdmapin_registry_record registry;
+	struct rdmapin_known_file *known_files;			/* file_cache.c */
 	struct rdmapin_event_queue *event_queues;		/* one per context */
 	struct rdmapin_event_node *callbacks, **callbacks_tail;	/* to run, in order */
 	const struct ibv_mr *cb_running;	/* whose callback the break thread runs */
 
+	int maps_fd;			/* /proc/self/maps for PROCMAP_QUERY (vma.c) */
 	bool host_probed;		/* release/acquire: host is complete */
 	struct rdmapin_host_caps host;
 	struct rdmapin_device_entry devices[8];

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "async_event.h"
 #include "device_caps.h"
 #include "error.h"
+#include "file_cache.h"
 #include "guard_client.h"
 #include "host_caps.h"
 #include "lease.h"
@@ -258,6 +260,9 @@ static int protect_file(struct rdmapin_mr *mr)
 		return -1;
 	if (!mr->policy.leasable)
 		return 0;
+	/* A file leased already keeps its lease for later MRs: guard and lease never mix. */
+	if (policy != RDMAPIN_LEASE_NONE && rdmapin_lease_attach_existing(mr))
+		return 0;
 	if (mr->attr.lease == RDMAPIN_LEASE_REQUIRE)
 		return take_lease(mr, policy, NULL);
 	if (!rdmapin_guard_mr(mr))
@@ -321,10 +326,53 @@ static struct ibv_mr *reg_unique(struct rdmapin_mr *mr, int access)
 	}
 }
 
+/* Longer paths end in "..." (readers match files by dev and inode anyway). */
+static void copy_path(char *dst, size_t size, const char *src)
+{
+	size_t len = strnlen(src, size);
+
+	if (len < size) {
+		memcpy(dst, src, len + 1);
+		return;
+	}
+	memcpy(dst, src, size - 4);
+	memcpy(dst + size - 4, "...", 4);
+}
+
+/* What the pin registry publishes of mr. */
+static void mr_slot(const struct rdmapin_mr *mr, struct rdmapin_registry_slot *v)
+{
+	struct timespec now;
+
+	memset(v, 0, sizeof(*v));
+	clock_gettime(CLOCK_REALTIME, &now);
+	v->state = mr->revoked ? RDMAPIN_PIN_REVOKED : RDMAPIN_PIN_ACTIVE;
+	v->backing = mr->backing.kind;
+	v->mode = mr->mode;
+	v->lease = rdmapin_lease_kind(mr->lease);
+	v->guard = mr->guard;
+	v->lkey = mr->ibmr->lkey;
+	v->rkey = mr->ibmr->rkey;
+	v->dev = mr->backing.dev;
+	v->ino = mr->backing.ino;
+	v->offset = mr->backing.offset;
+	v->length = mr->attr.length;
+	v->addr = (uintptr_t)mr->attr.addr;
+	v->registered_ns = mr->registered_ns ?: now.tv_sec * 1000000000ll + now.tv_nsec;
+	snprintf(v->device, sizeof(v->device), "%s", ibv_get_device_name(mr->pd->context->device));
+	copy_path(v->path, sizeof(v->path), mr->backing.path);
+}
+
 static int do_register(struct rdmapin_mr *mr)
 {
+	struct rdmapin_registry_slot slot;
 	int access = mr->attr.access | (mr->mode == RDMAPIN_MODE_ODP ? IBV_ACCESS_ON_DEMAND : 0);
-	struct ibv_mr *ibmr = reg_unique(mr, access);
+	struct ibv_mr *ibmr;
+
+	rdmapin_setup_lock();
+	rdmapin_registry_open();
+	rdmapin_setup_unlock();
+	ibmr = reg_unique(mr, access);
 
 	if (!ibmr)
 		return rdmapin_fail(errno, "%s: ibv_reg_mr (%s) on %s failed: %s", what(mr),
@@ -340,7 +388,10 @@ static int do_register(struct rdmapin_mr *mr)
 	}
 	mr->ibmr = ibmr;
 	rdmapin_mr_table_add(mr);
-	rdmapin_registry_add(mr);
+	rdmapin_file_cache_hold(&mr->backing);
+	mr_slot(mr, &slot);
+	mr->registered_ns = slot.registered_ns;
+	mr->registry_slot = rdmapin_registry_add(&slot);
 	rdmapin_unlock();
 	return 0;
 }
@@ -442,7 +493,8 @@ int rdmapin_dereg_mr(struct ibv_mr *ibmr)
 		return ret;
 	}
 	mr->deregistering = true;
-	rdmapin_registry_del(mr);
+	rdmapin_registry_del(mr->registry_slot);
+	rdmapin_file_cache_release(&mr->backing);
 	rdmapin_lease_detach(mr);
 	rdmapin_event_forget_mr(mr);
 	if (mr->tombstone)

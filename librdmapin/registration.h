@@ -23,7 +23,6 @@ struct rdmapin_mr {
 
 	enum rdmapin_reg_mode mode;
 	enum rdmapin_guard_kind guard;	/* the truncate guard, instead of a lease */
-	uint64_t guard_id;		/* the daemon's name for our entry */
 	struct rdmapin_lease *lease;
 	struct rdmapin_mr *lease_next;	/* the other MRs over the same lease */
 	void *own_map;			/* the file form's mapping, unmapped at dereg */

@@ -1,38 +1,30 @@
 // SPDX-License-Identifier: MIT
-/* The pin registry: see registry.h for the layout and the rules. */
+/* The pin registry's writer: see registry_format.h for the layout and the rules. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "lease.h"
+#include "lib.h"
 #include "proc.h"
-#include "registration.h"
 #include "registry.h"
 
 #define GROW_SLOTS 64
 #define MAX_SLOTS (1u << 20)
 
-/* This process's record: created with its first pin, kept until exit. */
-static struct {
-	int fd;
-	struct rdmapin_registry_header *hdr;
-	size_t map_len;
-	bool failed;		/* cannot publish here; do not retry each call */
-	char path[PATH_MAX];	/* to remove it at exit; our 0700 directory */
-} rec = { .fd = -1 };
+static struct rdmapin_registry_record *const rec = &rdmapin_lib.registry;
 
 static struct rdmapin_registry_slot *slot_at(uint32_t i)
 {
-	return (struct rdmapin_registry_slot *)((char *)rec.hdr + sizeof(*rec.hdr)) + i;
+	return (struct rdmapin_registry_slot *)((char *)rec->hdr + sizeof(*rec->hdr)) + i;
 }
 
 /*
@@ -96,33 +88,38 @@ static int open_user_dir(int top)
 	return fd;
 }
 
-static int map_record(uint32_t nslots)
+/*
+ * Grows the record @r to @nslots; the new slots go on the free list, lowest
+ * first out, so the file stays dense.
+ */
+static int map_record(struct rdmapin_registry_record *r, uint32_t nslots)
 {
-	size_t len = sizeof(*rec.hdr) + (size_t)nslots * sizeof(struct rdmapin_registry_slot);
+	size_t len = sizeof(*r->hdr) + (size_t)nslots * sizeof(struct rdmapin_registry_slot);
+	uint32_t *free, i;
 	void *p;
 
-	if (ftruncate(rec.fd, len))
+	free = reallocarray(r->free, nslots, sizeof(*free));
+	if (!free)
 		return -1;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, rec.fd, 0);
+	r->free = free;
+	if (ftruncate(r->fd, len))
+		return -1;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
 	if (p == MAP_FAILED)
 		return -1;
-	if (rec.hdr)
-		munmap(rec.hdr, rec.map_len);
-	rec.hdr = p;
-	rec.map_len = len;
-	__atomic_store_n(&rec.hdr->nslots, nslots, __ATOMIC_RELEASE);
+	if (r->hdr)
+		munmap(r->hdr, r->map_len);
+	r->hdr = p;
+	r->map_len = len;
+	for (i = nslots; i-- > r->hdr->nslots;)
+		r->free[r->nfree++] = i;
+	__atomic_store_n(&r->hdr->nslots, nslots, __ATOMIC_RELEASE);
 	return 0;
 }
 
-static void fill_header(uint64_t start)
+static void fill_header(struct rdmapin_registry_header *h, uint64_t start)
 {
-	struct rdmapin_registry_header *h = rec.hdr;
-	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, h->comm, sizeof(h->comm) - 1) : 0;
-
-	if (fd >= 0)
-		close(fd);
-	h->comm[n > 0 ? n - 1 : 0] = '\0';	/* drop the newline */
+	rdmapin_proc_comm(getpid(), h->comm, sizeof(h->comm));
 	h->version = RDMAPIN_REGISTRY_VERSION;
 	h->header_size = sizeof(*h);
 	h->slot_size = sizeof(struct rdmapin_registry_slot);
@@ -133,138 +130,124 @@ static void fill_header(uint64_t start)
 	__atomic_store_n(&h->magic, RDMAPIN_REGISTRY_MAGIC, __ATOMIC_RELEASE);
 }
 
+static void record_free(struct rdmapin_registry_record *r)
+{
+	if (r->hdr)
+		munmap(r->hdr, r->map_len);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->free);
+	*r = (struct rdmapin_registry_record){ .fd = -1 };
+}
+
 /*
  * The record is built unnamed (O_TMPFILE) and linked in whole, so no reader
- * ever finds it half made. The OFD lock lives as long as our open file
+ * ever finds it half made, and installed under the lock, so no registration
+ * finds it half made either. The OFD lock lives as long as our open file
  * description: it marks us alive.
  */
 static int create_record(int dir)
 {
 	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct rdmapin_registry_record r = { .fd = -1 };
 	uint64_t start = rdmapin_proc_start_time(getpid());
 	char name[64], self[64];
 
 	snprintf(name, sizeof(name), "%d-%llu", getpid(), (unsigned long long)start);
 	unlinkat(dir, name, 0);	/* a stale one can only be ours: same pid, same start */
-	rec.fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (rec.fd < 0 || fcntl(rec.fd, F_OFD_SETLK, &lk) || map_record(GROW_SLOTS))
-		return -1;
-	fill_header(start);
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", rec.fd);
+	r.fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (r.fd < 0 || fcntl(r.fd, F_OFD_SETLK, &lk) || map_record(&r, GROW_SLOTS))
+		goto fail;
+	fill_header(r.hdr, start);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", r.fd);
 	if (linkat(AT_FDCWD, self, dir, name, AT_SYMLINK_FOLLOW))
-		return -1;
-	snprintf(rec.path, sizeof(rec.path), "%s/uid-%u/%s", rdmapin_registry_dir(), geteuid(),
-		 name);
+		goto fail;
+	snprintf(r.path, sizeof(r.path), "%s/uid-%u/%s", rdmapin_registry_dir(), geteuid(), name);
+	r.opened = true;
+	rdmapin_lock();
+	*rec = r;
+	rdmapin_unlock();
 	return 0;
+fail:
+	record_free(&r);
+	return -1;
 }
 
 /* A normal exit removes the record; readers clean up after crashes. */
 static __attribute__((destructor)) void remove_record(void)
 {
-	if (rec.hdr)
-		unlink(rec.path);
+	if (rec->hdr)
+		unlink(rec->path);
 }
 
-static bool record_open(void)
+/*
+ * Creates this process's record, once: it scans and creates files, so it
+ * runs under the setup lock only. A process that cannot make one registers
+ * all the same, unlisted, and does not try again.
+ */
+void rdmapin_registry_open(void)
 {
 	int top, dir = -1;
 
-	if (rec.hdr || rec.failed)
-		return rec.hdr;
+	if (rec->opened)
+		return;
 	top = open_top_dir(rdmapin_registry_dir());
 	if (top >= 0)
 		dir = open_user_dir(top);
-	if (dir < 0 || create_record(dir)) {
-		rdmapin_registry_forget();
-		rec.failed = true;
-	}
+	if (dir < 0 || create_record(dir))
+		rec->opened = true;
 	if (dir >= 0)
 		close(dir);
 	if (top >= 0)
 		close(top);
-	return rec.hdr;
-}
-
-/* Longer paths end in "..." (readers match files by dev and inode anyway). */
-static void copy_path(char *dst, size_t size, const char *src)
-{
-	size_t len = strnlen(src, size);
-
-	if (len < size) {
-		memcpy(dst, src, len + 1);
-		return;
-	}
-	memcpy(dst, src, size - 4);
-	memcpy(dst + size - 4, "...", 4);
-}
-
-static void slot_fill(struct rdmapin_registry_slot *v, const struct rdmapin_mr *mr)
-{
-	struct timespec now;
-
-	memset(v, 0, sizeof(*v));
-	clock_gettime(CLOCK_REALTIME, &now);
-	v->state = mr->revoked ? RDMAPIN_PIN_REVOKED : RDMAPIN_PIN_ACTIVE;
-	v->backing = mr->backing.kind;
-	v->mode = mr->mode;
-	v->lease = rdmapin_lease_kind(mr->lease);
-	v->guard = mr->guard;
-	v->lkey = mr->ibmr->lkey;
-	v->rkey = mr->ibmr->rkey;
-	v->dev = mr->backing.dev;
-	v->ino = mr->backing.ino;
-	v->offset = mr->backing.offset;
-	v->length = mr->attr.length;
-	v->addr = (uintptr_t)mr->attr.addr;
-	v->registered_ns = mr->registered_ns ?: now.tv_sec * 1000000000ll + now.tv_nsec;
-	snprintf(v->device, sizeof(v->device), "%s", ibv_get_device_name(mr->pd->context->device));
-	copy_path(v->path, sizeof(v->path), mr->backing.path);
 }
 
 /* A free slot, growing the file by GROW_SLOTS when all are taken. */
 static int free_slot(void)
 {
-	uint32_t i, n = rec.hdr->nslots;
+	uint32_t n = rec->hdr->nslots;
 
-	for (i = 0; i < n; i++)
-		if (slot_at(i)->state == RDMAPIN_PIN_FREE)
-			return i;
-	if (n + GROW_SLOTS > MAX_SLOTS || map_record(n + GROW_SLOTS))
+	if (!rec->nfree && (n + GROW_SLOTS > MAX_SLOTS || map_record(rec, n + GROW_SLOTS)))
 		return -1;
-	return n;
+	return rec->free[--rec->nfree];
 }
 
-void rdmapin_registry_add(struct rdmapin_mr *mr)
+uint32_t rdmapin_registry_add(const struct rdmapin_registry_slot *v)
 {
-	struct rdmapin_registry_slot v;
 	int i;
 
-	if (!record_open() || (i = free_slot()) < 0)
-		return;
-	slot_fill(&v, mr);
-	mr->registered_ns = v.registered_ns;
-	slot_store(slot_at(i), &v);
-	mr->registry_slot = i + 1;
+	if (!rec->hdr || (i = free_slot()) < 0)
+		return 0;
+	slot_store(slot_at(i), v);
+	return i + 1;
 }
 
-void rdmapin_registry_update(struct rdmapin_mr *mr)
+void rdmapin_registry_update(uint32_t slot, const struct rdmapin_registry_slot *v)
+{
+	if (slot)
+		slot_store(slot_at(slot - 1), v);
+}
+
+/* Our own slot, read back: nobody else writes it, and we hold the lock. */
+void rdmapin_registry_set_state(uint32_t slot, enum rdmapin_pin_state state)
 {
 	struct rdmapin_registry_slot v;
 
-	if (!mr->registry_slot)
+	if (!slot)
 		return;
-	slot_fill(&v, mr);
-	slot_store(slot_at(mr->registry_slot - 1), &v);
+	v = *slot_at(slot - 1);
+	v.state = state;
+	rdmapin_registry_update(slot, &v);
 }
 
-void rdmapin_registry_del(struct rdmapin_mr *mr)
+void rdmapin_registry_del(uint32_t slot)
 {
 	struct rdmapin_registry_slot v = { .state = RDMAPIN_PIN_FREE };
 
-	if (!mr->registry_slot)
+	if (!slot)
 		return;
-	slot_store(slot_at(mr->registry_slot - 1), &v);
-	mr->registry_slot = 0;
+	rdmapin_registry_update(slot, &v);
+	rec->free[rec->nfree++] = slot - 1;
 }
 
 /*
@@ -273,12 +256,5 @@ void rdmapin_registry_del(struct rdmapin_mr *mr)
  */
 void rdmapin_registry_forget(void)
 {
-	if (rec.hdr)
-		munmap(rec.hdr, rec.map_len);
-	if (rec.fd >= 0)
-		close(rec.fd);
-	rec.fd = -1;
-	rec.hdr = NULL;
-	rec.failed = false;
-	rec.path[0] = '\0';
+	record_free(rec);
 }

@@ -14,10 +14,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <rdmapin/rdmapin.h>
 #include "error.h"
+#include "lib.h"
 #include "procmap_query.h"
-#include "host_caps.h"
+#include "proc.h"
 #include "vma.h"
 
 /* valgrind cannot know that PROCMAP_QUERY writes through vma_name_addr. */
@@ -35,10 +35,14 @@
 struct vma_source {
 	int (*next)(struct vma_source *src, uintptr_t addr, struct rdmapin_vma *vma);
 	int fd;
-	FILE *maps;		/* the parser's stream over fd */
-	char *line;
-	size_t line_size;
+	/* The maps text, read with pread() from offset 0, a buffer at a time. */
+	char *buf;
+	size_t len, pos;
+	off_t off;
 };
+
+/* Large reads: seq_file fills the whole buffer, so one pread() covers ~600 mappings. */
+#define MAPS_BUF_SIZE (64 << 10)
 
 static int procmap_next(struct vma_source *src, uintptr_t addr, struct rdmapin_vma *vma)
 {
@@ -50,7 +54,13 @@ static int procmap_next(struct vma_source *src, uintptr_t addr, struct rdmapin_v
 		.vma_name_size = sizeof(vma->name),
 	};
 
-	if (ioctl(src->fd, PROCMAP_QUERY, &q)) {
+	int ret;
+
+	/* The fd is the process's, shared by every thread; its ioctl is quick. */
+	rdmapin_lock();
+	ret = ioctl(src->fd, PROCMAP_QUERY, &q);
+	rdmapin_unlock();
+	if (ret) {
 		if (errno == ENOENT)
 			return 1;
 		return rdmapin_fail(errno, "PROCMAP_QUERY for 0x%" PRIxPTR " failed: %s; retry, "
@@ -74,28 +84,19 @@ static int procmap_next(struct vma_source *src, uintptr_t addr, struct rdmapin_v
 	return 0;
 }
 
-/* "start-end perms offset major:minor inode   name", the name possibly with spaces. */
-static int parse_maps_line(const char *line, struct rdmapin_vma *vma)
+static void vma_of_map(struct rdmapin_vma *vma, const struct rdmapin_proc_map *map)
 {
-	char perms[5] = "";
-	int name_at = 0;
-	size_t len;
-
-	if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %4s %" SCNx64 " %" SCNx32 ":%" SCNx32 " %" SCNu64 " %n",
-		   &vma->start, &vma->end, perms, &vma->offset, &vma->dev_major, &vma->dev_minor,
-		   &vma->inode, &name_at) != 7 || !name_at)
-		return rdmapin_fail(EIO, "cannot parse the /proc/self/maps line '%.100s'; report "
-					 "it with the kernel version", line);
-	vma->readable = perms[0] == 'r';
-	vma->writable = perms[1] == 'w';
-	vma->shared = perms[3] == 's';
+	vma->start = map->start;
+	vma->end = map->end;
+	vma->offset = map->offset;
+	vma->readable = map->readable;
+	vma->writable = map->writable;
+	vma->shared = map->shared;
+	vma->dev_major = map->dev_major;
+	vma->dev_minor = map->dev_minor;
+	vma->inode = map->inode;
 	vma->page_size = 0;
-	len = strcspn(line + name_at, "\n");
-	if (len >= sizeof(vma->name))
-		len = sizeof(vma->name) - 1;
-	memcpy(vma->name, line + name_at, len);
-	vma->name[len] = '\0';
-	return 0;
+	snprintf(vma->name, sizeof(vma->name), "%s", map->name);
 }
 
 static int maps_unreadable(void)
@@ -104,19 +105,47 @@ static int maps_unreadable(void)
 				   "is free", strerror(errno));
 }
 
+/* The next line of the text, NUL-terminated; NULL at its end (errno 0) or on error. */
+static char *maps_line(struct vma_source *src)
+{
+	char *line = src->buf + src->pos, *nl;
+	ssize_t n;
+
+	for (;;) {
+		nl = memchr(line, '\n', src->len - src->pos);
+		if (nl) {
+			*nl = '\0';
+			src->pos = nl + 1 - src->buf;
+			return line;
+		}
+		memmove(src->buf, line, src->len - src->pos);
+		src->len -= src->pos;
+		src->pos = 0;
+		line = src->buf;
+		n = pread(src->fd, src->buf + src->len, MAPS_BUF_SIZE - 1 - src->len, src->off);
+		if (n <= 0) {
+			errno = n ? errno : 0;
+			return NULL;
+		}
+		src->off += n;
+		src->len += n;
+	}
+}
+
 static int maps_next(struct vma_source *src, uintptr_t addr, struct rdmapin_vma *vma)
 {
-	if (!src->maps) {
-		src->maps = fdopen(src->fd, "r");
-		if (!src->maps)
-			return maps_unreadable();
-	}
+	struct rdmapin_proc_map map;
+	char *line;
+
 	do {
-		if (getline(&src->line, &src->line_size, src->maps) < 0)
-			return ferror(src->maps) ? maps_unreadable() : 1;
-		if (parse_maps_line(src->line, vma))
-			return -1;
-	} while (vma->end <= addr);
+		line = maps_line(src);
+		if (!line)
+			return errno ? maps_unreadable() : 1;
+		if (rdmapin_proc_map_parse(line, &map))
+			return rdmapin_fail(EIO, "cannot parse the /proc/self/maps line '%.100s'; "
+						 "report it with the kernel version", line);
+	} while (map.end <= addr);
+	vma_of_map(vma, &map);
 	return 0;
 }
 
@@ -142,43 +171,73 @@ static int walk_range(struct vma_source *src, uintptr_t start, uintptr_t end, rd
 	return 0;
 }
 
-static int walk(int (*next)(struct vma_source *, uintptr_t, struct rdmapin_vma *),
-		uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
+static int open_maps(void)
 {
-	struct vma_source src = { .next = next };
-	int ret, err;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 
-	if (start >= end)
-		return rdmapin_fail(EINVAL, "0x%" PRIxPTR "-0x%" PRIxPTR ": empty range; pass "
-					    "start below end", start, end);
-	src.fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (src.fd < 0)
+	if (fd < 0)
 		return rdmapin_fail(errno, "cannot open /proc/self/maps: %s; mount procfs on "
 					   "/proc", strerror(errno));
-	ret = walk_range(&src, start, end, fn, ctx);
-	err = errno;
-	if (src.maps)
-		fclose(src.maps);
-	else
-		close(src.fd);
-	free(src.line);
-	errno = err;
-	return ret;
+	return fd;
+}
+
+static int check_range(uintptr_t start, uintptr_t end)
+{
+	if (start < end)
+		return 0;
+	return rdmapin_fail(EINVAL, "0x%" PRIxPTR "-0x%" PRIxPTR ": empty range; pass start "
+				    "below end", start, end);
+}
+
+/*
+ * One fd serves the process: PROCMAP_QUERY needs no read position, and the
+ * text is read with pread() from offset 0 (seq_file restarts there). Opened
+ * once, under the setup lock, and again in a forked child (its /proc/self
+ * was the parent's).
+ */
+static int maps_fd(void)
+{
+	int fd = __atomic_load_n(&rdmapin_lib.maps_fd, __ATOMIC_ACQUIRE);
+
+	if (fd >= 0)
+		return fd;
+	rdmapin_setup_lock();
+	fd = rdmapin_lib.maps_fd;
+	if (fd < 0 && (fd = open_maps()) >= 0)
+		__atomic_store_n(&rdmapin_lib.maps_fd, fd, __ATOMIC_RELEASE);
+	rdmapin_setup_unlock();
+	return fd;
 }
 
 int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
 {
-	return walk(procmap_next, start, end, fn, ctx);
+	struct vma_source src = { .next = procmap_next };
+
+	if (check_range(start, end) || (src.fd = maps_fd()) < 0)
+		return -1;
+	return walk_range(&src, start, end, fn, ctx);
 }
 
+/* The text is read from its start on each walk, up to the end of the range. */
 int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
 {
-	return walk(maps_next, start, end, fn, ctx);
+	struct vma_source src = { .next = maps_next };
+	int ret, err;
+
+	if (check_range(start, end) || (src.fd = maps_fd()) < 0)
+		return -1;
+	src.buf = malloc(MAPS_BUF_SIZE);
+	if (!src.buf)
+		return rdmapin_fail(ENOMEM, "out of memory to read /proc/self/maps");
+	ret = walk_range(&src, start, end, fn, ctx);
+	err = errno;
+	free(src.buf);
+	errno = err;
+	return ret;
 }
 
-int rdmapin_vma_walk(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
+void rdmapin_vma_forget(void)
 {
-	if (rdmapin_host()->flags & RDMAPIN_HOST_PROCMAP_QUERY)
-		return rdmapin_vma_walk_procmap(start, end, fn, ctx);
-	return rdmapin_vma_walk_maps(start, end, fn, ctx);
+	if (rdmapin_lib.maps_fd >= 0)
+		close(rdmapin_lib.maps_fd);
 }

@@ -20,14 +20,16 @@ struct rdmapin_vma {
 typedef int (*rdmapin_vma_fn)(const struct rdmapin_vma *vma, void *ctx);
 
 /*
- * Calls fn for each mapping intersecting [start, end), in address order.
+ * Both call fn for each mapping intersecting [start, end), in address order.
  * An unmapped byte fails with EFAULT, naming the first unmapped address.
- * fn returning nonzero stops the walk and is returned.
+ * fn returning nonzero stops the walk and is returned. The first asks the
+ * kernel with PROCMAP_QUERY (Linux 6.11), the second parses /proc/self/maps:
+ * the caller picks by RDMAPIN_HOST_PROCMAP_QUERY, so that this file needs no
+ * host facts (and tests compare the two).
  */
-int rdmapin_vma_walk(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx);
-
-/* The two sources rdmapin_vma_walk() picks from; tests compare them. */
 int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx);
 int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx);
+/* In a forked child: the cached /proc/self/maps is the parent's. */
+void rdmapin_vma_forget(void);
 
 #endif

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-/*
- * /proc readers: a process's start time tells it from a later one with its
- * pid; its status and uid_map, what it may do.
- */
+/* /proc readers: see proc.h. */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,4 +121,39 @@ bool rdmapin_proc_in_group(pid_t pid, gid_t gid)
 		return true;
 	v = status_field(pid, "Groups:", buf, sizeof(buf));
 	return v && lists(v, -1, gid);
+}
+
+void rdmapin_proc_comm(pid_t pid, char *comm, size_t size)
+{
+	char path[64];
+	ssize_t n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, comm, size - 1);
+		close(fd);
+	}
+	comm[n > 0 ? n : 0] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+}
+
+int rdmapin_proc_map_parse(char *line, struct rdmapin_proc_map *map)
+{
+	char perms[5] = "";
+	int name_at = 0;
+
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %" SCNx32 ":%" SCNx32
+			 " %" SCNu64 " %n", &map->start, &map->end, perms, &map->offset,
+		   &map->dev_major, &map->dev_minor, &map->inode, &name_at) != 7 || !name_at) {
+		errno = EINVAL;
+		return -1;
+	}
+	map->readable = perms[0] == 'r';
+	map->writable = perms[1] == 'w';
+	map->shared = perms[3] == 's';
+	line[name_at + strcspn(line + name_at, "\n")] = '\0';
+	map->name = line + name_at;
+	return 0;
 }

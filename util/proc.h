@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* What /proc tells of a process, for the library, pinls and rdmapin-guardd. */
+/*
+ * What /proc says about a process, for the library, pinls and rdmapin-guardd
+ * alike: one parser for each file, so that they read it the same way.
+ */
 #ifndef RDMAPIN_UTIL_PROC_H
 #define RDMAPIN_UTIL_PROC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -20,5 +24,29 @@ bool rdmapin_proc_capable(pid_t pid, int cap);
 
 /* Whether @pid is in group @gid: real, effective or supplementary. */
 bool rdmapin_proc_in_group(pid_t pid, gid_t gid);
+
+/* /proc/PID/comm without its newline in comm; "" if the process is gone. */
+void rdmapin_proc_comm(pid_t pid, char *comm, size_t size);
+
+/* One line of /proc/PID/maps. */
+struct rdmapin_proc_map {
+	uint64_t start, end;
+	uint64_t offset;		/* file offset of start */
+	bool readable, writable, shared;
+	uint32_t dev_major, dev_minor;
+	uint64_t inode;			/* 0: anonymous */
+	/*
+	 * Inside the parsed line: a path (a deleted file's ends in
+	 * " (deleted)"), [heap], [stack]..., or "" for none.
+	 */
+	const char *name;
+};
+
+/*
+ * Parses "start-end perms offset major:minor inode   name", where the name
+ * may hold spaces, and ends the line at its newline so that map->name is a
+ * string. Returns 0, or -1 with errno EINVAL when the line has another form.
+ */
+int rdmapin_proc_map_parse(char *line, struct rdmapin_proc_map *map);
 
 #endif

@@ -86,6 +86,13 @@ enum rdmapin_guard_kind {
 	RDMAPIN_GUARD_KIND_DIRECT,	/* this process edits the guard's map itself */
 };
 
+/*
+ * How a file registered now would be kept whole by the truncate guard:
+ * through rdmapin-guardd, directly, or not at all; @why (if not NULL) gets
+ * through what, or why not. errno and rdmapin_last_error() stay as they were.
+ */
+enum rdmapin_guard_kind rdmapin_query_guard(char *why, size_t len);
+
 /* What happens when another process opens or truncates a registered file. */
 enum rdmapin_break_policy {
 	RDMAPIN_BREAK_REVOKE = 0,	/* deregister at once, then release the lease */

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "proc.h"
-#include "registry.h"
+#include "registry_read.h"
 
 static char top[64], user[96], path[PATH_MAX];
 

@@ -19,7 +19,6 @@
 #include <linux/types.h>
 #include <rdmapin/rdmapin.h>
 #include "check.h"
-#include "guard_client.h"
 #include "guard_map.h"
 #include "guardd_ctl.h"
 #include "guest.h"
@@ -56,7 +55,7 @@ static void honest_host(void)
 	check(!rdmapin_query_host(&caps), "rdmapin_query_host: %s", rdmapin_last_error());
 	check(!(caps.flags & RDMAPIN_HOST_TRUNCATE_GUARD),
 	      "no RDMAPIN_HOST_TRUNCATE_GUARD where no guard is loaded (flags 0x%x)", caps.flags);
-	check(rdmapin_guard_reachable(why, sizeof(why)) == RDMAPIN_GUARD_KIND_NONE,
+	check(rdmapin_query_guard(why, sizeof(why)) == RDMAPIN_GUARD_KIND_NONE,
 	      "no guard is reachable");
 	check(strstr(why, "rdmapin-guardd") && strstr(why, RDMAPIN_GUARD_MAP),
 	      "why names the daemon and the map: %s", why);

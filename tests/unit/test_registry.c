@@ -4,12 +4,14 @@
  * publishes a reader lists field by field; a reader never sees a slot
  * mid-update (a writer thread rewrites one while the reader scans); a dead
  * process's record is not listed and is removed; a per-user directory that
- * is not private makes the writer publish nothing. The MRs are plain data
- * here: the registry reads only their fields (guest tests use real ones).
+ * is not private makes the writer publish nothing. The writer takes slot
+ * values, so no MR is needed here (guest tests publish real ones).
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +21,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "fake_mr.h"
+#include "fake_pin.h"
 #include "registry.h"
+#include "registry_read.h"
 
 struct seen {
 	int n, torn;
@@ -51,19 +54,25 @@ static struct seen scan(const char *dir)
 	return s;
 }
 
+static struct rdmapin_registry_slot pin(const char *path, uint64_t len, uint32_t lkey)
+{
+	struct rdmapin_registry_slot v;
+
+	fake_pin_init(&v, path, len, lkey);
+	return v;
+}
+
 static atomic_bool stop;
 
 /* Rewrites one slot between two whole contents as fast as it can. */
 static void *rewriter(void *arg)
 {
-	struct fake_mr *f = arg;
+	const uint32_t *slot = arg;
+	struct rdmapin_registry_slot v[] = { pin("/a", 1, 4), pin("/bb", 2, 4) };
 	unsigned long i;
 
-	for (i = 0; !atomic_load(&stop); i++) {
-		snprintf(f->mr.backing.path, sizeof(f->mr.backing.path), i & 1 ? "/bb" : "/a");
-		f->mr.attr.length = i & 1 ? 2 : 1;
-		rdmapin_registry_update(&f->mr);
-	}
+	for (i = 0; !atomic_load(&stop); i++)
+		rdmapin_registry_update(*slot, &v[i & 1]);
 	return NULL;
 }
 
@@ -71,7 +80,7 @@ static void *rewriter(void *arg)
  * Bounded by time as well as count: under valgrind the threads take turns
  * and a scan racing a spinning writer gets few of them.
  */
-static void check_consistent_reads(const char *dir, struct fake_mr *f)
+static void check_consistent_reads(const char *dir, uint32_t slot)
 {
 	struct seen s, all = { 0 };
 	struct timespec t0, t1;
@@ -80,7 +89,7 @@ static void check_consistent_reads(const char *dir, struct fake_mr *f)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	t1 = t0;
-	pthread_create(&t, NULL, rewriter, f);
+	pthread_create(&t, NULL, rewriter, &slot);
 	while (scans < 2000 && t1.tv_sec - t0.tv_sec < 3) {
 		s = scan(dir);
 		all.n += s.n;
@@ -113,16 +122,15 @@ static int count_files(const char *dir)
 /* A child publishes a pin and dies without cleaning up, as a crash would. */
 static void check_dead_process(const char *dir)
 {
-	struct fake_mr f;
+	struct rdmapin_registry_slot v = pin("/dead", 1, 8);
 	int before = count_files(dir), after;
 	struct seen s;
 	pid_t pid;
 
 	pid = fork();
 	if (pid == 0) {
-		fake_mr_init(&f, "/dead", 1, 8);
-		rdmapin_registry_add(&f.mr);
-		_exit(f.mr.registry_slot ? 0 : 1);
+		rdmapin_registry_open();
+		_exit(rdmapin_registry_add(&v) ? 0 : 1);
 	}
 	waitpid(pid, NULL, 0);
 	check(count_files(dir) == before + 1, "a dead child's record is on disk");
@@ -135,8 +143,8 @@ static void check_dead_process(const char *dir)
 /* Someone else's (or a non-private) uid directory: publish nothing there. */
 static void check_foreign_user_dir(const char *dir)
 {
+	struct rdmapin_registry_slot v = pin("/x", 1, 16);
 	char top[PATH_MAX], user[PATH_MAX + 32];
-	struct fake_mr f;
 	int status = -1;
 	pid_t pid;
 
@@ -147,9 +155,8 @@ static void check_foreign_user_dir(const char *dir)
 	pid = fork();
 	if (pid == 0) {
 		setenv("RDMAPIN_RUNTIME_DIR", top, 1);
-		fake_mr_init(&f, "/x", 1, 16);
-		rdmapin_registry_add(&f.mr);
-		_exit(f.mr.registry_slot ? 1 : 0);
+		rdmapin_registry_open();
+		_exit(rdmapin_registry_add(&v) ? 1 : 0);
 	}
 	waitpid(pid, &status, 0);
 	check(WIFEXITED(status) && !WEXITSTATUS(status) && count_files(top) == 0,
@@ -161,26 +168,26 @@ static void check_foreign_user_dir(const char *dir)
 int main(void)
 {
 	char dir[] = "/tmp/rdmapin-registry-XXXXXX", cmd[64];
-	struct fake_mr a, b;
+	struct rdmapin_registry_slot va = pin("/a", 1, 4), vb = pin("/b", 4096, 2);
+	uint32_t a, b;
 	struct seen s;
 
 	if (!mkdtemp(dir))
 		return 1;
 	setenv("RDMAPIN_RUNTIME_DIR", dir, 1);
-	fake_mr_init(&a, "/a", 1, 4);
-	fake_mr_init(&b, "/b", 4096, 2);
-	rdmapin_registry_add(&a.mr);
-	rdmapin_registry_add(&b.mr);
+	rdmapin_registry_open();
+	a = rdmapin_registry_add(&va);
+	b = rdmapin_registry_add(&vb);
 	s = scan(dir);
 	check(s.n == 2 && s.lkeys == 6 && s.fields_ok,
 	      "two published pins are listed with their fields (%d)", s.n);
-	check_consistent_reads(dir, &a);
-	rdmapin_registry_del(&b.mr);
+	check_consistent_reads(dir, a);
+	rdmapin_registry_del(b);
 	s = scan(dir);
 	check(s.n == 1 && s.lkeys == 4, "a deleted pin is gone (%d left)", s.n);
 	check_dead_process(dir);
 	check_foreign_user_dir(dir);
-	rdmapin_registry_del(&a.mr);
+	rdmapin_registry_del(a);
 	rdmapin_registry_forget();
 	check(scan(dir).n == 0, "nothing listed after the last pin");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -7,8 +7,8 @@
  *
  *	pin <n> <backing> <mode> <lease> <guard> <device> <offset> <length>
  *
- * n counts the FILE arguments from 0; the test knows their paths. Linked
- * with the library's objects for rdmapin_backing_str(), the name pinls prints.
+ * n counts the FILE arguments from 0; the test knows their paths. The names
+ * are the library's, which pinls prints too.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,19 +21,12 @@
 #include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
-#include "backing.h"
 #include "guest.h"
 
 #define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
 
 static int report(int n, struct ibv_mr *mr)
 {
-	static const char *const modes[] = {
-		[RDMAPIN_MODE_PIN] = "pin",
-		[RDMAPIN_MODE_ODP] = "odp",
-	};
-	static const char *const leases[] = { "none", "native", "emulated" };
-	static const char *const guards[] = { "none", "daemon", "direct" };
 	struct rdmapin_mr_attr a;
 
 	if (rdmapin_query_mr(mr, &a)) {
@@ -41,7 +34,8 @@ static int report(int n, struct ibv_mr *mr)
 		return -1;
 	}
 	printf("pin %d %s %s %s %s %s %llu %zu\n", n, rdmapin_backing_str(a.backing),
-	       modes[a.mode], leases[a.lease], guards[a.guard], a.device,
+	       rdmapin_reg_mode_str(a.mode), rdmapin_lease_kind_str(a.lease),
+	       rdmapin_guard_kind_str(a.guard), a.device,
 	       (unsigned long long)a.offset, mr->length);
 	return 0;
 }

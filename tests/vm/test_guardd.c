@@ -144,9 +144,6 @@ static int new_file(struct mapping *m, const char *dir, uid_t uid, mode_t mode, 
 	return -1;
 }
 
-static const char *const guard_name[] = { "none", "daemon", "direct" };
-static const char *const lease_name[] = { "none", "native", "emulated" };
-
 /* What a guarded registration must report; @what names the case. */
 static void check_guarded_mr(struct ibv_mr *mr, const char *what)
 {
@@ -155,8 +152,8 @@ static void check_guarded_mr(struct ibv_mr *mr, const char *what)
 	if (!check(!rdmapin_query_mr(mr, &a), "%s: rdmapin_query_mr", what))
 		return;
 	check(a.guard == RDMAPIN_GUARD_KIND_DAEMON && a.lease == RDMAPIN_LEASE_KIND_NONE,
-	      "%s: guarded by the daemon (%s), not leased (%s)", what, guard_name[a.guard],
-	      lease_name[a.lease]);
+	      "%s: guarded by the daemon (%s), not leased (%s)", what,
+	      rdmapin_guard_kind_str(a.guard), rdmapin_lease_kind_str(a.lease));
 	check(a.mode == expected_mode() && !a.revoked, "%s: %s, not revoked", what,
 	      a.mode == RDMAPIN_MODE_PIN ? "pinned" : "ODP");
 }
@@ -324,7 +321,7 @@ static int start_root_holder(struct holder *h, const struct mapping *m, const ch
 	holder_start(h, &s);
 	return check(!h->r.err && h->r.guard == RDMAPIN_GUARD_KIND_DAEMON,
 		     "%s: a holder registers, guarded by the daemon (%s): %s", what,
-		     guard_name[h->r.guard], h->r.err ? h->r.msg : "ok");
+		     rdmapin_guard_kind_str(h->r.guard), h->r.err ? h->r.msg : "ok");
 }
 
 enum form { FILE_FORM, DROP_IN_FORM };
@@ -539,8 +536,8 @@ static void nobody_writable(const struct place *at, bool open_first)
 	if (!check(!h.r.err, "%s: nobody registers it: %s", what, h.r.err ? h.r.msg : "ok"))
 		goto out;
 	check(h.r.guard == RDMAPIN_GUARD_KIND_DAEMON && h.r.lease == RDMAPIN_LEASE_KIND_NONE,
-	      "%s: guarded by the daemon (%s), not leased (%s)", what, guard_name[h.r.guard],
-	      lease_name[h.r.lease]);
+	      "%s: guarded by the daemon (%s), not leased (%s)", what,
+	      rdmapin_guard_kind_str(h.r.guard), rdmapin_lease_kind_str(h.r.lease));
 	check(h.r.host_guard, "%s: nobody's rdmapin_query_host() has RDMAPIN_HOST_TRUNCATE_GUARD",
 	      what);
 	check(state_entries(h.pid) == 1, "%s: DIR/state lists nobody's entry", what);
@@ -596,7 +593,8 @@ static void nobody_readonly(const struct place *at)
 	check(!h.r.err && h.r.guard == RDMAPIN_GUARD_KIND_NONE &&
 		      h.r.lease == RDMAPIN_LEASE_KIND_NONE,
 	      "%s: registered neither guarded (%s) nor leased (%s): %s", what,
-	      guard_name[h.r.guard], lease_name[h.r.lease], h.r.err ? h.r.msg : "ok");
+	      rdmapin_guard_kind_str(h.r.guard), rdmapin_lease_kind_str(h.r.lease),
+	      h.r.err ? h.r.msg : "ok");
 	check(state_entries(h.pid) <= 0, "%s: DIR/state lists no entry for nobody", what);
 	check(!truncate_once(&m), "%s: root truncates it while it is registered", what);
 	check_dereg(&h, what);

@@ -11,10 +11,9 @@
 #include <infiniband/verbs.h>
 
 #include <rdmapin/rdmapin.h>
+#include "caps.h"
 #include "error.h"
-#include "guard_client.h"
 #include "guardd_probe.h"
-#include "pinls.h"
 
 static __attribute__((format(printf, 3, 4))) void add(struct libscols_table *tb, const char *what,
 						      const char *fmt, ...)
@@ -88,7 +87,7 @@ static void add_guard(struct libscols_table *tb)
 	enum rdmapin_guard_kind kind;
 	char why[512];
 
-	kind = rdmapin_guard_reachable(why, sizeof(why));
+	kind = rdmapin_query_guard(why, sizeof(why));
 	if (kind != RDMAPIN_GUARD_KIND_NONE) {
 		add(tb, "BPF truncate guard", "loaded");
 		add(tb, "guarded registrations", "yes, %s", why);

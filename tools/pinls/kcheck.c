@@ -22,8 +22,9 @@
 
 #include <rdmapin/rdmapin.h>
 #include "guard_map.h"
-#include "pinls.h"
+#include "kcheck.h"
 #include "rdmapin_guard.h"
+#include "xalloc.h"
 
 struct lease {
 	pid_t pid;

@@ -11,7 +11,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,8 @@
 #include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
-#include "pinls.h"
+#include "proc.h"
+#include "unmanaged.h"
 
 #define UVERBS_PREFIX "/dev/infiniband/uverbs"
 
@@ -63,22 +63,6 @@ static bool uverbs_device(pid_t pid, char *dev, size_t size)
 	return true;
 }
 
-static void read_comm(pid_t pid, char *comm, size_t size)
-{
-	char path[64];
-	ssize_t n = 0;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, comm, size - 1);
-		close(fd);
-	}
-	comm[n > 0 ? n : 0] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
-}
-
 /*
  * Whether a shared mapping's name is memory a pin can hold: device-DAX, or
  * a file. Everything else under /dev is a device node (the uverbs queues,
@@ -101,14 +85,13 @@ static bool pinnable(const char *name, bool *devdax)
 static void scan_maps(struct pin_list *pins, pid_t pid, const struct rdmapin_pin_record *proc,
 		      const struct filter *f, const char *registry_dir)
 {
-	unsigned int maj, min;
 	size_t first = pins->n, size = 0, dirlen = registry_dir ? strlen(registry_dir) : 0;
-	uint64_t start, end, offset, ino;
-	char path[64], perms[5], *line = NULL;
 	struct rdmapin_registry_slot *s;
+	struct rdmapin_proc_map map;
+	char path[64], *line = NULL;
 	struct pin *prev;
 	bool devdax;
-	int name_at;
+	dev_t dev;
 	FILE *maps;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
@@ -116,28 +99,23 @@ static void scan_maps(struct pin_list *pins, pid_t pid, const struct rdmapin_pin
 	if (!maps)
 		return;
 	while (getline(&line, &size, maps) > 0) {
-		const char *name;
-
-		name_at = 0;
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
-			   &start, &end, perms, &offset, &maj, &min, &ino, &name_at) != 7 ||
-		    !name_at)
+		if (rdmapin_proc_map_parse(line, &map))
 			continue;
-		name = line + name_at;
-		line[strcspn(line, "\n")] = '\0';
-		if (registry_dir && !strncmp(name, registry_dir, dirlen) && name[dirlen] == '/') {
+		if (registry_dir && !strncmp(map.name, registry_dir, dirlen) &&
+		    map.name[dirlen] == '/') {
 			pins->n = first;
 			break;
 		}
-		if (perms[3] != 's' || !pinnable(name, &devdax) ||
-		    !filter_file(f, makedev(maj, min), ino, name))
+		dev = makedev(map.dev_major, map.dev_minor);
+		if (!map.shared || !pinnable(map.name, &devdax) ||
+		    !filter_file(f, dev, map.inode, map.name))
 			continue;
 		/* mprotect() and madvise() split one mapping into several: join them again. */
 		prev = pins->n > first ? &pins->v[pins->n - 1] : NULL;
-		if (prev && prev->rec.slot.ino == ino && prev->rec.slot.dev == makedev(maj, min) &&
-		    prev->rec.slot.addr + prev->rec.slot.length == start &&
-		    prev->rec.slot.offset + prev->rec.slot.length == offset) {
-			prev->rec.slot.length += end - start;
+		if (prev && prev->rec.slot.ino == map.inode && prev->rec.slot.dev == dev &&
+		    prev->rec.slot.addr + prev->rec.slot.length == map.start &&
+		    prev->rec.slot.offset + prev->rec.slot.length == map.offset) {
+			prev->rec.slot.length += map.end - map.start;
 			continue;
 		}
 		prev = pin_list_add(pins);
@@ -145,12 +123,12 @@ static void scan_maps(struct pin_list *pins, pid_t pid, const struct rdmapin_pin
 		prev->unmanaged = true;
 		s = &prev->rec.slot;
 		s->backing = devdax ? RDMAPIN_BACKING_DEVDAX : 0;
-		s->dev = makedev(maj, min);
-		s->ino = ino;
-		s->offset = offset;
-		s->length = end - start;
-		s->addr = start;
-		snprintf(s->path, sizeof(s->path), "%s", name);
+		s->dev = dev;
+		s->ino = map.inode;
+		s->offset = map.offset;
+		s->length = map.end - map.start;
+		s->addr = map.start;
+		snprintf(s->path, sizeof(s->path), "%s", map.name);
 	}
 	free(line);
 	fclose(maps);
@@ -183,7 +161,7 @@ void unmanaged_scan(struct pin_list *pins, const struct pid_set *managed,
 			continue;
 		proc.pid = pid;
 		proc.uid = st.st_uid;
-		read_comm(pid, proc.comm, sizeof(proc.comm));
+		rdmapin_proc_comm(pid, proc.comm, sizeof(proc.comm));
 		scan_maps(pins, pid, &proc, f, registry_dir);
 	}
 	closedir(d);

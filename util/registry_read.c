@@ -18,17 +18,10 @@
 #include <unistd.h>
 
 #include "proc.h"
-#include "registry.h"
+#include "registry_read.h"
 
 #define MAX_RECORD_SIZE (1ull << 31)
 #define SLOT_READ_TRIES 100
-
-const char *rdmapin_registry_dir(void)
-{
-	const char *d = getenv("RDMAPIN_RUNTIME_DIR");
-
-	return d && *d ? d : RDMAPIN_REGISTRY_DEFAULT_DIR;
-}
 
 struct scan {
 	rdmapin_pin_fn fn;

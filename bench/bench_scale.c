@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Registration at the floor (issue 13's goal table): rdmapin reg+dereg
+ * against plain verbs, measured side by side in one run, for each kind of
+ * memory, for the first and a later MR over one file; how that ratio moves
+ * as the process grows (open fds, live MRs, mappings); and the system calls
+ * one warm registration makes beyond ibv_reg_mr(), counted by strace.
+ * Run inside a test guest: tests/vm/run-vm -- build/bench/bench_scale [--short]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <rdmapin/rdmapin.h>
+#include "bench.h"
+#include "guest.h"
+#include "rdma_peer.h"
+
+#define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
+#define MAX_ROUNDS 200
+#define SIZE_4K 4096UL
+#define SIZE_2M (2UL << 20)
+
+static int rounds = MAX_ROUNDS;
+static bool odp;		/* 7.x: files register with On-Demand Paging */
+
+/* A memory region and how plain verbs registers it. */
+struct region {
+	void *addr;
+	size_t len;
+	int verbs_access;
+};
+
+static double time_reg(struct ibv_pd *pd, const struct region *r, bool rdmapin)
+{
+	double t = now_s();
+	struct ibv_mr *mr = rdmapin ? rdmapin_reg_mr(pd, r->addr, r->len, MR_ACCESS) :
+				      ibv_reg_mr(pd, r->addr, r->len, r->verbs_access);
+
+	if (!mr)
+		return -1;
+	if (rdmapin)
+		rdmapin_dereg_mr(mr);
+	else
+		ibv_dereg_mr(mr);
+	return now_s() - t;
+}
+
+/* The median ratio rdmapin ÷ verbs of interleaved rounds; -1 if one failed. */
+static double ratio(struct ibv_pd *pd, const struct region *r, double *v_us, double *r_us)
+{
+	double v[MAX_ROUNDS], p[MAX_ROUNDS];
+	int i;
+
+	for (i = 0; i < rounds; i++) {
+		v[i] = time_reg(pd, r, false);
+		p[i] = time_reg(pd, r, true);
+		if (v[i] < 0 || p[i] < 0)
+			return -1;
+	}
+	*v_us = bench_median(v, rounds) * 1e6;
+	*r_us = bench_median(p, rounds) * 1e6;
+	return *r_us / *v_us;
+}
+
+static void row(struct ibv_pd *pd, const char *what, const struct region *r, double goal)
+{
+	double v, p, x = ratio(pd, r, &v, &p);
+
+	if (x < 0)
+		printf("%-40s failed: %s (%s)\n", what, strerror(errno), rdmapin_last_error());
+	else
+		printf("%-40s %9.1f %9.1f %7.2fx  %s %.2fx\n", what, v, p, x,
+		       x <= goal ? "ok  <=" : "OVER >", goal);
+}
+
+static int file_access(void)
+{
+	return MR_ACCESS | (odp ? IBV_ACCESS_ON_DEMAND : 0);
+}
+
+/* The first MR over a file, then one while another MR holds the file. */
+static void file_rows(struct ibv_pd *pd, const char *what, int (*map)(struct mapping *))
+{
+	struct mapping m = unmapped;
+	struct region r;
+	struct ibv_mr *held;
+	char label[80];
+
+	if (map(&m)) {
+		printf("%-40s cannot map: %s\n", what, m.err);
+		return;
+	}
+	r = (struct region){ m.addr, SIZE_2M, file_access() };
+	snprintf(label, sizeof(label), "%s 2M, first MR", what);
+	row(pd, label, &r, 2.0);
+	held = rdmapin_reg_mr(pd, (char *)m.addr + SIZE_2M, SIZE_2M, MR_ACCESS);
+	snprintf(label, sizeof(label), "%s 2M, later MR", what);
+	if (held)
+		row(pd, label, &r, 1.2);
+	else
+		printf("%-40s failed: %s\n", label, rdmapin_last_error());
+	if (held)
+		rdmapin_dereg_mr(held);
+	unmap(&m);
+}
+
+static void memory_rows(struct ibv_pd *pd)
+{
+	struct mapping m = unmapped;
+	struct region r;
+
+	if (!map_anon(&m)) {
+		r = (struct region){ m.addr, SIZE_4K, MR_ACCESS };
+		row(pd, "anonymous 4K (pin)", &r, 1.5);
+		r.len = SIZE_2M;
+		row(pd, "anonymous 2M (pin)", &r, 1.15);
+	}
+	unmap(&m);
+	if (!map_memfd(&m)) {
+		r = (struct region){ m.addr, SIZE_4K, MR_ACCESS };
+		row(pd, "memfd 4K (pin)", &r, 1.5);
+		r.len = SIZE_2M;
+		row(pd, "memfd 2M (pin)", &r, 1.15);
+	}
+	unmap(&m);
+	if (!map_devdax_region(&m)) {
+		r = (struct region){ m.addr, SIZE_2M, MR_ACCESS };
+		row(pd, "device-DAX 2M (pin)", &r, 1.15);
+	}
+	unmap(&m);
+	file_rows(pd, odp ? "page-cache (ODP, lease)" : "page-cache (pin, lease)",
+		  map_pagecache_shared);
+	if (odp)
+		file_rows(pd, "fsdax (ODP, lease)", map_fsdax_shared);
+}
+
+/* A later MR over a leased file and a 4K anonymous MR, as the process grows. */
+static void scale_row(struct ibv_pd *pd, const char *what, unsigned long n)
+{
+	struct mapping anon = unmapped, file = unmapped;
+	struct ibv_mr *held = NULL;
+	struct region r;
+	double v, p, a = -1, f = -1;
+
+	if (!map_anon(&anon)) {
+		r = (struct region){ anon.addr, SIZE_4K, MR_ACCESS };
+		a = ratio(pd, &r, &v, &p);
+	}
+	if (!map_pagecache_shared(&file) &&
+	    (held = rdmapin_reg_mr(pd, (char *)file.addr + SIZE_2M, SIZE_2M, MR_ACCESS))) {
+		r = (struct region){ file.addr, SIZE_2M, file_access() };
+		f = ratio(pd, &r, &v, &p);
+	}
+	printf("%-14s %8lu %12.2fx %16.2fx\n", what, n, a, f);
+	if (held)
+		rdmapin_dereg_mr(held);
+	unmap(&file);
+	unmap(&anon);
+}
+
+static void scale_fds(struct ibv_pd *pd)
+{
+	static const unsigned long counts[] = { 14, 1000, 10000 };
+	struct rlimit lim;
+	int fds[10000], nfds = 0, i;
+	size_t c;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim))
+		return;
+	lim.rlim_cur = lim.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &lim);
+
+	/* Room stays for the files and sockets the rows themselves open. */
+	for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		while (nfds + 14 < (int)counts[c] && nfds + 64 < (int)lim.rlim_cur &&
+		       (fds[nfds] = open("/dev/null", O_RDONLY)) >= 0)
+			nfds++;
+		scale_row(pd, "open fds", nfds + 14);
+	}
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+static void scale_mrs(struct ibv_pd *pd)
+{
+	static const unsigned long counts[] = { 1, 1000, 10000 };
+	static struct ibv_mr *mrs[10000];
+	struct mapping m = unmapped;
+	unsigned long n = 0, i;
+	size_t c;
+
+	if (map_anon(&m))
+		return;
+	for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		while (n < counts[c] &&
+		       (mrs[n] = rdmapin_reg_mr(pd, (char *)m.addr + n % 1024 * SIZE_4K, SIZE_4K,
+						MR_ACCESS)))
+			n++;
+		scale_row(pd, "live MRs", n);
+	}
+	for (i = 0; i < n; i++)
+		rdmapin_dereg_mr(mrs[i]);
+	unmap(&m);
+}
+
+/* Mappings that cannot merge: every other page inaccessible. */
+static void scale_vmas(struct ibv_pd *pd)
+{
+	static const unsigned long counts[] = { 10, 1000, 10000 };
+	unsigned long n = 0;
+	char *p;
+	size_t c;
+
+	p = mmap(NULL, 2 * 10000 * SIZE_4K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		for (; n < counts[c]; n++)
+			mprotect(p + (2 * n + 1) * SIZE_4K, SIZE_4K, PROT_NONE);
+		scale_row(pd, "more mappings", n);
+	}
+	munmap(p, 2 * 10000 * SIZE_4K);
+}
+
+/*
+ * System calls of @n warm registrations of one kind, in a child under
+ * strace; the difference of two counts leaves out start-up and warm-up.
+ */
+static long count_calls(const char *self, const char *mode, int n)
+{
+	char cmd[512], line[256], *tok[8], *save;
+	long calls = -1;
+	int k;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "strace -f -c -o /dev/stdout %s --count %s %d 2>/dev/null",
+		 self, mode, n);
+	f = popen(cmd, "r");
+	/* "% time  seconds  usecs/call  calls  [errors]  total" */
+	while (f && fgets(line, sizeof(line), f)) {
+		for (k = 0, tok[0] = strtok_r(line, " \n", &save); tok[k] && k < 7;)
+			tok[++k] = strtok_r(NULL, " \n", &save);
+		if (k >= 5 && !strcmp(tok[k - 1], "total"))
+			calls = atol(tok[3]);
+	}
+	if (f)
+		pclose(f);
+	return calls;
+}
+
+static void syscall_row(const char *self, const char *mode, const char *what, double goal)
+{
+	long v1 = count_calls(self, "verbs", 100), v2 = count_calls(self, "verbs", 200);
+	long r1 = count_calls(self, mode, 100), r2 = count_calls(self, mode, 200);
+	double extra = ((r2 - r1) - (v2 - v1)) / 100.0;
+
+	if (v1 < 0 || v2 < 0 || r1 < 0 || r2 < 0)
+		printf("%-40s strace failed\n", what);
+	else
+		printf("%-40s %7.2f %s %.0f\n", what, extra, extra <= goal ? "ok  <=" : "OVER >",
+		       goal);
+}
+
+/* --count MODE N: N warm reg+dereg of one kind, for count_calls(). */
+static int count_mode(struct ibv_pd *pd, const char *mode, int n)
+{
+	struct mapping anon = unmapped, file = unmapped;
+	struct ibv_mr *held = NULL, *mr;
+	bool verbs = !strcmp(mode, "verbs"), later = !strcmp(mode, "later");
+	void *addr;
+	int i;
+
+	if (map_anon(&anon) || (later && map_pagecache_shared(&file)))
+		return 1;
+	if (later && !(held = rdmapin_reg_mr(pd, (char *)file.addr + SIZE_2M, SIZE_2M,
+					     MR_ACCESS)))
+		return 1;
+	addr = later ? file.addr : anon.addr;
+	for (i = 0; i < n + 10; i++) {
+		mr = verbs ? ibv_reg_mr(pd, addr, SIZE_4K, MR_ACCESS) :
+			     rdmapin_reg_mr(pd, addr, SIZE_4K, MR_ACCESS);
+		if (!mr)
+			return 1;
+		if (verbs)
+			ibv_dereg_mr(mr);
+		else
+			rdmapin_dereg_mr(mr);
+	}
+	if (held)
+		rdmapin_dereg_mr(held);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct rdma_peer p;
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (read_env() || rdma_peer_open(&p, env.rxe0, env.gid_index))
+		return 1;
+	odp = env.kernel == KERNEL_7;
+	if (argc == 4 && !strcmp(argv[1], "--count"))
+		return count_mode(p.pd, argv[2], atoi(argv[3]));
+	if (argc == 2 && !strcmp(argv[1], "--short"))
+		rounds = 20;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	printf("# Linux %s, %s, fsdax on %s, median of %d interleaved rounds\n",
+	       odp ? "7.x" : "6.1", env.rxe0, env.fsdax_fs, rounds);
+	printf("%-40s %9s %9s %8s  goal\n", "reg+dereg, us", "verbs", "rdmapin", "ratio");
+	memory_rows(p.pd);
+	printf("\n%-14s %8s %13s %17s\n", "as it grows", "count", "anon 4K ratio",
+	       "later-MR ratio");
+	scale_fds(p.pd);
+	scale_mrs(p.pd);
+	if (odp)
+		scale_vmas(p.pd);
+	printf("\n%-40s %7s\n", "syscalls per warm reg+dereg beyond verbs", "count");
+	syscall_row(self, "anon", "anonymous 4K", 1);
+	syscall_row(self, "later", "later MR on a leased file", 2);
+	rdma_peer_close(&p);
+	return 0;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A pin as the registry's writer takes it, for tests and benchmarks that
+ * publish without an RDMA device.
+ */
+#ifndef RDMAPIN_TESTS_FAKE_PIN_H
+#define RDMAPIN_TESTS_FAKE_PIN_H
+
+#include <stdio.h>
+#include <string.h>
+#include <rdmapin/rdmapin.h>
+
+#include "registry_format.h"
+
+/* An active ODP pin of len bytes of an fsdax file at path, on device "fake0". */
+static inline void fake_pin_init(struct rdmapin_registry_slot *v, const char *path, uint64_t len,
+				 uint32_t lkey)
+{
+	memset(v, 0, sizeof(*v));
+	v->state = RDMAPIN_PIN_ACTIVE;
+	v->backing = RDMAPIN_BACKING_FSDAX;
+	v->mode = RDMAPIN_MODE_ODP;
+	v->lkey = lkey;
+	v->ino = lkey;
+	v->length = len;
+	snprintf(v->device, sizeof(v->device), "fake0");
+	snprintf(v->path, sizeof(v->path), "%s", path);
+}
+
+#endif

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+/*
+ * util/proc.c, natively: the /proc/PID/maps line parser that the library's
+ * fallback walk and pinls share, on the lines that trip parsers up (names
+ * with spaces, deleted files, pseudo names, no name at all), and the start
+ * time and command name of a process.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "array.h"
+#include "check.h"
+#include "proc.h"
+
+/* A pid that no process has: above the kernel's PID_MAX_LIMIT. */
+#define NO_PID 0x7fffffff
+
+static void check_line(const char *text, const char *name, uint64_t start, uint64_t end,
+		       bool shared)
+{
+	struct rdmapin_proc_map map;
+	char line[256];
+	int ret;
+
+	snprintf(line, sizeof(line), "%s", text);
+	ret = rdmapin_proc_map_parse(line, &map);
+	check(!ret && !strcmp(map.name, name) && map.start == start && map.end == end &&
+		      map.shared == shared,
+	      "'%.40s...' names '%s' (got %d, '%s')", text, name, ret, ret ? "" : map.name);
+}
+
+static void check_fields(void)
+{
+	struct rdmapin_proc_map map;
+	char line[] = "7f1c2a400000-7f1c2a600000 r-xs 0001f000 103:0a 1234567   /mnt/pmem/a\n";
+
+	check(!rdmapin_proc_map_parse(line, &map) && map.offset == 0x1f000 &&
+		      map.dev_major == 0x103 && map.dev_minor == 0xa && map.inode == 1234567 &&
+		      map.readable && !map.writable && map.shared,
+	      "offset, device (hex), inode and permissions are read");
+}
+
+static void check_malformed(void)
+{
+	static const char *const bad[] = {
+		"",
+		"\n",
+		"hello world\n",
+		"7f1c2a400000-7f1c2a600000 rw-p\n",
+		"7f1c2a400000-7f1c2a600000 rw-p 00000000 fd:01\n",
+		"7f1c2a400000 rw-p 00000000 fd:01 12 /x\n",
+	};
+	struct rdmapin_proc_map map;
+	char line[128];
+	size_t i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(line, sizeof(line), "%s", bad[i]);
+		errno = 0;
+		ret = rdmapin_proc_map_parse(line, &map);
+		check(ret == -1 && errno == EINVAL, "malformed line %zu is refused with EINVAL", i);
+	}
+}
+
+/* Every line of our own maps parses, and the stack is among them. */
+static void check_self(void)
+{
+	struct rdmapin_proc_map map;
+	FILE *f = fopen("/proc/self/maps", "re");
+	int lines = 0, bad = 0, stack = 0;
+	char *line = NULL;
+	size_t size = 0;
+
+	while (f && getline(&line, &size, f) > 0) {
+		lines++;
+		if (rdmapin_proc_map_parse(line, &map))
+			bad++;
+		else
+			stack += !strcmp(map.name, "[stack]");
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	check(lines > 0 && !bad && stack == 1, "/proc/self/maps: %d lines, %d unparsed, %d stacks",
+	      lines, bad, stack);
+}
+
+static void check_process(void)
+{
+	char comm[16] = "x", want[16] = "";
+
+	check(rdmapin_proc_start_time(getpid()) > 0, "this process has a start time");
+	check(rdmapin_proc_start_time(NO_PID) == 0, "a pid that does not exist has none");
+	/* The kernel's own copy: under valgrind, it is not test_proc. */
+	prctl(PR_GET_NAME, want);
+	rdmapin_proc_comm(getpid(), comm, sizeof(comm));
+	check(want[0] && !strcmp(comm, want), "this process's comm is '%s' (got '%s')", want, comm);
+	rdmapin_proc_comm(NO_PID, comm, sizeof(comm));
+	check(!comm[0], "a pid that does not exist has an empty comm");
+}
+
+int main(void)
+{
+	check_line("7f1c2a400000-7f1c2a600000 rw-s 00000000 fd:01 123456                     "
+		   "/mnt/pmem/my file (1)\n", "/mnt/pmem/my file (1)", 0x7f1c2a400000,
+		   0x7f1c2a600000, true);
+	check_line("7f1c2a400000-7f1c2a600000 rw-s 00000000 fd:01 123456   /tmp/gone (deleted)\n",
+		   "/tmp/gone (deleted)", 0x7f1c2a400000, 0x7f1c2a600000, true);
+	check_line("55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                          "
+		   "[heap]\n", "[heap]", 0x55d0c0a00000, 0x55d0c0a21000, false);
+	check_line("7f1c2a400000-7f1c2a401000 rw-p 00000000 00:00 0 \n", "", 0x7f1c2a400000,
+		   0x7f1c2a401000, false);
+	check_line("7f1c2a400000-7f1c2a401000 rw-p 00000000 00:00 0\n", "", 0x7f1c2a400000,
+		   0x7f1c2a401000, false);
+	check_line("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0          [vsyscall]",
+		   "[vsyscall]", 0xffffffffff600000, 0xffffffffff601000, false);
+	check_line("7f1c2a400000-7f1c2a600000 rw-s 00000000 00:05 9 /dev/dax0.0\n", "/dev/dax0.0",
+		   0x7f1c2a400000, 0x7f1c2a600000, true);
+	check_fields();
+	check_malformed();
+	check_self();
+	check_process();
+	return check_done();
+}

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+/* Gathering the rows: see collect.h. */
+#define _GNU_SOURCE
+#include <err.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "collect.h"
+#include "pid_set.h"
+#include "unmanaged.h"
+
+struct collect {
+	const struct filter *filter;
+	struct pin_list *pins;
+	struct pid_set *managed;
+};
+
+static int collect_pin(const struct rdmapin_pin_record *rec, void *ctx)
+{
+	struct collect *c = ctx;
+
+	pid_set_add(c->managed, rec->pid);
+	if (filter_proc(c->filter, rec->pid, rec->uid) &&
+	    filter_file(c->filter, rec->slot.dev, rec->slot.ino, rec->slot.path))
+		pin_list_add(c->pins)->rec = *rec;
+	return 0;
+}
+
+static void registry_warning(const char *msg, void *ctx)
+{
+	warnx("%s", msg);
+}
+
+void collect_pins(struct pin_list *pins, const struct filter *f)
+{
+	const char *dir = rdmapin_registry_dir();
+	struct pid_set managed = { 0 };
+	struct collect c = { .filter = f, .pins = pins, .managed = &managed };
+	char *real;
+
+	/* No registry directory is a host where nothing registered yet: not an error. */
+	if (rdmapin_registry_scan(dir, collect_pin, registry_warning, &c) && errno != ENOENT)
+		warn("cannot read the registry %s", dir);
+	pid_set_sort(&managed);
+	/* As /proc/PID/maps names its records, if it exists. */
+	real = realpath(dir, NULL);
+	unmanaged_scan(pins, &managed, f, real);
+	free(real);
+	free(managed.v);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* The rows pinls lists: one per pin. */
+#ifndef PINLS_PINS_H
+#define PINLS_PINS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "registry_read.h"
+
+/* The kernel cross-check of one pin; 0 means it agrees. */
+enum pin_check {
+	CHECK_NOT_RUN = 1 << 0,		/* nothing to compare with: no RDMA netlink */
+	CHECK_NO_LEASE = 1 << 1,	/* /proc/locks has no lease of the pid on the file */
+	CHECK_NO_KERNEL_MR = 1 << 2,	/* the kernel tracks no MR of the pid with that length */
+	CHECK_NO_GUARD = 1 << 3,	/* the truncate guard's map lacks the file (root only) */
+};
+
+struct pin {
+	struct rdmapin_pin_record rec;
+	/*
+	 * Not from the registry: a shared file mapping of a process that has
+	 * an RDMA device open without librdmapin; rec.slot has its dev, ino,
+	 * path, offset, length and address, and the device's name.
+	 */
+	bool unmanaged;
+	unsigned int check;		/* enum pin_check */
+};
+
+struct pin_list {
+	struct pin *v;
+	size_t n, cap;
+};
+
+/* A zeroed row at the end of the list. */
+struct pin *pin_list_add(struct pin_list *l);
+/* By pid, then path and offset: -t then prints each pid once without a set. */
+void pin_list_sort(struct pin_list *l);
+
+#endif

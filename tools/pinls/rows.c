@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: MIT
+/* Printing the rows: see rows.h. */
+#define _GNU_SOURCE
+#include <err.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#include <rdmapin/rdmapin.h>
+#include "array.h"
+#include "rows.h"
+
+static const struct colinfo {
+	const char *name;
+	double whint;		/* width hint: columns, or a fraction of the terminal */
+	int flags;		/* SCOLS_FL_* */
+	int json_type;		/* SCOLS_JSON_* */
+	const char *help;
+} infos[] = {
+	[COL_PID] = { "PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process ID" },
+	[COL_COMMAND] = { "COMMAND", 8, SCOLS_FL_TRUNC, SCOLS_JSON_STRING,
+			  "command name of the process" },
+	[COL_BACKING] = { "BACKING", 10, 0, SCOLS_JSON_STRING,
+			  "fsdax, devdax, page-cache, shmem, hugetlb, anonymous; file if unmanaged" },
+	/* Never cut, as in lslocks: the path is what an administrator acts on. */
+	[COL_PATH] = { "PATH", 0.3, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING, "the registered file" },
+	[COL_OFFSET] = { "OFFSET", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
+			 "where the registered range starts in the file" },
+	[COL_LENGTH] = { "LENGTH", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
+			 "length of the registered range" },
+	[COL_MODE] = { "MODE", 4, 0, SCOLS_JSON_STRING,
+		       "pin (long-term pin), odp (On-Demand Paging) or unmanaged" },
+	[COL_LEASE] = { "LEASE", 8, 0, SCOLS_JSON_STRING,
+			"lease over the file: none, native or emulated" },
+	[COL_GUARD] = { "GUARD", 5, 0, SCOLS_JSON_STRING, "truncate guard: none, daemon or direct" },
+	[COL_DEVICE] = { "DEVICE", 6, 0, SCOLS_JSON_STRING, "RDMA device" },
+	[COL_USER] = { "USER", 8, 0, SCOLS_JSON_STRING, "owner of the process" },
+	[COL_UID] = { "UID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "user ID of the owner" },
+	[COL_DEVINO] = { "DEVINO", 12, 0, SCOLS_JSON_STRING,
+			 "identity of the file: major:minor:inode" },
+	[COL_STATE] = { "STATE", 7, 0, SCOLS_JSON_STRING,
+			"active, or revoked after a lease break" },
+	[COL_LKEY] = { "LKEY", 10, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "local key of the MR" },
+	[COL_RKEY] = { "RKEY", 10, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "remote key of the MR" },
+	[COL_ADDR] = { "ADDR", 14, SCOLS_FL_RIGHT, SCOLS_JSON_STRING,
+		       "address of the registered range in the process" },
+	[COL_REGISTERED] = { "REGISTERED", 25, 0, SCOLS_JSON_STRING,
+			     "when it was registered (ISO 8601)" },
+	[COL_CHECK] = { "CHECK", 5, 0, SCOLS_JSON_STRING,
+			"kernel cross-check: ok, no-lease, no-guard, no-kernel-mr; - if not possible" },
+};
+
+static const int default_columns[] = {
+	COL_PID, COL_COMMAND, COL_BACKING, COL_PATH, COL_OFFSET,
+	COL_LENGTH, COL_MODE, COL_LEASE, COL_GUARD, COL_DEVICE,
+};
+
+_Static_assert(ARRAY_SIZE(infos) == NR_COLUMNS, "a column without its info");
+
+void columns_default(struct columns *cols)
+{
+	memcpy(cols->id, default_columns, sizeof(default_columns));
+	cols->n = ARRAY_SIZE(default_columns);
+}
+
+void columns_all(struct columns *cols)
+{
+	for (cols->n = 0; cols->n < NR_COLUMNS; cols->n++)
+		cols->id[cols->n] = cols->n;
+}
+
+bool columns_have(const struct columns *cols, int id)
+{
+	size_t i;
+
+	for (i = 0; i < cols->n; i++)
+		if (cols->id[i] == id)
+			return true;
+	return false;
+}
+
+int column_id(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(infos); i++)
+		if (strlen(infos[i].name) == len && !strncasecmp(infos[i].name, name, len))
+			return i;
+	return -1;
+}
+
+void print_column_help(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(infos); i++)
+		printf(" %11s  %s\n", infos[i].name, infos[i].help);
+}
+
+/* "4M", "1.5G": the one-letter suffixes of lsblk(8), one decimal at most; "0" alone. */
+static void human_size(uint64_t bytes, char *buf, size_t size)
+{
+	static const char suffix[] = "BKMGTPE";
+	uint64_t div = 1, whole, tenths;
+	unsigned int exp = 0;
+
+	while (exp + 1 < sizeof(suffix) - 1 && bytes / div >= 1024) {
+		div <<= 10;
+		exp++;
+	}
+	if (!bytes) {
+		snprintf(buf, size, "0");
+		return;
+	}
+	whole = bytes / div;
+	/* The remainder is below 2^60, so ten times it still fits. */
+	tenths = ((bytes % div) * 10 + div / 2) / div;
+	if (tenths == 10) {
+		whole++;
+		tenths = 0;
+	}
+	if (tenths)
+		snprintf(buf, size, "%" PRIu64 ".%" PRIu64 "%c", whole, tenths, suffix[exp]);
+	else
+		snprintf(buf, size, "%" PRIu64 "%c", whole, suffix[exp]);
+}
+
+/* ISO 8601 with the local offset, as util-linux prints times: 2026-11-21T10:00:00+01:00. */
+static bool iso_time(int64_t ns, char *buf, size_t size)
+{
+	time_t t = ns / 1000000000;
+	char zone[8];
+	struct tm tm;
+	size_t len;
+
+	if (ns < 0 || !localtime_r(&t, &tm))
+		return false;
+	len = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!len || !strftime(zone, sizeof(zone), "%z", &tm))
+		return false;
+	snprintf(buf + len, size - len, "%.3s:%s", zone, zone + 3);
+	return true;
+}
+
+static const char *user_name(uid_t uid)
+{
+	static char name[64];
+	static uid_t cached = (uid_t)-1;
+	struct passwd *pw;
+
+	if (uid != cached) {
+		pw = getpwuid(uid);
+		if (pw)
+			snprintf(name, sizeof(name), "%s", pw->pw_name);
+		else
+			snprintf(name, sizeof(name), "%u", uid);
+		cached = uid;
+	}
+	return name;
+}
+
+/* A state the record may hold out of range reads "unknown", as the library's names do. */
+static const char *state_name(uint32_t state)
+{
+	static const char *const names[] = {
+		[RDMAPIN_PIN_ACTIVE] = "active",
+		[RDMAPIN_PIN_REVOKED] = "revoked",
+	};
+
+	return state < ARRAY_SIZE(names) && names[state] ? names[state] : "unknown";
+}
+
+static const char *check_name(unsigned int check, char *buf, size_t size)
+{
+	static const struct {
+		unsigned int bit;
+		const char *name;
+	} names[] = {
+		{ CHECK_NO_LEASE, "no-lease" },
+		{ CHECK_NO_GUARD, "no-guard" },
+		{ CHECK_NO_KERNEL_MR, "no-kernel-mr" },
+	};
+	size_t i, used = 0;
+
+	if (check & CHECK_NOT_RUN)
+		return "-";
+	if (!check)
+		return "ok";
+	buf[0] = '\0';
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (check & names[i].bit)
+			used += snprintf(buf + used, size - used, "%s%s", used ? "," : "",
+					 names[i].name);
+	return buf;
+}
+
+/*
+ * The text of one cell, in buf or static; NULL leaves the cell empty (null
+ * in JSON): what an unmanaged row cannot know. Sizes are exact in JSON and
+ * raw output, which scripts read.
+ */
+static const char *cell(const struct pin *p, int col, const struct output_opts *o, char *buf,
+			size_t size)
+{
+	const struct rdmapin_registry_slot *s = &p->rec.slot;
+	bool exact = o->bytes || o->json || o->raw;
+
+	switch (col) {
+	case COL_PID:
+		snprintf(buf, size, "%d", p->rec.pid);
+		return buf;
+	case COL_COMMAND:
+		return p->rec.comm;
+	case COL_BACKING:
+		if (p->unmanaged)
+			return s->backing == RDMAPIN_BACKING_DEVDAX ? "devdax" : "file";
+		return rdmapin_backing_str(s->backing);
+	case COL_PATH:
+		return s->path;
+	case COL_OFFSET:
+	case COL_LENGTH:
+		if (exact)
+			snprintf(buf, size, "%" PRIu64, col == COL_OFFSET ? s->offset : s->length);
+		else
+			human_size(col == COL_OFFSET ? s->offset : s->length, buf, size);
+		return buf;
+	case COL_MODE:
+		return p->unmanaged ? "unmanaged" : rdmapin_reg_mode_str(s->mode);
+	case COL_LEASE:
+		return p->unmanaged ? NULL : rdmapin_lease_kind_str(s->lease);
+	case COL_GUARD:
+		return p->unmanaged ? NULL : rdmapin_guard_kind_str(s->guard);
+	case COL_DEVICE:
+		return s->device;
+	case COL_USER:
+		return user_name(p->rec.uid);
+	case COL_UID:
+		snprintf(buf, size, "%u", p->rec.uid);
+		return buf;
+	case COL_DEVINO:
+		snprintf(buf, size, "%u:%u:%" PRIu64, major(s->dev), minor(s->dev), s->ino);
+		return buf;
+	case COL_STATE:
+		return p->unmanaged ? NULL : state_name(s->state);
+	case COL_LKEY:
+	case COL_RKEY:
+		if (p->unmanaged)
+			return NULL;
+		snprintf(buf, size, "0x%x", col == COL_LKEY ? s->lkey : s->rkey);
+		return buf;
+	case COL_ADDR:
+		snprintf(buf, size, "0x%" PRIx64, s->addr);
+		return buf;
+	case COL_REGISTERED:
+		return !p->unmanaged && iso_time(s->registered_ns, buf, size) ? buf : NULL;
+	case COL_CHECK:
+		return check_name(p->check, buf, size);
+	}
+	return NULL;
+}
+
+/*
+ * libsmartcols encodes what a terminal would interpret: control and
+ * non-printable bytes of a hostile path or command name come out as \xNN in
+ * the table and raw formats, and JSON escapes them.
+ */
+void print_pins(const struct pin_list *pins, const struct columns *cols,
+		       const struct output_opts *o)
+{
+	struct libscols_table *tb = output_table(o, "pins");
+	char buf[64];
+	size_t i, c;
+
+	for (c = 0; c < cols->n; c++) {
+		const struct colinfo *ci = &infos[cols->id[c]];
+		struct libscols_column *cl;
+
+		cl = scols_table_new_column(tb, ci->name, ci->whint, ci->flags);
+		if (!cl)
+			err(EXIT_FAILURE, "failed to allocate an output column");
+		scols_column_set_json_type(cl, ci->json_type);
+	}
+	for (i = 0; i < pins->n; i++) {
+		struct libscols_line *ln = scols_table_new_line(tb, NULL);
+
+		if (!ln)
+			err(EXIT_FAILURE, "failed to allocate an output line");
+		for (c = 0; c < cols->n; c++) {
+			const char *data = cell(&pins->v[i], cols->id[c], o, buf, sizeof(buf));
+
+			if (data && scols_line_set_data(ln, c, data))
+				err(EXIT_FAILURE, "failed to add output data");
+		}
+	}
+	scols_print_table(tb);
+	scols_unref_table(tb);
+}
+
+void print_pids(const struct pin_list *pins)
+{
+	size_t i;
+
+	for (i = 0; i < pins->n; i++)
+		if (!i || pins->v[i].rec.pid != pins->v[i - 1].rec.pid)
+			printf("%d\n", pins->v[i].rec.pid);
+}
