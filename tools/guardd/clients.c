@@ -263,12 +263,13 @@ static bool still_runs(const struct guardd_client *c)
 static int permitted(const struct guardd *d, const struct guardd_client *c,
 		     const struct stat *st, struct rdmapin_guardd_reply *r)
 {
-	bool widened = guardd_config_allows(&d->config, c->pid, st);
-	bool cap_lease = rdmapin_proc_capable(c->pid, CAP_LEASE);
+	bool beyond = c->uid != st->st_uid &&
+		      (guardd_config_allows(&d->config, c->pid, st) ||
+		       rdmapin_proc_capable(c->pid, CAP_LEASE)) &&
+		      still_runs(c);
 
-	if (c->uid == st->st_uid || ((widened || cap_lease) && still_runs(c)))
+	if (!rdmapin_guard_may_freeze(c->uid, beyond, st, "rdmapin-guardd"))
 		return 0;
-	rdmapin_guard_may_freeze(c->uid, false, st, "rdmapin-guardd");
 	return refuse(r, errno, "%s", rdmapin_error_msg());
 }
 
@@ -325,7 +326,7 @@ static int hold(int fd, struct guardd_entry *e, struct rdmapin_guardd_reply *r)
 static int guard(struct guardd *d, struct guardd_client *c, int fd, struct rdmapin_guardd_reply *r)
 {
 	int mode = fd >= 0 ? fcntl(fd, F_GETFL) & (O_ACCMODE | O_PATH) : -1;
-	struct guardd_entry e = { .id = d->next_id };
+	struct guardd_entry e = { .id = d->next_id, .fd = -1 };
 	struct stat st;
 
 	if (fd < 0)
@@ -350,24 +351,26 @@ static int guard(struct guardd *d, struct guardd_client *c, int fd, struct rdmap
 	return guardd_state_save(d);
 }
 
+/* The file is let go only after the map forgot it: its inode stays the one guarded. */
 static int unguard(struct guardd *d, struct guardd_client *c, uint64_t id,
 		   struct rdmapin_guardd_reply *r)
 {
-	struct rdmapin_guard_key key;
+	struct guardd_entry e;
 	size_t i;
+	int ret = 0;
 
 	for (i = 0; i < c->nentries && c->entries[i].id != id; i++)
 		;
 	if (i == c->nentries)
 		return refuse(r, ENOENT, "pid %d holds no entry %llu", c->pid,
 			      (unsigned long long)id);
-	key = c->entries[i].key;
-	guardd_entry_free(&c->entries[i]);
+	e = c->entries[i];
 	c->entries[i] = c->entries[--c->nentries];
 	guardd_state_save(d);
-	if (rdmapin_guard_unref(&key, "rdmapin-guardd"))
-		return refuse(r, errno, "%s", rdmapin_error_msg());
-	return 0;
+	if (rdmapin_guard_unref(&e.key, "rdmapin-guardd"))
+		ret = refuse(r, errno, "%s", rdmapin_error_msg());
+	guardd_entry_free(&e);
+	return ret;
 }
 
 void guardd_serve(struct guardd *d, struct guardd_client *c)
