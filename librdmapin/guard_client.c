@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "error.h"
 #include "guard_client.h"
@@ -22,6 +24,7 @@
 #include "guardd_proto.h"
 #include "lib.h"
 #include "own_fd.h"
+#include "proc.h"
 #include "registration.h"
 
 static struct rdmapin_guard_client *const gc = &rdmapin_lib.guard;
@@ -181,6 +184,25 @@ static int guard_by_daemon(const struct rdmapin_mr *mr, uint64_t *id)
 	return 0;
 }
 
+/*
+ * The daemon's rule holds here too: whoever may open the map may put any key
+ * in it, so the rule is all that stops this process from freezing files that
+ * it could not lease.
+ */
+static int may_freeze(const struct rdmapin_mr *mr)
+{
+	const char *path = mr->backing.path;
+	struct stat st;
+
+	if (rdmapin_proc_capable(0, CAP_LEASE))
+		return 0;
+	if (stat(path, &st) || st.st_dev != mr->backing.dev || st.st_ino != mr->backing.ino)
+		return rdmapin_fail(EACCES, "%s: its owner cannot be told (the path no longer "
+				    "names the mapped file), and the truncate guard is for the "
+				    "file's owner or a process with CAP_LEASE", path);
+	return rdmapin_guard_may_freeze(setfsuid(-1), false, &st, path);
+}
+
 /* The guard for @mr's file, from the daemon or the map itself. Under gc->lock. */
 static int guard_file(const struct rdmapin_mr *mr, struct rdmapin_guarded_file *f)
 {
@@ -200,6 +222,8 @@ static int guard_file(const struct rdmapin_mr *mr, struct rdmapin_guarded_file *
 				    "%s: no truncate guard: %s, and this process may not "
 				    "edit the guard's map (" RDMAPIN_GUARD_MAP ")",
 				    mr->backing.path, daemon_why);
+	if (may_freeze(mr))
+		return -1;
 	rdmapin_guard_key_init(&key, mr->backing.dev, mr->backing.ino);
 	f->kind = RDMAPIN_GUARD_KIND_DIRECT;
 	return rdmapin_guard_ref(&key, mr->backing.path);

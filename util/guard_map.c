@@ -138,6 +138,19 @@ int rdmapin_guard_key_of(int fd, struct rdmapin_guard_key *key, const char *who)
 	return 0;
 }
 
+int rdmapin_guard_may_freeze(uid_t fsuid, bool cap_lease, const struct stat *st,
+			     const char *who)
+{
+	if (fsuid == st->st_uid || cap_lease)
+		return 0;
+	return rdmapin_fail(EACCES,
+			    "%s: uid %u may not have the truncate guard freeze a file of uid %u: "
+			    "as for a lease (F_SETLEASE), only the file's owner or a process with "
+			    "CAP_LEASE may; register it as its owner, or have root allow it in "
+			    "rdmapin-guardd's config (rdmapin-guardd(8))",
+			    who, fsuid, st->st_uid);
+}
+
 int rdmapin_guard_holds(const struct rdmapin_guard_key *key)
 {
 	struct rdmapin_guard_value val;

@@ -11,6 +11,7 @@
 #define RDMAPIN_UTIL_GUARD_MAP_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <linux/types.h>
 
@@ -25,6 +26,15 @@
  * kernel's BPF programs see it. @who names the caller in the message.
  */
 int rdmapin_guard_key_of(int fd, struct rdmapin_guard_key *key, const char *who);
+/*
+ * The guard's rule: the kernel's for a lease (fcntl(2) F_SETLEASE), which the
+ * guard stands in for and outdoes, since it refuses where a lease only
+ * delays. A process may freeze a file that it owns (@fsuid is the file's
+ * uid), or any file with CAP_LEASE (@cap_lease). 0, or -1 with EACCES and a
+ * message that names the rule and the remedies.
+ */
+int rdmapin_guard_may_freeze(uid_t fsuid, bool cap_lease, const struct stat *st,
+			     const char *who);
 /* The same, from a file's st_dev and st_ino. */
 void rdmapin_guard_key_init(struct rdmapin_guard_key *key, dev_t dev, ino_t ino);
 

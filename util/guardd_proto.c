@@ -142,5 +142,7 @@ ssize_t rdmapin_guardd_recv(int sock, void *buf, size_t len, int *fd, bool *malf
 		}
 		*malformed |= nfds > 1;
 	}
+	/* An empty message is a hang-up only without fds: one with an fd is a request. */
+	*malformed |= n == 0 && *fd >= 0;
 	return n;
 }

@@ -62,8 +62,9 @@ int rdmapin_guardd_send(int sock, const void *buf, size_t len, int pass_fd);
 /*
  * The daemon's side: one message of at most @len bytes, as recvmsg()
  * returns, and the fd that came with it in *@fd (close-on-exec), else -1.
- * *@malformed when more fds came, or the message was cut short: those fds
- * are closed.
+ * *@malformed when more fds came, the message was cut short, or it is empty
+ * but for an fd (0 without an fd is a hang-up): the fds past the first are
+ * closed, and the caller closes the first, as for any message.
  */
 ssize_t rdmapin_guardd_recv(int sock, void *buf, size_t len, int *fd, bool *malformed);
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +31,96 @@ uint64_t rdmapin_proc_start_time(pid_t pid)
 	if (p)
 		sscanf(p + 1, "%llu", &start);
 	return start;
+}
+
+/* /proc/PID/@name, or the calling thread's for pid 0, read whole into @buf; -1 if not. */
+static int read_proc(pid_t pid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	else
+		snprintf(path, sizeof(path), "/proc/thread-self/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The value of line "@key:\t..." of /proc/PID/status (@key with its colon), or NULL. */
+static const char *status_field(pid_t pid, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key);
+	char *line;
+
+	if (read_proc(pid, "status", buf, len))
+		return NULL;
+	for (line = buf; line; line = strchr(line, '\n')) {
+		line += *line == '\n';
+		if (!strncmp(line, key, klen))
+			return line + klen;
+	}
+	return NULL;
+}
+
+/*
+ * uid_map as the reader's namespace sees it: the initial namespace maps
+ * every uid to itself in one line; a child namespace maps a part.
+ */
+static bool in_init_userns(pid_t pid)
+{
+	unsigned int inside, outside, count;
+	char map[256];
+
+	return !read_proc(pid, "uid_map", map, sizeof(map)) &&
+	       sscanf(map, "%u %u %u", &inside, &outside, &count) == 3 && inside == 0 &&
+	       outside == 0 && count == 4294967295U;
+}
+
+bool rdmapin_proc_capable(pid_t pid, int cap)
+{
+	unsigned long long eff;
+	const char *v;
+	char buf[4096];
+
+	v = status_field(pid, "CapEff:", buf, sizeof(buf));
+	if (!v || sscanf(v, "%llx", &eff) != 1 || cap < 0 || cap > 63)
+		return false;
+	return (eff >> cap & 1) && in_init_userns(pid);
+}
+
+/* Whether the first @n numbers of @list (after a status key) include @id. */
+static bool lists(const char *list, int n, unsigned int id)
+{
+	unsigned int v;
+	int used;
+
+	while (n-- && sscanf(list, "%u%n", &v, &used) == 1) {
+		if (v == id)
+			return true;
+		list += used;
+	}
+	return false;
+}
+
+bool rdmapin_proc_in_group(pid_t pid, gid_t gid)
+{
+	const char *v;
+	char buf[4096];
+
+	v = status_field(pid, "Gid:", buf, sizeof(buf));
+	if (v && lists(v, 2, gid))
+		return true;
+	v = status_field(pid, "Groups:", buf, sizeof(buf));
+	return v && lists(v, -1, gid);
 }
 
 void rdmapin_proc_comm(pid_t pid, char *comm, size_t size)

@@ -3,12 +3,15 @@
  * Reading the pin registry (pinls): every record file is checked before it
  * is believed, read with pread (a hostile owner can truncate its file, and a
  * mapping would then SIGBUS the reader), and its owner's liveness decided by
- * the OFD lock and the start time of its pid.
+ * the OFD lock and the start time of its pid. Anyone can read a pid's start
+ * time and name a record after it: a record speaks for its process only if
+ * its uid owns both /proc/PID and the uid directory it lies in.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -51,8 +54,24 @@ static bool record_locked(int fd)
 	return fcntl(fd, F_OFD_GETLK, &lk) == 0 && lk.l_type != F_UNLCK;
 }
 
+/*
+ * The owner of /proc/PID: the process's effective uid (root, if it is not
+ * dumpable); -1 if there is none. Read before the start time is compared,
+ * so that a pid reused in between cannot lend its owner to a record of the
+ * process before.
+ */
+static uid_t proc_owner(pid_t pid)
+{
+	char path[32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return stat(path, &st) ? (uid_t)-1 : st.st_uid;
+}
+
 static int check_header(const struct rdmapin_registry_header *h, const struct stat *st,
-			pid_t pid, unsigned long long start, const char **why)
+			uid_t dir_uid, uid_t proc_uid, pid_t pid, unsigned long long start,
+			const char **why)
 {
 	uint64_t need = (uint64_t)h->header_size + (uint64_t)h->nslots * h->slot_size;
 
@@ -63,6 +82,8 @@ static int check_header(const struct rdmapin_registry_header *h, const struct st
 	       need > (uint64_t)st->st_size		       ? "shorter than its slots" :
 	       h->pid != pid || h->start_time != start	       ? "names another process" :
 	       h->uid != st->st_uid			       ? "owner differs from its uid" :
+	       h->uid != dir_uid			       ? "not in its uid's directory" :
+	       h->uid != proc_uid			       ? "its pid is not its uid's process" :
 								 NULL;
 	return *why ? -1 : 0;
 }
@@ -149,14 +170,16 @@ static void scan_slots(const struct scan *s, int fd, const struct rdmapin_regist
  * pid now names another process) is removed, whatever is in it; a live one
  * is believed only if well-formed.
  */
-static void scan_record(const struct scan *s, int dir, const char *user, const char *name)
+static void scan_record(const struct scan *s, int dir, uid_t dir_uid, const char *user,
+			const char *name)
 {
 	struct rdmapin_registry_header h;
 	unsigned long long start;
-	char where[300];
+	char where[2 * NAME_MAX + 2];
 	const char *why;
 	struct stat st;
 	int pid, n, fd;
+	uid_t proc_uid;
 
 	snprintf(where, sizeof(where), "%s/%s", user, name);
 	if (sscanf(name, "%d-%llu%n", &pid, &start, &n) != 2 || name[n] || pid <= 0) {
@@ -166,13 +189,14 @@ static void scan_record(const struct scan *s, int dir, const char *user, const c
 	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return;
+	proc_uid = proc_owner(pid);
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_RECORD_SIZE) {
 		warn(s, "skipping %s: not a regular record file", where);
 	} else if (!record_locked(fd) || rdmapin_proc_start_time(pid) != start) {
 		unlinkat(dir, name, 0);	/* if we may */
 	} else if (pread(fd, &h, sizeof(h), 0) != sizeof(h)) {
 		warn(s, "skipping %s: shorter than a record header", where);
-	} else if (check_header(&h, &st, pid, start, &why)) {
+	} else if (check_header(&h, &st, dir_uid, proc_uid, pid, start, &why)) {
 		warn(s, "skipping %s: %s", where, why);
 	} else {
 		scan_slots(s, fd, &h, where);
@@ -180,15 +204,24 @@ static void scan_record(const struct scan *s, int dir, const char *user, const c
 	close(fd);
 }
 
+/* uid-UID must be UID's: records in another's directory cannot be UID's. */
 static void scan_user_dir(const struct scan *s, int top, const char *name)
 {
 	struct dirent *e;
+	struct stat st;
+	unsigned int uid;
+	int fd, n;
 	DIR *d;
-	int fd;
 
 	fd = openat(top, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;		/* another user's: not ours to see */
+	if (sscanf(name, "uid-%u%n", &uid, &n) != 1 || name[n] || fstat(fd, &st) ||
+	    st.st_uid != uid) {
+		warn(s, "skipping %s: not a directory of the uid it names", name);
+		close(fd);
+		return;
+	}
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
@@ -196,7 +229,7 @@ static void scan_user_dir(const struct scan *s, int top, const char *name)
 	}
 	while ((e = readdir(d)))
 		if (e->d_name[0] != '.')
-			scan_record(s, dirfd(d), name, e->d_name);
+			scan_record(s, dirfd(d), uid, name, e->d_name);
 	closedir(d);
 }
 

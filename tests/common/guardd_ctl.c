@@ -25,6 +25,7 @@
 void guardd_init(struct guardd_run *g, const char *dir, const char *log)
 {
 	g->pid = -1;
+	g->prefix = NULL;
 	snprintf(g->dir, sizeof(g->dir), "%s", dir);
 	snprintf(g->socket, sizeof(g->socket), "%s/" RDMAPIN_GUARDD_SOCKET_NAME, dir);
 	snprintf(g->log, sizeof(g->log), "%s", log ? log : "");
@@ -33,11 +34,17 @@ void guardd_init(struct guardd_run *g, const char *dir, const char *log)
 /* In the forked child. */
 static void guardd_exec(const struct guardd_run *g, const char *const *args)
 {
-	const char *argv[MAX_ARGS + 4] = { GUARDD_PATH, "-d", g->dir };
-	int i, log;
+	const char *argv[2 * MAX_ARGS + 4];
+	int i, n = 0, log;
 
+	for (i = 0; g->prefix && g->prefix[i] && i < MAX_ARGS; i++)
+		argv[n++] = g->prefix[i];
+	argv[n++] = GUARDD_PATH;
+	argv[n++] = "-d";
+	argv[n++] = g->dir;
 	for (i = 0; args && args[i] && i < MAX_ARGS; i++)
-		argv[3 + i] = args[i];
+		argv[n++] = args[i];
+	argv[n] = NULL;
 	if (g->log[0]) {
 		log = open(g->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (log < 0 || dup2(log, STDERR_FILENO) < 0)
@@ -45,7 +52,7 @@ static void guardd_exec(const struct guardd_run *g, const char *const *args)
 	}
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM))
 		_exit(errno);
-	execv(GUARDD_PATH, (char **)argv);
+	execvp(argv[0], (char **)argv);
 	_exit(errno);
 }
 
@@ -105,23 +112,23 @@ void guardd_show_log(const struct guardd_run *g)
 
 int guard_load(void)
 {
-	char dir[] = "/tmp/guard_load.XXXXXX", path[sizeof(dir) + 8];
+	char dir[] = "/tmp/guard_load.XXXXXX", path[sizeof(dir) + 32];
 	struct guardd_run g;
 	int ret = -1;
 
 	if (!mkdtemp(dir))
 		return -1;
-	snprintf(path, sizeof(path), "%s/log", dir);
-	guardd_init(&g, dir, path);
+	snprintf(path, sizeof(path), "%s/run", dir);
+	guardd_init(&g, path, NULL);
+	snprintf(g.log, sizeof(g.log), "%s/log", dir);
 	if (!guardd_start(&g, NULL) && guardd_stop(&g, SIGTERM) == 0)
 		ret = 0;
 	else
 		guardd_show_log(&g);
-	unlink(path);
 	/* A stopped daemon leaves its (empty) state behind, for its successor. */
-	snprintf(path, sizeof(path), "%s/state", dir);
-	unlink(path);
-	rmdir(dir);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	if (system(path))
+		ret = -1;
 	return ret;
 }
 

@@ -15,6 +15,7 @@ struct guardd_run {
 	char dir[64];		/* its --runtime-dir */
 	char socket[96];	/* DIR/socket */
 	char log[96];		/* its stderr is appended there; "": this process's */
+	const char *const *prefix;	/* a command that runs it (valgrind, setpriv); NULL: none */
 };
 
 /* A daemon not yet started in @dir; @log as in struct guardd_run, or NULL. */

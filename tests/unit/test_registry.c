@@ -4,8 +4,10 @@
  * publishes a reader lists field by field; a reader never sees a slot
  * mid-update (a writer thread rewrites one while the reader scans); a dead
  * process's record is not listed and is removed; a per-user directory that
- * is not private makes the writer publish nothing. The writer takes slot
- * values, so no MR is needed here (guest tests publish real ones).
+ * is not private makes the writer publish nothing; a record that a user
+ * forged for root's process is neither listed nor printed by pinls -t. The
+ * writer takes slot values, so no MR is needed here (guest tests publish
+ * real ones).
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -15,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,6 +26,7 @@
 
 #include "check.h"
 #include "fake_pin.h"
+#include "proc.h"
 #include "registry.h"
 #include "registry_read.h"
 
@@ -165,6 +170,114 @@ static void check_foreign_user_dir(const char *dir)
 	rmdir(top);
 }
 
+#define NOBODY 65534
+
+/* As nobody: a record named after root's process @pid, locked as a live one's. */
+static int forge(const char *dir, pid_t pid)
+{
+	struct {
+		struct rdmapin_registry_header h;
+		struct rdmapin_registry_slot slot;
+	} rec = {
+		.h = {
+			.magic = RDMAPIN_REGISTRY_MAGIC,
+			.version = RDMAPIN_REGISTRY_VERSION,
+			.header_size = sizeof(rec.h),
+			.slot_size = sizeof(rec.slot),
+			.nslots = 1,
+			.pid = pid,
+			.uid = NOBODY,
+			.start_time = rdmapin_proc_start_time(pid),
+			.comm = "forged",
+		},
+	};
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[PATH_MAX + 64];
+	int fd;
+
+	fake_pin_init(&rec.slot, "/forged", 1, 32);
+	snprintf(path, sizeof(path), "%s/uid-%u", dir, NOBODY);
+	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY) || mkdir(path, 0700))
+		return -1;
+	snprintf(path, sizeof(path), "%s/uid-%u/%d-%llu", dir, NOBODY, pid,
+		 (unsigned long long)rec.h.start_time);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	return fd >= 0 && write(fd, &rec, sizeof(rec)) == sizeof(rec) &&
+	       !fcntl(fd, F_OFD_SETLK, &lk) ? 0 : -1;
+}
+
+/* The reader's warnings; its callbacks share one context, collect()'s. */
+static int warnings;
+
+static void count_warning(const char *msg, void *arg)
+{
+	warnings++;
+	printf("# warning: %s\n", msg);
+}
+
+/* What pinls -t prints with the forged record present: its pids, and its warnings. */
+static void check_pinls_t(pid_t victim)
+{
+	char cmd[PATH_MAX], line[256];
+	int pids = 0, warned = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s -t 2>&1", PINLS_PATH);
+	p = popen(cmd, "r");
+	while (p && fgets(line, sizeof(line), p)) {
+		pids += atoi(line) == victim;
+		warned += !!strstr(line, "not its uid's process");
+	}
+	if (p)
+		pclose(p);
+	check(!pids && warned == 1, "pinls -t prints no pid of the forged record, and warns "
+	      "once (%d pids, %d warnings)", pids, warned);
+}
+
+/*
+ * nobody names a record after root's process (its start time is public): the
+ * reader believes it not, says so once, and pinls -t does not print the pid,
+ * which kill $(pinls -t) would take.
+ */
+static void check_spoofed_record(const char *dir)
+{
+	int ready[2], victim_hold[2], ok = -1;
+	struct seen s = { .fields_ok = true };
+	pid_t victim, forger;
+
+	if (pipe(ready) || pipe(victim_hold) || chmod(dir, 01777))
+		return;
+	victim = fork();
+	if (victim == 0) {
+		close(victim_hold[1]);
+		read(victim_hold[0], &ok, 1);
+		_exit(0);
+	}
+	forger = fork();
+	if (forger == 0) {
+		close(victim_hold[1]);
+		ok = forge(dir, victim);
+		write(ready[1], &ok, sizeof(ok));
+		read(victim_hold[0], &ok, 1);
+		_exit(0);
+	}
+	if (read(ready[0], &ok, sizeof(ok)) != sizeof(ok) || ok) {
+		check(0, "nobody forges a record for root's pid %d", victim);
+	} else {
+		rdmapin_registry_scan(dir, collect, count_warning, &s);
+		check(!(s.lkeys & 32) && warnings == 1, "a record nobody forged for root's pid "
+		      "%d is not listed, with one warning (%d)", victim, warnings);
+		check_pinls_t(victim);
+	}
+	close(victim_hold[1]);
+	waitpid(victim, NULL, 0);
+	waitpid(forger, NULL, 0);
+	close(victim_hold[0]);
+	close(ready[0]);
+	close(ready[1]);
+	chmod(dir, 0700);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/rdmapin-registry-XXXXXX", cmd[64];
@@ -187,6 +300,7 @@ int main(void)
 	check(s.n == 1 && s.lkeys == 4, "a deleted pin is gone (%d left)", s.n);
 	check_dead_process(dir);
 	check_foreign_user_dir(dir);
+	check_spoofed_record(dir);
 	rdmapin_registry_del(a);
 	rdmapin_registry_forget();
 	check(scan(dir).n == 0, "nothing listed after the last pin");

@@ -93,12 +93,12 @@ static void check_stopped_cleanly(int status)
 /* The entries that DIR/state lists for @pid; -1 when it names no such client. */
 static int state_entries(pid_t pid)
 {
-	char path[sizeof(guardd.dir) + 8], line[256];
+	char path[sizeof(guardd.dir) + 16], line[256];
 	bool its = false;
 	int n = -1, p;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/state", guardd.dir);
+	snprintf(path, sizeof(path), "%s/private/state", guardd.dir);
 	f = fopen(path, "re");
 	while (f && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "client %d", &p) == 1) {

@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "clients.h"
 #include "error.h"
@@ -108,32 +111,106 @@ static struct guardd_client *restored(struct guardd *d, pid_t pid, uint64_t star
  * socket stays readable: stop watching it, or the loop spins, until a client
  * goes and frees some.
  */
-static void pause_accepting(struct guardd *d)
+static void pause_accepting(struct guardd *d, int err)
 {
 	fprintf(stderr, "rdmapin-guardd: out of file descriptors (%s): new clients wait until "
-		"one goes\n", strerror(errno));
+		"one goes\n", strerror(err));
 	if (!epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->listen_fd, NULL))
 		d->accept_paused = true;
 }
 
+/* What the clients of @uid hold: connections (with their pidfds) and entries. */
+static void user_usage(const struct guardd *d, uid_t uid, size_t *conns, size_t *entries)
+{
+	const struct guardd_client *c;
+
+	*conns = *entries = 0;
+	for (c = d->clients; c; c = c->next) {
+		if (c->uid != uid)
+			continue;
+		*conns += c->sock >= 0;
+		*entries += c->nentries;
+	}
+}
+
+/* The fds that clients other than root's hold in the daemon: socket, pidfd, entries. */
+static size_t others_fds(const struct guardd *d)
+{
+	const struct guardd_client *c;
+	size_t n = 0;
+
+	for (c = d->clients; c; c = c->next)
+		if (c->uid)
+			n += (c->sock >= 0) + (c->pidfd >= 0) + c->nentries;
+	return n;
+}
+
+/* Whether a new connection of @uid (not root) would pass a limit; @why says which. */
+static bool over_conn_limit(const struct guardd *d, uid_t uid, char *why, size_t len)
+{
+	size_t conns, entries;
+
+	user_usage(d, uid, &conns, &entries);
+	if (conns >= d->max_user_conns)
+		snprintf(why, len, "uid %u has %zu connections, the most one user may "
+			 "(--max-connections-per-user)", uid, conns);
+	else if (others_fds(d) + 2 > d->fd_budget)
+		snprintf(why, len, "users other than root hold %zu file descriptors, all that "
+			 "is theirs (LimitNOFILE, less a quarter kept for root)", d->fd_budget);
+	else
+		return false;
+	return true;
+}
+
+/* Closes a connection over a limit; logs that once in a while, not once each. */
+static void turn_away(struct guardd *d, int sock, const char *why)
+{
+	struct timespec now;
+
+	close(sock);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (d->turned_away_at && now.tv_sec < d->turned_away_at + 10)
+		return;
+	d->turned_away_at = now.tv_sec;
+	fprintf(stderr, "rdmapin-guardd: turning away connections: %s (said at most every "
+		"10 s)\n", why);
+}
+
+/*
+ * Root's clients pass no limit: a quarter of the daemon's fds is kept for
+ * them, so that no user can keep root from being answered.
+ */
 void guardd_accept(struct guardd *d)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct guardd_client *c;
+	char why[256];
 	uint64_t start;
-	int sock, pidfd;
+	int sock, pidfd, err;
 
 	sock = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (sock < 0 && (errno == EMFILE || errno == ENFILE))
-		pause_accepting(d);
+		pause_accepting(d, errno);
 	if (sock < 0)
 		return;
-	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-	    (pidfd = peer_pidfd(sock, cred.pid)) < 0) {
-		fprintf(stderr, "rdmapin-guardd: a client cannot be tracked, so it is turned "
-			"away: %s\n", strerror(errno));
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
 		close(sock);
+		return;
+	}
+	if (cred.uid && over_conn_limit(d, cred.uid, why, sizeof(why))) {
+		turn_away(d, sock, why);
+		return;
+	}
+	pidfd = peer_pidfd(sock, cred.pid);
+	if (pidfd < 0) {
+		err = errno;
+		close(sock);
+		if (err == EMFILE || err == ENFILE)
+			pause_accepting(d, err);
+		else
+			fprintf(stderr, "rdmapin-guardd: a client cannot be tracked, so it is "
+				"turned away: %s\n", strerror(err));
 		return;
 	}
 	start = rdmapin_proc_start_time(cred.pid);
@@ -170,22 +247,87 @@ static __attribute__((format(printf, 3, 4))) int refuse(struct rdmapin_guardd_re
 	return -1;
 }
 
-static size_t user_entries(const struct guardd *d, uid_t uid)
+/*
+ * Whether the process behind @c still runs: then its pid is still its own.
+ * Signal 0 sends nothing; EPERM (another user's, and no CAP_KILL) says it runs.
+ */
+static bool still_runs(const struct guardd_client *c)
 {
-	const struct guardd_client *c;
-	size_t n = 0;
-
-	for (c = d->clients; c; c = c->next)
-		if (c->uid == uid)
-			n += c->nentries;
-	return n;
+	return !syscall(SYS_pidfd_send_signal, c->pidfd, 0, NULL, 0) || errno == EPERM;
 }
 
-/* No one may freeze a file that they may not modify: the fd must be open for writing. */
+/*
+ * The lease rule (rdmapin_guard_may_freeze()), or the config's widening.
+ * /proc/PID speaks for the client only if the client still runs afterwards.
+ */
+static int permitted(const struct guardd *d, const struct guardd_client *c,
+		     const struct stat *st, struct rdmapin_guardd_reply *r)
+{
+	bool beyond = c->uid != st->st_uid &&
+		      (guardd_config_allows(&d->config, c->pid, st) ||
+		       rdmapin_proc_capable(c->pid, CAP_LEASE)) &&
+		      still_runs(c);
+
+	if (!rdmapin_guard_may_freeze(c->uid, beyond, st, "rdmapin-guardd"))
+		return 0;
+	return refuse(r, errno, "%s", rdmapin_error_msg());
+}
+
+/* No user fills the map, or the daemon's fds; root's clients pass. */
+static int within_limits(const struct guardd *d, const struct guardd_client *c,
+			 struct rdmapin_guardd_reply *r)
+{
+	size_t conns, entries;
+
+	if (c->nentries >= GUARDD_MAX_ENTRIES)
+		return refuse(r, ENOSPC, "pid %d holds %d entries, the most a client may", c->pid,
+			      GUARDD_MAX_ENTRIES);
+	if (!c->uid)
+		return 0;
+	user_usage(d, c->uid, &conns, &entries);
+	if (entries >= d->max_user_entries)
+		return refuse(r, ENOSPC, "uid %u holds %u entries, the most one user may "
+			      "(rdmapin-guardd --max-entries-per-user)", c->uid,
+			      d->max_user_entries);
+	if (others_fds(d) >= d->fd_budget)
+		return refuse(r, ENOSPC, "users other than root hold %zu file descriptors in "
+			      "rdmapin-guardd, all that is theirs; raise its LimitNOFILE",
+			      d->fd_budget);
+	return 0;
+}
+
+/*
+ * The file, held open by the daemon for as long as the entry lives, and where
+ * it is: a restarted daemon finds it again there (guardd_restore()).
+ */
+static int hold(int fd, struct guardd_entry *e, struct rdmapin_guardd_reply *r)
+{
+	char link[64], path[4096];
+	struct statx stx;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	e->fd = open(link, O_PATH | O_CLOEXEC);
+	if (e->fd < 0)
+		return refuse(r, errno, "rdmapin-guardd cannot hold the file: %s%s",
+			      strerror(errno), errno == EMFILE ? "; raise its LimitNOFILE" : "");
+	n = readlink(link, path, sizeof(path) - 1);
+	path[n > 0 ? n : 0] = '\0';
+	if (!statx(e->fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) && stx.stx_mask & STATX_BTIME)
+		e->btime = stx.stx_btime;
+	e->path = strdup(path);
+	if (e->path)
+		return 0;
+	close(e->fd);
+	return refuse(r, ENOMEM, "out of memory");
+}
+
+/* Only a file that its client may modify, and may lease, is guarded. */
 static int guard(struct guardd *d, struct guardd_client *c, int fd, struct rdmapin_guardd_reply *r)
 {
-	struct rdmapin_guard_key key;
 	int mode = fd >= 0 ? fcntl(fd, F_GETFL) & (O_ACCMODE | O_PATH) : -1;
+	struct guardd_entry e = { .id = d->next_id, .fd = -1 };
+	struct stat st;
 
 	if (fd < 0)
 		return refuse(r, EINVAL, "GUARD needs the file's fd in SCM_RIGHTS");
@@ -193,42 +335,42 @@ static int guard(struct guardd *d, struct guardd_client *c, int fd, struct rdmap
 		return refuse(r, EACCES,
 			      "the fd is not open for writing: only a file its "
 			      "client may modify is guarded; open it O_RDWR");
-	if (c->uid && user_entries(d, c->uid) >= d->max_user_entries)
-		return refuse(r, ENOSPC, "uid %u holds %u entries, the most one user may "
-			      "(rdmapin-guardd --max-entries-per-user)", c->uid,
-			      d->max_user_entries);
-	if (c->nentries >= GUARDD_MAX_ENTRIES)
-		return refuse(r, ENOSPC, "pid %d holds %d entries, the most a client may", c->pid,
-			      GUARDD_MAX_ENTRIES);
-	if (rdmapin_guard_key_of(fd, &key, "rdmapin-guardd") ||
-	    guardd_entry_add(c, d->next_id, &key))
-		return refuse(r, errno, "%s",
-			      errno == ENOMEM ? "out of memory" : rdmapin_error_msg());
-	if (rdmapin_guard_ref(&key, "rdmapin-guardd")) {
-		c->nentries--;
+	if (rdmapin_guard_key_of(fd, &e.key, "rdmapin-guardd") || fstat(fd, &st))
+		return refuse(r, errno, "%s", rdmapin_error_msg());
+	if (permitted(d, c, &st, r) || within_limits(d, c, r) || hold(fd, &e, r))
+		return -1;
+	if (guardd_entry_add(c, &e)) {
+		guardd_entry_free(&e);
+		return refuse(r, ENOMEM, "out of memory");
+	}
+	if (rdmapin_guard_ref(&e.key, "rdmapin-guardd")) {
+		guardd_entry_free(&c->entries[--c->nentries]);
 		return refuse(r, errno, "%s", rdmapin_error_msg());
 	}
 	r->id = d->next_id++;
 	return guardd_state_save(d);
 }
 
+/* The file is let go only after the map forgot it: its inode stays the one guarded. */
 static int unguard(struct guardd *d, struct guardd_client *c, uint64_t id,
 		   struct rdmapin_guardd_reply *r)
 {
-	struct rdmapin_guard_key key;
+	struct guardd_entry e;
 	size_t i;
+	int ret = 0;
 
 	for (i = 0; i < c->nentries && c->entries[i].id != id; i++)
 		;
 	if (i == c->nentries)
 		return refuse(r, ENOENT, "pid %d holds no entry %llu", c->pid,
 			      (unsigned long long)id);
-	key = c->entries[i].key;
+	e = c->entries[i];
 	c->entries[i] = c->entries[--c->nentries];
 	guardd_state_save(d);
-	if (rdmapin_guard_unref(&key, "rdmapin-guardd"))
-		return refuse(r, errno, "%s", rdmapin_error_msg());
-	return 0;
+	if (rdmapin_guard_unref(&e.key, "rdmapin-guardd"))
+		ret = refuse(r, errno, "%s", rdmapin_error_msg());
+	guardd_entry_free(&e);
+	return ret;
 }
 
 void guardd_serve(struct guardd *d, struct guardd_client *c)
@@ -269,11 +411,68 @@ static void restore_ended(struct guardd *d, struct guardd_client *c)
 {
 	size_t i, kept = 0;
 
-	for (i = 0; i < c->nentries; i++)
+	for (i = 0; i < c->nentries; i++) {
 		if (rdmapin_guard_holds(&c->entries[i].key) == 1)
 			c->entries[kept++] = c->entries[i];
+		else
+			guardd_entry_free(&c->entries[i]);
+	}
 	c->nentries = kept;
 	guardd_client_drop(d, c, "ended while the daemon was away");
+}
+
+static bool same_time(const struct statx_timestamp *a, const struct statx_timestamp *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/*
+ * The file a saved entry names, held again, if it is still where it was:
+ * the same device, inode and birth time. While no daemon held it, its inode
+ * may have been freed and its number given to another file.
+ */
+static int find_again(const struct guardd_entry *e)
+{
+	const struct statx_timestamp none = { 0 };
+	struct rdmapin_guard_key key;
+	struct statx stx;
+	int fd = open(e->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (!statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_BTIME, &stx) &&
+	    S_ISREG(stx.stx_mode)) {
+		rdmapin_guard_key_init(&key, makedev(stx.stx_dev_major, stx.stx_dev_minor),
+				       stx.stx_ino);
+		if (key.dev == e->key.dev && key.ino == e->key.ino &&
+		    same_time(stx.stx_mask & STATX_BTIME ? &stx.stx_btime : &none, &e->btime))
+			return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+/* A running client's entries whose files cannot be found again go, logged. */
+static void restore_found(struct guardd_client *c)
+{
+	struct guardd_entry *e;
+	size_t i, kept = 0;
+
+	for (i = 0; i < c->nentries; i++) {
+		e = &c->entries[i];
+		e->fd = find_again(e);
+		if (e->fd >= 0) {
+			c->entries[kept++] = *e;
+			continue;
+		}
+		fprintf(stderr, "rdmapin-guardd: pid %d (uid %u): %s is not where it was "
+			"(renamed, deleted, or out of the daemon's sight): its entry is removed\n",
+			c->pid, c->uid, e->path);
+		if (rdmapin_guard_holds(&e->key) == 1)
+			rdmapin_guard_unref(&e->key, "rdmapin-guardd");
+		guardd_entry_free(e);
+	}
+	c->nentries = kept;
 }
 
 /*
@@ -293,15 +492,14 @@ static void restore_running(struct guardd *d, struct guardd_client *c)
 }
 
 /*
- * Ended clients go first: a running client's entry that is put back must not
- * be taken for an ended client's entry on the same file.
+ * Ended clients go first, then the entries that lost their files: an entry
+ * that is put back must not be taken for one of those on the same file.
  */
 int guardd_restore(struct guardd *d)
 {
 	struct guardd_client *c, *next;
-	int ret = guardd_state_read(d);
 
-	if (ret && errno != EINVAL)
+	if (guardd_state_read(d))
 		return -1;
 	for (c = d->clients; c; c = next) {
 		next = c->next;
@@ -309,9 +507,11 @@ int guardd_restore(struct guardd *d)
 			restore_ended(d, c);
 	}
 	for (c = d->clients; c; c = c->next)
+		restore_found(c);
+	for (c = d->clients; c; c = next) {
+		next = c->next;
 		restore_running(d, c);
+	}
 	guardd_state_save(d);
-	if (ret)
-		errno = EINVAL;
-	return ret;
+	return 0;
 }

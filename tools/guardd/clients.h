@@ -18,8 +18,9 @@ void guardd_serve(struct guardd *d, struct guardd_client *c);
 
 /*
  * Takes over the state a predecessor saved: drops the entries of clients
- * that ended, puts back those of running clients that the map lost, and
- * watches the running ones. -1 with errno as guardd_state_read().
+ * that ended, and those whose files are no longer where they were; puts back
+ * those of running clients that the map lost, and watches the running ones.
+ * -1 with errno as guardd_state_read().
  */
 int guardd_restore(struct guardd *d);
 

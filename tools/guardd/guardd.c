@@ -13,13 +13,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "clients.h"
 #include "error.h"
@@ -30,59 +35,138 @@
 static void usage(FILE *out, int status)
 {
 	fprintf(out,
-		"Usage: rdmapin-guardd [--runtime-dir DIR] [--max-entries-per-user N]\n"
+		"Usage: rdmapin-guardd [--runtime-dir DIR] [--config FILE]\n"
+		"                      [--max-entries-per-user N] [--max-connections-per-user N]\n"
 		"       rdmapin-guardd --probe\n\n"
 		"Keeps librdmapin's truncate guard: loads it, then guards the files that\n"
 		"processes register, until they deregister or die.\n\n"
 		"  -d, --runtime-dir DIR           socket and saved state (default %s)\n"
+		"  -c, --config FILE               who may guard more than their own files\n"
+		"                                  (default %s)\n"
 		"  -u, --max-entries-per-user N    files one user but root may have guarded\n"
 		"                                  at once (default %d)\n"
+		"      --max-connections-per-user N\n"
+		"                                  connections one user but root may hold\n"
+		"                                  (default %d)\n"
 		"      --probe                     print whether the guard is loaded, or can\n"
 		"                                  be loaded by this user, or why not; exit\n"
 		"                                  0 if it is or can be, 1 if not\n"
 		"  -h, --help                      this text\n",
-		RDMAPIN_GUARDD_DEFAULT_DIR, GUARDD_MAX_USER_ENTRIES);
+		RDMAPIN_GUARDD_DEFAULT_DIR, GUARDD_DEFAULT_CONFIG, GUARDD_MAX_USER_ENTRIES,
+		GUARDD_MAX_USER_CONNS);
 	exit(status);
 }
 
-/* The runtime directory, open and locked: one daemon per directory. */
-static int open_dir(const char *dir)
+/*
+ * @name under @at, a directory of this daemon's user with exactly @mode,
+ * created so if missing; -1 after saying why otherwise. A directory that
+ * others own or may write to lets them plant links or files where the
+ * daemon writes, or replace what it reads.
+ */
+static int own_dir(int at, const char *name, const char *shown, mode_t mode)
 {
+	bool created = !mkdirat(at, name, mode);
+	struct stat st;
 	int fd;
 
-	if (mkdir(dir, 0755) && errno != EEXIST)
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || (created && fchmod(fd, mode)) || fstat(fd, &st)) {
+		fprintf(stderr, "rdmapin-guardd: %s: %s\n", shown, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB)) {
-		if (errno == EWOULDBLOCK)
-			errno = EADDRINUSE;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 07777) != mode) {
+		fprintf(stderr, "rdmapin-guardd: %s must be root's with mode %04o, not uid %u's "
+			"with mode %04o: remove it, and rdmapin-guardd creates it so\n", shown,
+			mode, st.st_uid, st.st_mode & 07777);
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The runtime directory, open and locked (one daemon per directory), and its
+ * private part for the state. The daemon's working directory from then on:
+ * the socket is bound where it was checked, whatever its path comes to name.
+ */
+static int open_dirs(struct guardd *d)
+{
+	d->dirfd = own_dir(AT_FDCWD, d->dir, d->dir, 0755);
+	if (d->dirfd < 0)
+		return -1;
+	if (flock(d->dirfd, LOCK_EX | LOCK_NB)) {
+		fprintf(stderr, "rdmapin-guardd: %s: %s\n", d->dir, errno == EWOULDBLOCK ?
+			"another rdmapin-guardd runs there" : strerror(errno));
+		return -1;
+	}
+	d->privfd = own_dir(d->dirfd, "private", "DIR/private", 0700);
+	return d->privfd < 0 || fchdir(d->dirfd) ? -1 : 0;
+}
+
+/* Anyone may connect: what the daemon checks is each fd it is given. */
+static int listen_on(struct guardd *d)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX, .sun_path = RDMAPIN_GUARDD_SOCKET_NAME };
+	mode_t mask;
+	int fd, ret;
+
+	unlinkat(d->dirfd, RDMAPIN_GUARDD_SOCKET_NAME, 0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	/* Mode 0666 from the start: a chmod by path could meet another file. */
+	mask = umask(0111);
+	ret = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+	umask(mask);
+	if (ret || listen(fd, 64)) {
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
-/* Anyone may connect: what the daemon checks is each fd it is given. */
-static int listen_on(const char *dir)
+/*
+ * Every fd the host lets it have (LimitNOFILE in its unit): it holds one per
+ * entry. A quarter is kept for root's clients.
+ */
+static void size_fds(struct guardd *d)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd;
+	struct rlimit lim;
 
-	if ((size_t)snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/" RDMAPIN_GUARDD_SOCKET_NAME,
-			     dir) >= sizeof(addr.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
+	if (!getrlimit(RLIMIT_NOFILE, &lim)) {
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &lim);
 	}
-	unlink(addr.sun_path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || chmod(addr.sun_path, 0666) ||
-	    listen(fd, 64)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	getrlimit(RLIMIT_NOFILE, &lim);
+	d->fd_budget = lim.rlim_cur - lim.rlim_cur / 4;
+}
+
+/*
+ * Loading took CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN); editing the map
+ * takes CAP_BPF alone (Linux 6.1 asks it, or CAP_SYS_ADMIN, for any bpf(2)
+ * call), and nothing else the daemon does needs a capability.
+ */
+static int drop_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+	int keep = CAP_BPF;
+
+	if (syscall(SYS_capget, &hdr, caps))
+		goto fail;
+	if (!(caps[CAP_TO_INDEX(CAP_BPF)].permitted & CAP_TO_MASK(CAP_BPF)))
+		keep = CAP_SYS_ADMIN;
+	memset(caps, 0, sizeof(caps));
+	caps[CAP_TO_INDEX(keep)].effective = CAP_TO_MASK(keep);
+	caps[CAP_TO_INDEX(keep)].permitted = CAP_TO_MASK(keep);
+	if (!syscall(SYS_capset, &hdr, caps) && !prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return 0;
+fail:
+	fprintf(stderr, "rdmapin-guardd: cannot drop its capabilities: %s\n", strerror(errno));
+	return -1;
 }
 
 /*
@@ -137,7 +221,7 @@ static int open_listener(struct guardd *d, bool *activated)
 		return -1;
 	}
 	if (!*activated)
-		d->listen_fd = listen_on(d->dir);
+		d->listen_fd = listen_on(d);
 	if (d->listen_fd < 0) {
 		fprintf(stderr, "rdmapin-guardd: cannot listen on %s/" RDMAPIN_GUARDD_SOCKET_NAME
 			": %s\n", d->dir, strerror(errno));
@@ -168,12 +252,12 @@ static int start(struct guardd *d)
 		fprintf(stderr, "rdmapin-guardd: %s\n", rdmapin_error_msg());
 		return -1;
 	}
-	if (guardd_restore(d) && errno != EINVAL) {
-		fprintf(stderr, "rdmapin-guardd: cannot read %s/state: %s\n", d->dir,
+	if (guardd_restore(d)) {
+		fprintf(stderr, "rdmapin-guardd: cannot read %s/private/state: %s\n", d->dir,
 			strerror(errno));
 		return -1;
 	}
-	return 0;
+	return drop_privileges();
 }
 
 /*
@@ -200,6 +284,19 @@ static void loop(struct guardd *d)
 	}
 }
 
+/* A positive number of the command line, or the usage. */
+static unsigned int positive(const char *arg)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (*end || !*arg || !n || n > UINT_MAX || errno || *arg == '-')
+		usage(stderr, 2);
+	return n;
+}
+
 /* Loads nothing for good: the programs are loaded to see whether the kernel takes them. */
 static int probe(void)
 {
@@ -212,10 +309,12 @@ static int probe(void)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_PROBE = 256 };
+	enum { OPT_PROBE = 256, OPT_CONNS };
 	static const struct option opts[] = {
 		{ "runtime-dir", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "max-entries-per-user", required_argument, NULL, 'u' },
+		{ "max-connections-per-user", required_argument, NULL, OPT_CONNS },
 		{ "probe", no_argument, NULL, OPT_PROBE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -225,19 +324,22 @@ int main(int argc, char **argv)
 		.dir = RDMAPIN_GUARDD_DEFAULT_DIR,
 		.listen_watch = { .what = WATCH_LISTEN },
 		.max_user_entries = GUARDD_MAX_USER_ENTRIES,
+		.max_user_conns = GUARDD_MAX_USER_CONNS,
 		.next_id = 1,
 	};
+	const char *config = GUARDD_DEFAULT_CONFIG;
 	bool probing = false, activated;
 	int c, sig_fd;
-	char *end;
 
-	while ((c = getopt_long(argc, argv, "d:u:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:c:u:h", opts, NULL)) != -1) {
 		if (c == 'd') {
 			d.dir = optarg;
+		} else if (c == 'c') {
+			config = optarg;
 		} else if (c == 'u') {
-			d.max_user_entries = strtoul(optarg, &end, 10);
-			if (*end || !*optarg || !d.max_user_entries)
-				usage(stderr, 2);
+			d.max_user_entries = positive(optarg);
+		} else if (c == OPT_CONNS) {
+			d.max_user_conns = positive(optarg);
 		} else if (c == OPT_PROBE) {
 			probing = true;
 		} else {
@@ -248,12 +350,10 @@ int main(int argc, char **argv)
 		usage(stderr, 2);
 	if (probing)
 		return probe();
-	d.dirfd = open_dir(d.dir);
-	if (d.dirfd < 0) {
-		fprintf(stderr, "rdmapin-guardd: %s: %s%s\n", d.dir, strerror(errno),
-			errno == EADDRINUSE ? " (another rdmapin-guardd runs there)" : "");
+	umask(077);
+	size_fds(&d);
+	if (guardd_config_read(&d.config, config) || open_dirs(&d))
 		return EXIT_FAILURE;
-	}
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	sig_fd = signal_fd();
 	if (d.epfd < 0 || sig_fd < 0 || start(&d))

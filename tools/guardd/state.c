@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
  * rdmapin-guardd's state: its clients and their entries, in memory and in
- * DIR/state, so that a restarted daemon takes over. Only kept and saved
- * here: clients.c changes the guard's map to match. The file is text,
- * rewritten whole and renamed into place:
+ * DIR/private/state, so that a restarted daemon takes over. Only kept and
+ * saved here: clients.c changes the guard's map to match. DIR/private is
+ * root's alone (guardd.c checks it), and the file is text, written whole to
+ * a new file and renamed into place:
  *
- *	rdmapin-guardd-state 1
+ *	rdmapin-guardd-state 2
  *	next_id ID
  *	client PID START_TIME UID	then its entries:
- *	entry ID DEV INO		DEV in the kernel's encoding, as in the map
+ *	entry ID DEV INO BTIME_S BTIME_NS PATH
+ *
+ * DEV is in the kernel's encoding, as in the map; BTIME the file's birth
+ * time (0 0 where the filesystem keeps none); PATH where the daemon found the
+ * file, bytes outside '!'..'~' and '%' written as %XX.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,7 +30,8 @@
 
 #define STATE "state"
 #define STATE_TMP "state.tmp"
-#define STATE_MAGIC "rdmapin-guardd-state 1"
+#define STATE_REJECTED "state.rejected"
+#define STATE_MAGIC "rdmapin-guardd-state 2"
 
 struct guardd_client *guardd_client_new(struct guardd *d, pid_t pid, uid_t uid, uint64_t start_time,
 					int pidfd)
@@ -45,17 +52,28 @@ struct guardd_client *guardd_client_new(struct guardd *d, pid_t pid, uid_t uid, 
 	return c;
 }
 
+void guardd_entry_free(struct guardd_entry *e)
+{
+	if (e->fd >= 0)
+		close(e->fd);
+	free(e->path);
+}
+
 void guardd_client_free(struct guardd_client *c)
 {
+	size_t i;
+
 	if (c->sock >= 0)
 		close(c->sock);
 	if (c->pidfd >= 0)
 		close(c->pidfd);
+	for (i = 0; i < c->nentries; i++)
+		guardd_entry_free(&c->entries[i]);
 	free(c->entries);
 	free(c);
 }
 
-int guardd_entry_add(struct guardd_client *c, uint64_t id, const struct rdmapin_guard_key *key)
+int guardd_entry_add(struct guardd_client *c, const struct guardd_entry *e)
 {
 	struct guardd_entry *grown;
 
@@ -66,27 +84,70 @@ int guardd_entry_add(struct guardd_client *c, uint64_t id, const struct rdmapin_
 		c->entries = grown;
 		c->cap = c->cap * 2 + 4;
 	}
-	c->entries[c->nentries++] = (struct guardd_entry){ .id = id, .key = *key };
+	c->entries[c->nentries++] = *e;
 	return 0;
+}
+
+static void write_path(FILE *f, const char *path)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)path; *p; p++)
+		if (*p <= ' ' || *p > '~' || *p == '%')
+			fprintf(f, "%%%02X", *p);
+		else
+			putc(*p, f);
+}
+
+/* Decodes write_path()'s @s in place; -1 if it is not one. */
+static int read_path(char *s)
+{
+	char *in, *out;
+	unsigned int c;
+
+	for (in = out = s; *in; in++, out++) {
+		if (*in != '%') {
+			*out = *in;
+			continue;
+		}
+		if (sscanf(in + 1, "%2X", &c) != 1 || !c)
+			return -1;
+		*out = (char)c;
+		in += 2;
+	}
+	*out = '\0';
+	return s[0] == '/' ? 0 : -1;
 }
 
 static void write_client(FILE *f, const struct guardd_client *c)
 {
-	size_t i;
+	const struct guardd_entry *e;
 
 	fprintf(f, "client %d %llu %u\n", c->pid, (unsigned long long)c->start_time, c->uid);
-	for (i = 0; i < c->nentries; i++)
-		fprintf(f, "entry %llu %u %llu\n", (unsigned long long)c->entries[i].id,
-			c->entries[i].key.dev, (unsigned long long)c->entries[i].key.ino);
+	for (e = c->entries; e < c->entries + c->nentries; e++) {
+		fprintf(f, "entry %llu %u %llu %lld %u ", (unsigned long long)e->id, e->key.dev,
+			(unsigned long long)e->key.ino, (long long)e->btime.tv_sec,
+			e->btime.tv_nsec);
+		write_path(f, e->path);
+		putc('\n', f);
+	}
 }
 
+/*
+ * O_EXCL: the file written is one this daemon created, never a link or a
+ * file planted where the temporary goes (DIR/private is root's, and this is
+ * a second wall).
+ */
 int guardd_state_save(struct guardd *d)
 {
 	const struct guardd_client *c;
 	FILE *f;
 	int fd;
 
-	fd = openat(d->dirfd, STATE_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (unlinkat(d->privfd, STATE_TMP, 0) && errno != ENOENT)
+		goto fail;
+	fd = openat(d->privfd, STATE_TMP, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
 	f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
 		if (fd >= 0)
@@ -96,7 +157,7 @@ int guardd_state_save(struct guardd *d)
 	fprintf(f, STATE_MAGIC "\nnext_id %llu\n", (unsigned long long)d->next_id);
 	for (c = d->clients; c; c = c->next)
 		write_client(f, c);
-	if (fclose(f) || renameat(d->dirfd, STATE_TMP, d->dirfd, STATE))
+	if (fclose(f) || renameat(d->privfd, STATE_TMP, d->privfd, STATE))
 		goto fail;
 	return 0;
 fail:
@@ -122,13 +183,32 @@ static int alive(pid_t pid, uint64_t start_time)
 	return -1;
 }
 
+static int read_entry(struct guardd_client *c, const char *line)
+{
+	struct guardd_entry e = { .fd = -1 };
+	unsigned long long id, ino;
+	char path[3 * 4096 + 1];
+	long long sec;
+
+	if (sscanf(line, "entry %llu %u %llu %lld %u %12288s", &id, &e.key.dev, &ino, &sec,
+		   &e.btime.tv_nsec, path) != 6 || read_path(path))
+		return -1;
+	e.id = id;
+	e.key.ino = ino;
+	e.btime.tv_sec = sec;
+	e.path = strdup(path);
+	if (e.path && !guardd_entry_add(c, &e))
+		return 0;
+	free(e.path);
+	return -1;
+}
+
 /* Reads the state; the clients it names, live or not, are in d->clients. */
 static int read_state(struct guardd *d, FILE *f)
 {
-	unsigned long long a, b, id;
-	struct rdmapin_guard_key key;
 	struct guardd_client *c = NULL;
-	char line[256];
+	unsigned long long a, id;
+	char line[3 * 4096 + 128];
 	unsigned int u;
 	int pid;
 
@@ -141,33 +221,65 @@ static int read_state(struct guardd *d, FILE *f)
 			c = guardd_client_new(d, pid, u, a, alive(pid, a));
 			if (!c)
 				return -1;
-		} else if (c && sscanf(line, "entry %llu %u %llu", &id, &u, &b) == 3) {
-			key = (struct rdmapin_guard_key){ .dev = u, .ino = b };
-			if (guardd_entry_add(c, id, &key))
-				return -1;
-		} else {
+		} else if (!c || read_entry(c, line)) {
 			return -1;
 		}
 	}
 	return 0;
 }
 
+/* A state that does not parse is believed in nothing: not one of its clients. */
+static void reject(struct guardd *d, const char *why)
+{
+	struct guardd_client *c;
+
+	while ((c = d->clients)) {
+		d->clients = c->next;
+		guardd_client_free(c);
+	}
+	d->next_id = 1;
+	renameat(d->privfd, STATE, d->privfd, STATE_REJECTED);
+	fprintf(stderr, "rdmapin-guardd: %s/private/" STATE " %s: set aside as " STATE_REJECTED
+		" and not believed; the files it named stay guarded until the guard is "
+		"unloaded\n", d->dir, why);
+}
+
+/* Only a regular file of this daemon's user, closed to others, can be its state. */
+static FILE *open_state(struct guardd *d)
+{
+	int fd = openat(d->privfd, STATE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0 && errno == ELOOP) {
+		reject(d, "is a symbolic link");
+		errno = ENOENT;
+	}
+	if (fd < 0)
+		return NULL;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    !(st.st_mode & 077)) {
+		f = fdopen(fd, "r");
+		if (!f)
+			close(fd);
+		return f;
+	}
+	close(fd);
+	reject(d, "is not a file of root's closed to others");
+	errno = ENOENT;
+	return NULL;
+}
+
 int guardd_state_read(struct guardd *d)
 {
-	int fd = openat(d->dirfd, STATE, O_RDONLY | O_CLOEXEC);
-	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	FILE *f = open_state(d);
 	int ret;
 
-	if (!f && fd >= 0)
-		close(fd);
 	if (!f)
 		return errno == ENOENT ? 0 : -1;
 	ret = read_state(d, f);
 	fclose(f);
-	if (!ret)
-		return 0;
-	fprintf(stderr, "rdmapin-guardd: %s/" STATE " is not a state it wrote; what it held "
-		"past its last readable line stays guarded until the guard is unloaded\n", d->dir);
-	errno = EINVAL;
-	return -1;
+	if (ret)
+		reject(d, "is not a state this daemon writes");
+	return 0;
 }

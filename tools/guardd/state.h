@@ -12,19 +12,32 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 #include <sys/types.h>
+#include <linux/stat.h>
 #include <linux/types.h>
 
+#include "config.h"
 #include "rdmapin_guard.h"
 
 /* No client may hold the whole map: a file per MR, at most this many. */
 #define GUARDD_MAX_ENTRIES 4096
 /* Nor may one user, through many clients: the default of --max-entries-per-user. */
 #define GUARDD_MAX_USER_ENTRIES 16384
+/* Nor open connections without end: the default of --max-connections-per-user. */
+#define GUARDD_MAX_USER_CONNS 256
 
+/*
+ * The daemon holds each guarded file open (O_PATH: no access to its data,
+ * and no effect on leases or exec): while the entry lives, the inode cannot
+ * be freed, so its number cannot come to name another file.
+ */
 struct guardd_entry {
 	uint64_t id;
 	struct rdmapin_guard_key key;
+	int fd;				/* O_PATH; -1 while restored from the state */
+	struct statx_timestamp btime;	/* 0 where the filesystem keeps none */
+	char *path;			/* where a successor finds the file again */
 };
 
 struct guardd_client;
@@ -49,12 +62,17 @@ struct guardd_client {
 
 struct guardd {
 	int epfd;
-	const char *dir;		/* the runtime directory */
+	const char *dir;		/* the runtime directory: the socket */
 	int dirfd;
+	int privfd;			/* DIR/private: the state */
 	int listen_fd;
 	struct guardd_watch listen_watch;
 	bool accept_paused;		/* out of fds: until a client goes */
 	unsigned int max_user_entries;	/* per uid but root's */
+	unsigned int max_user_conns;	/* per uid but root's */
+	size_t fd_budget;		/* what users but root may hold; the rest is root's */
+	time_t turned_away_at;		/* when that was last logged (CLOCK_MONOTONIC) */
+	struct guardd_config config;
 	uint64_t next_id;
 	struct guardd_client *clients;
 };
@@ -64,15 +82,19 @@ struct guardd_client *guardd_client_new(struct guardd *d, pid_t pid, uid_t uid, 
 					int pidfd);
 /* Frees a client taken out of d->clients, closing its fds. */
 void guardd_client_free(struct guardd_client *c);
-int guardd_entry_add(struct guardd_client *c, uint64_t id, const struct rdmapin_guard_key *key);
+/* Adds @e to @c, which then owns its fd and path; -1 (ENOMEM) leaves them to the caller. */
+int guardd_entry_add(struct guardd_client *c, const struct guardd_entry *e);
+/* Closes @e's fd and frees its path. */
+void guardd_entry_free(struct guardd_entry *e);
 
-/* Writes DIR/state; on failure says so on stderr, and returns -1. */
+/* Writes DIR/private/state; on failure says so on stderr, and returns -1. */
 int guardd_state_save(struct guardd *d);
 /*
- * Reads the state a predecessor left in DIR/state into d->clients (with a
- * pidfd for each that still runs) and d->next_id; 0 when there is none. -1
- * with errno: EINVAL when it is not a state this daemon writes (what it read
- * up to there is kept), another value when it cannot be read.
+ * Reads the state a predecessor left in DIR/private/state into d->clients
+ * (with a pidfd for each that still runs) and d->next_id; 0 when there is
+ * none, or when it is not a state this daemon writes: that one is set aside
+ * as state.rejected, with a line on stderr, and nothing of it is believed.
+ * -1 with errno when it cannot be read.
  */
 int guardd_state_read(struct guardd *d);
 
