@@ -227,9 +227,15 @@ static int open_listener(struct guardd *d, bool *activated)
 			": %s\n", d->dir, strerror(errno));
 		return -1;
 	}
-	getsockname(d->listen_fd, (struct sockaddr *)&addr, &len);
-	fprintf(stderr, "rdmapin-guardd: listening on %s%s\n", addr.sun_path,
-		*activated ? " (socket activation)" : "");
+	/* Its own socket is bound by a name relative to DIR: say the whole path. */
+	if (*activated) {
+		getsockname(d->listen_fd, (struct sockaddr *)&addr, &len);
+		fprintf(stderr, "rdmapin-guardd: listening on %s (socket activation)\n",
+			addr.sun_path);
+	} else {
+		fprintf(stderr, "rdmapin-guardd: listening on %s/" RDMAPIN_GUARDD_SOCKET_NAME "\n",
+			d->dir);
+	}
 	return 0;
 }
 
