@@ -39,6 +39,26 @@ static const char *yes_no(bool yes)
 	return yes ? "yes" : "no";
 }
 
+/* The known defects on this kernel, which librdmapin never chooses unless accepted. */
+static void add_quirks(const char *name, const struct rdmapin_device_caps *caps, void *tb)
+{
+	char what[IBV_SYSFS_NAME_MAX + 16], list[256];
+	uint32_t q, quirks = caps->comp_mask & RDMAPIN_DEVICE_CAPS_QUIRKS ? caps->quirks : 0;
+	size_t used = 0;
+
+	snprintf(what, sizeof(what), "%s quirks", name);
+	list[0] = '\0';
+	for (; quirks && used < sizeof(list); quirks &= quirks - 1) {
+		q = quirks & -quirks;
+		used += snprintf(list + used, sizeof(list) - used, "%s%s", used ? "," : "",
+				 rdmapin_quirk_str(q));
+	}
+	if (used)
+		add(tb, what, "%s (refused unless accepted: RDMAPIN_ALLOW_QUIRKS)", list);
+	else
+		add(tb, what, "none known");
+}
+
 static void add_device(const char *name, const struct rdmapin_device_caps *caps, const char *why,
 		       void *tb)
 {
@@ -51,6 +71,8 @@ static void add_device(const char *name, const struct rdmapin_device_caps *caps,
 		add(tb, what, "yes (capabilities 0x%x)", caps->rc_odp_caps);
 	else
 		add(tb, what, "no");
+	if (caps)
+		add_quirks(name, caps, tb);
 }
 
 /*
