@@ -4,8 +4,8 @@
  * each that failed before its fix:
  * - System V shared memory is shmem, also when its id (the inode number
  *   /proc/self/maps shows) is 0, as the first segment of an IPC namespace;
- * - a read-only shared page-cache mapping: 7.x pins it; 6.1 refuses it
- *   (a forced-write pin) with EFAULT and a message naming that rule;
+ * - a read-only shared mapping (page-cache, memfd): 7.x pins it; 6.1
+ *   refuses it (a forced-write pin) with EFAULT and a message naming that rule;
  * - a PROT_READ, MAP_PRIVATE page-cache mapping registers, and returns;
  * - an unlinked or renamed-over registered file reads as deleted.
  */
@@ -60,23 +60,32 @@ static void sysv_in_child(void *arg)
 	shmdt(p);
 }
 
-static void read_only_shared(struct ibv_pd *pd)
+/* A PROT_READ shared mapping: of a page-cache file, or with @memfd of shmem. */
+static void read_only_shared(struct ibv_pd *pd, bool memfd)
 {
+	const char *what = memfd ? "memfd" : "page-cache";
 	struct mapping m = unmapped;
 	struct ibv_mr *mr;
 	void *ro;
 
-	if (!check(!create_file(&m, env.pagecache_dir), "read-only: set up: %s", m.err))
+	if (memfd) {
+		m.fd = memfd_create("test_reg_bugs", MFD_CLOEXEC);
+		if (m.fd < 0 || ftruncate(m.fd, REGION_SIZE))
+			snprintf(m.err, sizeof(m.err), "memfd: %s", strerror(errno));
+	} else {
+		create_file(&m, env.pagecache_dir);
+	}
+	ro = m.fd < 0 ? MAP_FAILED : mmap(NULL, REGION_SIZE, PROT_READ, MAP_SHARED, m.fd, 0);
+	if (!check(ro != MAP_FAILED, "read-only %s: set up: %s", what, m.err))
 		return unmap(&m);
-	ro = mmap(NULL, REGION_SIZE, PROT_READ, MAP_SHARED, m.fd, 0);
 	mr = rdmapin_reg_mr(pd, ro, RO_LEN, IBV_ACCESS_REMOTE_READ);
 	if (env.kernel == KERNEL_7)
-		check(mr != NULL, "PROT_READ shared page-cache, remote read: registers on 7.x: %s",
+		check(mr != NULL, "PROT_READ shared %s, remote read: registers on 7.x: %s", what,
 		      mr ? "yes" : rdmapin_last_error());
 	else
 		check(!mr && errno == EFAULT && strstr(rdmapin_last_error(), "forced write") &&
 		      strstr(rdmapin_last_error(), "PROT_WRITE"),
-		      "PROT_READ shared page-cache on 6.1: EFAULT naming the rule: %s (%s)",
+		      "PROT_READ shared %s on 6.1: EFAULT naming the rule: %s (%s)", what,
 		      strerror(errno), rdmapin_last_error());
 	if (mr)
 		rdmapin_dereg_mr(mr);
@@ -154,7 +163,8 @@ int main(void)
 		return check_done();
 	unsetenv("RDMAPIN_ALLOW_QUIRKS");
 	check_in_child(sysv_in_child, pd);
-	read_only_shared(pd);
+	read_only_shared(pd, false);
+	read_only_shared(pd, true);
 	check_in_child(private_read_only_in_child, pd);
 	deleted_file(pd, env.pagecache_dir, false);
 	deleted_file(pd, env.pagecache_dir, true);

@@ -18,6 +18,7 @@
 #include "error.h"
 #include "foll_pin.h"
 #include "guardd_probe.h"
+#include "rows.h"
 
 static __attribute__((format(printf, 3, 4))) void add(struct libscols_table *tb, const char *what,
 						      const char *fmt, ...)
@@ -43,17 +44,10 @@ static const char *yes_no(bool yes)
 static void add_quirks(const char *name, const struct rdmapin_device_caps *caps, void *tb)
 {
 	char what[IBV_SYSFS_NAME_MAX + 16], list[256];
-	uint32_t q, quirks = caps->comp_mask & RDMAPIN_DEVICE_CAPS_QUIRKS ? caps->quirks : 0;
-	size_t used = 0;
+	uint32_t quirks = caps->comp_mask & RDMAPIN_DEVICE_CAPS_QUIRKS ? caps->quirks : 0;
 
 	snprintf(what, sizeof(what), "%s quirks", name);
-	list[0] = '\0';
-	for (; quirks && used < sizeof(list); quirks &= quirks - 1) {
-		q = quirks & -quirks;
-		used += snprintf(list + used, sizeof(list) - used, "%s%s", used ? "," : "",
-				 rdmapin_quirk_str(q));
-	}
-	if (used)
+	if (*quirk_list(quirks, list, sizeof(list)))
 		add(tb, what, "%s (refused unless accepted: RDMAPIN_ALLOW_QUIRKS)", list);
 	else
 		add(tb, what, "none known");

@@ -177,26 +177,38 @@ static const char *state_name(uint32_t state)
 	return state < ARRAY_SIZE(names) && names[state] ? names[state] : "unknown";
 }
 
+const char *quirk_list(uint32_t quirks, char *buf, size_t size)
+{
+	size_t used = 0;
+	uint32_t q;
+
+	buf[0] = '\0';
+	for (; quirks && used < size; quirks &= quirks - 1) {
+		q = quirks & -quirks;
+		used += snprintf(buf + used, size - used, "%s%s", used ? "," : "",
+				 rdmapin_quirk_str(q));
+	}
+	return buf;
+}
+
 /* The check's findings, then the quirks the MR runs under, which no check clears. */
 static const char *check_name(const struct pin *p, char *buf, size_t size)
 {
 	const struct pin_check_name *names = pin_check_names;
-	uint32_t quirks = p->rec.slot.quirks, q;
-	size_t i, used;
+	char quirks[128];
+	size_t i, used = 0;
 
 	if (p->check & CHECK_NOT_RUN)
 		used = snprintf(buf, size, "-");
 	else if (!p->check)
 		used = snprintf(buf, size, "ok");
 	else
-		for (i = 0, used = 0, buf[0] = '\0'; i < NR_PIN_CHECK_NAMES; i++)
+		for (i = 0; i < NR_PIN_CHECK_NAMES; i++)
 			if (p->check & names[i].bit)
 				used += snprintf(buf + used, size - used, "%s%s", used ? "," : "",
 						 names[i].name);
-	for (; quirks && used < size; quirks &= quirks - 1) {
-		q = quirks & -quirks;
-		used += snprintf(buf + used, size - used, ",%s", rdmapin_quirk_str(q));
-	}
+	if (*quirk_list(p->rec.slot.quirks, quirks, sizeof(quirks)))
+		snprintf(buf + used, size - used, ",%s", quirks);
 	return buf;
 }
 
