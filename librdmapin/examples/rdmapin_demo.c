@@ -179,8 +179,9 @@ static int intruder_errno(pid_t pid)
 /*
  * librdmapin refuses a mode under a known device defect. rxe's On-Demand
  * Paging (Linux 6.15 on) misplaces RDMA WRITEs that do not start at a page
- * boundary; every write of this demo's peer starts at offset 0 of the MR,
- * so it may accept that, and says so.
+ * boundary, and each packet of a write counts; every write of this demo's
+ * peer starts at offset 0 of the MR, over a 4096-byte path MTU
+ * (rdma_peer.c), so it may accept that, and says so.
  */
 static void accept_quirks(const struct rdmapin_device_caps *dev)
 {
@@ -190,7 +191,7 @@ static void accept_quirks(const struct rdmapin_device_caps *dev)
 	setenv("RDMAPIN_ALLOW_QUIRKS", rdmapin_quirk_str(RDMAPIN_QUIRK_RXE_ODP_OFFSET), 1);
 	printf("%s: quirk %s: On-Demand Paging misplaces RDMA WRITEs that do not start at a "
 	       "page boundary; accepted (RDMAPIN_ALLOW_QUIRKS), as this demo's peer writes "
-	       "only from offset 0, page-aligned\n", env.rxe0,
+	       "only from offset 0, in packets of a 4096-byte path MTU\n", env.rxe0,
 	       rdmapin_quirk_str(RDMAPIN_QUIRK_RXE_ODP_OFFSET));
 }
 

@@ -191,7 +191,7 @@ const char *quirk_list(uint32_t quirks, char *buf, size_t size)
 	return buf;
 }
 
-/* The check's findings, then the quirks the MR runs under, which no check clears. */
+/* The check's findings, then the quirks a live MR runs under, which no check clears. */
 static const char *check_name(const struct pin *p, char *buf, size_t size)
 {
 	const struct pin_check_name *names = pin_check_names;
@@ -207,7 +207,8 @@ static const char *check_name(const struct pin *p, char *buf, size_t size)
 			if (p->check & names[i].bit)
 				used += snprintf(buf + used, size - used, "%s%s", used ? "," : "",
 						 names[i].name);
-	if (*quirk_list(p->rec.slot.quirks, quirks, sizeof(quirks)))
+	if (p->rec.slot.state == RDMAPIN_PIN_ACTIVE &&
+	    *quirk_list(p->rec.slot.quirks, quirks, sizeof(quirks)))
 		snprintf(buf + used, size - used, ",%s", quirks);
 	return buf;
 }
