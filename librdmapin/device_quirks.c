@@ -104,6 +104,20 @@ static const struct device_quirk *find_name(const char *name, size_t len)
 	return NULL;
 }
 
+static int unknown_name(const char *name, size_t len)
+{
+	char known[256];
+	size_t i, used = 0;
+
+	known[0] = '\0';
+	for (i = 0; i < ARRAY_SIZE(quirks) && used < sizeof(known); i++)
+		used += snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "",
+				 quirks[i].name);
+	return rdmapin_fail(EINVAL, "RDMAPIN_ALLOW_QUIRKS names '%.*s', which this librdmapin "
+			    "does not know (it knows %s); fix or unset the variable", (int)len,
+			    name, known);
+}
+
 /* A comma-separated list of names; set-user-ID programs ignore it, as every variable. */
 int rdmapin_quirks_from_env(uint32_t *allowed)
 {
@@ -117,9 +131,7 @@ int rdmapin_quirks_from_env(uint32_t *allowed)
 			continue;
 		q = find_name(p, end - p);
 		if (!q)
-			return rdmapin_fail(EINVAL, "RDMAPIN_ALLOW_QUIRKS names '%.*s', which this "
-					    "librdmapin does not know (it knows rxe-odp-offset); fix "
-					    "or unset the variable", (int)(end - p), p);
+			return unknown_name(p, end - p);
 		*allowed |= q->quirk;
 	}
 	return 0;

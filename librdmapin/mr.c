@@ -246,7 +246,7 @@ static int choose_odp(struct rdmapin_mr *mr, uint32_t device_quirks)
 
 /*
  * Long-term pin where the backing allows it, else On-Demand Paging, else a
- * refusal: a pin also where ODP would run under a device quirk.
+ * refusal. A pin comes first, so an ODP quirk matters only where none is allowed.
  */
 static int choose_mode(struct rdmapin_mr *mr)
 {
