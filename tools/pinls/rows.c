@@ -53,8 +53,8 @@ static const struct colinfo {
 	[COL_REGISTERED] = { "REGISTERED", 25, 0, SCOLS_JSON_STRING,
 			     "when it was registered (ISO 8601)" },
 	[COL_CHECK] = { "CHECK", 5, 0, SCOLS_JSON_STRING,
-			"kernel cross-check: ok, no-lease, no-guard, no-kernel-mr; - if not possible; "
-			"and the device quirks the MR runs under (rxe-odp-offset)" },
+			"kernel cross-check: ok, no-lease, no-guard, no-kernel-mr; - if not "
+			"possible; then the quirks the MR runs under (rxe-odp-offset)" },
 };
 
 static const int default_columns[] = {
