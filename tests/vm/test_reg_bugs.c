@@ -139,8 +139,8 @@ static void deleted_file(struct ibv_pd *pd, const char *dir, bool rename_over)
 	unsetenv("RDMAPIN_ALLOW_QUIRKS");
 	if (!mr) {
 		/* fsdax on 6.1: no ODP, refused; nothing to delete under an MR. */
-		check(env.kernel == KERNEL_6_1 && errno == EOPNOTSUPP, "%s: registers: %s", dir,
-		      rdmapin_last_error());
+		check(env.kernel == KERNEL_6_1 && errno == EOPNOTSUPP, "%s: refused, as 6.1 does "
+		      "without ODP: %s", dir, rdmapin_last_error());
 		return unmap(&m);
 	}
 	check(!deleted(mr), "%s file in %s: not deleted yet", how, dir);
