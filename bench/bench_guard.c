@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -617,6 +618,61 @@ static void compare(struct reg_bench *b, struct variant *v, int n)
 	}
 }
 
+/* Entries this client holds besides: @n GUARDs of the same file, their ids in @ids. */
+static int hold_entries(struct reg_bench *b, uint64_t *ids, int have, int n)
+{
+	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_GUARD };
+	struct rdmapin_guardd_reply reply = { .err = 0 };
+
+	for (; have < n; have++) {
+		if (guardd_call(b->sock, &req, b->m.fd, &reply))
+			return -1;
+		ids[have] = reply.id;
+	}
+	return 0;
+}
+
+static void drop_entries(struct reg_bench *b, const uint64_t *ids, int n)
+{
+	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD };
+	struct rdmapin_guardd_reply reply = { .err = 0 };
+
+	while (n--) {
+		req.id = ids[n];
+		guardd_call(b->sock, &req, -1, &reply);
+	}
+}
+
+/*
+ * The daemon's cost per change must not grow with what it holds: GUARD +
+ * UNGUARD with 0, 1023 and 3999 other entries held (filling up between, so
+ * that a daemon that rewrites its state per change stays measurable). The
+ * daemon holds an fd per entry: main() gave it room for 4k.
+ */
+static void bench_daemon_entries(struct reg_bench *b)
+{
+	static const int held[] = { 0, 1023, 3999 };
+	enum { ROUNDS = 50, N = ARRAY_SIZE(held) };
+	static uint64_t ids[3999];
+	double t[ROUNDS], med[N];
+	int i, r;
+
+	printf("-- GUARD + UNGUARD to rdmapin-guardd by the number of entries it holds "
+	       "(median of %d, us; flat is the goal):\n", ROUNDS);
+	for (i = 0; i < N; i++) {
+		if (hold_entries(b, ids, i ? held[i - 1] : 0, held[i])) {
+			printf("daemon entries: cannot hold %d: %s\n", held[i], strerror(errno));
+			break;
+		}
+		for (r = 0; r < ROUNDS; r++)
+			t[r] = time_guardd(b, NULL);
+		med[i] = bench_median(t, ROUNDS);
+		printf("  %4d entries held: %8.1f us  %.2fx\n", held[i] + 1, med[i] * 1e6,
+		       med[i] / med[0]);
+	}
+	drop_entries(b, ids, held[i < N ? i : N - 1]);
+}
+
 static void bench_with_daemon(struct reg_bench *b)
 {
 	struct variant v[] = {
@@ -644,6 +700,7 @@ static void bench_with_daemon(struct reg_bench *b)
 	}
 	printf("-- rdmapin-guardd running (\"directly\": the library pointed at no socket):\n");
 	compare(b, v, ARRAY_SIZE(v));
+	bench_daemon_entries(b);
 	close(b->sock);
 	b->sock = -1;
 }
@@ -698,11 +755,25 @@ out:
 		close_pd(b.pd);
 }
 
+/* The daemon it starts inherits the limit: as its systemd unit, room for an fd per entry. */
+static int raise_fd_limit(void)
+{
+	struct rlimit l;
+
+	if (getrlimit(RLIMIT_NOFILE, &l))
+		return -1;
+	l.rlim_cur = l.rlim_max;
+	if (!setrlimit(RLIMIT_NOFILE, &l))
+		return 0;
+	perror("bench_guard: setrlimit(RLIMIT_NOFILE)");
+	return -1;
+}
+
 int main(void)
 {
 	/* Lines in order with those that rdmapin-guardd writes to the same stderr. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (read_env())
+	if (read_env() || raise_fd_limit())
 		return 1;
 	printf("# Linux %s, %s, fsdax on %s\n", env.kernel == KERNEL_7 ? "7.x" : "6.1", env.rxe0,
 	       env.fsdax_fs);

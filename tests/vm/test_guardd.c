@@ -90,7 +90,10 @@ static void check_stopped_cleanly(int status)
 	check(access(guardd.socket, F_OK) && errno == ENOENT, "it removed its socket");
 }
 
-/* The entries that DIR/state lists for @pid; -1 when it names no such client. */
+/*
+ * The entries that DIR/state lists for @pid, its snapshot and then its
+ * journal (rdmapin-guardd(8) FILES); -1 when it names no such client.
+ */
 static int state_entries(pid_t pid)
 {
 	char path[sizeof(guardd.dir) + 16], line[256];
@@ -106,6 +109,8 @@ static int state_entries(pid_t pid)
 			n = its ? 0 : n;
 		} else if (its && !strncmp(line, "entry ", 6)) {
 			n++;
+		} else if (sscanf(line + 1, " %d", &p) == 1 && p == pid) {
+			n = line[0] == '+' ? (n < 0 ? 1 : n + 1) : line[0] == '-' ? n - 1 : -1;
 		}
 	}
 	if (f)
