@@ -353,8 +353,9 @@ static void other_process(void *arg)
 static void check_guarded(struct ibv_mr *mr, const char *name)
 {
 	struct rdmapin_mr_attr a = { .guard = RDMAPIN_GUARD_KIND_NONE };
+	int ret = rdmapin_query_mr(mr, &a);
 
-	check(!rdmapin_query_mr(mr, &a) && a.guard == RDMAPIN_GUARD_KIND_DAEMON && !a.revoked,
+	check(!ret && a.guard == RDMAPIN_GUARD_KIND_DAEMON && !a.revoked,
 	      "%s: guarded by the daemon (%s), not revoked", name, rdmapin_guard_kind_str(a.guard));
 }
 
@@ -389,7 +390,8 @@ static void registered(struct ibv_pd *pd, struct place *p)
 		goto out;
 	measure_baselines(p);
 	mr = rdmapin_reg_mr(pd, p->m.addr, p->m.len, MR_ACCESS);
-	if (!check(mr != NULL, "%s: rdmapin_reg_mr: %s", p->name, rdmapin_last_error()))
+	if (!check(mr != NULL, "%s: rdmapin_reg_mr%s%s", p->name, mr ? "" : ": ",
+		   mr ? "" : rdmapin_last_error()))
 		goto out;
 	check_guarded(mr, p->name);
 	t = (struct target){ .fd = p->m.fd, .map = p->m.addr, .same = p->same.fd,
@@ -458,7 +460,8 @@ static void clone_source(struct place *p)
 	if (!check(!open_place(p), "%s: create and fill files", p->name))
 		goto out;
 	mr = rdmapin_reg_file_mr(peer.pd, p->m.fd, 0, REGION_SIZE, MR_ACCESS);
-	if (check(mr != NULL, "%s: rdmapin_reg_file_mr: %s", p->name, rdmapin_last_error())) {
+	if (check(mr != NULL, "%s: rdmapin_reg_file_mr%s%s", p->name, mr ? "" : ": ",
+		  mr ? "" : rdmapin_last_error())) {
 		clone_then_write(&peer, mr, p);
 		check(!rdmapin_dereg_mr(mr), "%s: rdmapin_dereg_mr", p->name);
 	}
@@ -501,9 +504,10 @@ static void truncate_child(void *arg)
 {
 	const struct mapping *m = arg;
 
-	check(!truncate(m->path, REGION_SIZE / 2),
-	      "overlayfs: another process truncates the leased file once the lease is "
-	      "released: %s", strerror(errno));
+	int err = truncate(m->path, REGION_SIZE / 2) ? errno : 0;
+
+	check(!err, "overlayfs: another process truncates the leased file once the lease is "
+	      "released: %s", errname(err));
 }
 
 static bool revoked_within(struct ibv_mr *mr, double s)
@@ -522,17 +526,21 @@ static void overlay(struct ibv_pd *pd)
 	struct rdmapin_mr_attr a = { .guard = RDMAPIN_GUARD_KIND_NONE };
 	struct mapping m = unmapped;
 	struct ibv_mr *mr = NULL;
+	int ret;
 
 	if (!check(!mount_overlay(&o), "overlayfs: mount one on %s", env.pagecache_dir))
 		goto out;
 	if (!check(!map_file(&m, o.merged, MAP_SHARED), "overlayfs: map a file: %s", m.err))
 		goto out;
 	mr = rdmapin_reg_mr(pd, m.addr, m.len, MR_ACCESS);
-	if (!check(mr != NULL, "overlayfs: rdmapin_reg_mr: %s", rdmapin_last_error()))
+	if (!check(mr != NULL, "overlayfs: rdmapin_reg_mr%s%s", mr ? "" : ": ",
+		   mr ? "" : rdmapin_last_error()))
 		goto out;
-	check(!rdmapin_query_mr(mr, &a) && a.guard == RDMAPIN_GUARD_KIND_NONE &&
-	      a.lease != RDMAPIN_LEASE_KIND_NONE, "overlayfs: not guarded (%s) but leased (%s)",
-	      rdmapin_guard_kind_str(a.guard), rdmapin_lease_kind_str(a.lease));
+	printf("# overlayfs: %s\n", rdmapin_last_error());
+	ret = rdmapin_query_mr(mr, &a);
+	check(!ret && a.guard == RDMAPIN_GUARD_KIND_NONE && a.lease != RDMAPIN_LEASE_KIND_NONE,
+	      "overlayfs: not guarded (%s) but leased (%s)", rdmapin_guard_kind_str(a.guard),
+	      rdmapin_lease_kind_str(a.lease));
 	check_in_child(truncate_child, &m);
 	check(revoked_within(mr, 5), "overlayfs: the truncate revoked the MR");
 out:
