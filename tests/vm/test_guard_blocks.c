@@ -470,6 +470,24 @@ out:
 	rdma_peer_close(&peer);
 }
 
+/* A page-cache xfs with reflink, which the guest's own page-cache fs (ext4) lacks. */
+#define REFLINK_IMG "/run/test_guard_blocks.xfs"
+#define REFLINK_DIR "/run/test_guard_blocks.mnt"
+
+static int mount_reflink_xfs(void)
+{
+	/* xfsprogs wants 300 MB at least; the image is sparse, on tmpfs. */
+	return system("truncate -s 320M " REFLINK_IMG " && mkfs.xfs -q -f -m reflink=1 "
+		      REFLINK_IMG " && mkdir -p " REFLINK_DIR " && mount -o loop " REFLINK_IMG
+		      " " REFLINK_DIR) ? -1 : 0;
+}
+
+static void umount_reflink_xfs(void)
+{
+	if (system("umount " REFLINK_DIR "; rm -rf " REFLINK_DIR " " REFLINK_IMG))
+		printf("# could not remove " REFLINK_DIR "\n");
+}
+
 /* Overlayfs reports its own st_dev, so the guard's key would name nothing. */
 struct overlay {
 	char base[PATH_MAX], merged[PATH_MAX + 8];
@@ -520,33 +538,56 @@ static bool revoked_within(struct ibv_mr *mr, double s)
 	return a.revoked;
 }
 
+/*
+ * Either form of registration: the file form with the fd, the drop-in form
+ * with the mapping, which on 6.1 cannot tell an overlay file's inode (its
+ * maps line names the real one) and refuses: never guarded, then.
+ */
+static struct ibv_mr *reg_overlay(struct ibv_pd *pd, const struct mapping *m, bool drop_in)
+{
+	struct ibv_mr *mr = drop_in ? rdmapin_reg_mr(pd, m->addr, m->len, MR_ACCESS) :
+				      rdmapin_reg_file_mr(pd, m->fd, 0, REGION_SIZE, MR_ACCESS);
+
+	printf("# overlayfs, %s: %s\n", drop_in ? "rdmapin_reg_mr" : "rdmapin_reg_file_mr",
+	       rdmapin_last_error());
+	return mr;
+}
+
+static void overlay_form(struct ibv_pd *pd, const char *dir, bool drop_in)
+{
+	const char *form = drop_in ? "rdmapin_reg_mr" : "rdmapin_reg_file_mr";
+	struct rdmapin_mr_attr a = { .guard = RDMAPIN_GUARD_KIND_NONE };
+	struct mapping m = unmapped;
+	struct ibv_mr *mr;
+	int ret;
+
+	if (!check(!map_file(&m, dir, MAP_SHARED), "overlayfs: map a file: %s", m.err))
+		goto out;
+	mr = reg_overlay(pd, &m, drop_in);
+	if (!mr) {
+		check(drop_in && env.kernel == KERNEL_6_1, "overlayfs, %s: registers: %s", form,
+		      rdmapin_last_error());
+		goto out;
+	}
+	ret = rdmapin_query_mr(mr, &a);
+	check(!ret && a.guard == RDMAPIN_GUARD_KIND_NONE && a.lease != RDMAPIN_LEASE_KIND_NONE,
+	      "overlayfs, %s: not guarded (%s) but leased (%s)", form,
+	      rdmapin_guard_kind_str(a.guard), rdmapin_lease_kind_str(a.lease));
+	check_in_child(truncate_child, &m);
+	check(revoked_within(mr, 5), "overlayfs, %s: the truncate revoked the MR", form);
+	rdmapin_dereg_mr(mr);
+out:
+	unmap(&m);
+}
+
 static void overlay(struct ibv_pd *pd)
 {
 	struct overlay o = { .mounted = false };
-	struct rdmapin_mr_attr a = { .guard = RDMAPIN_GUARD_KIND_NONE };
-	struct mapping m = unmapped;
-	struct ibv_mr *mr = NULL;
-	int ret;
 
-	if (!check(!mount_overlay(&o), "overlayfs: mount one on %s", env.pagecache_dir))
-		goto out;
-	if (!check(!map_file(&m, o.merged, MAP_SHARED), "overlayfs: map a file: %s", m.err))
-		goto out;
-	mr = rdmapin_reg_mr(pd, m.addr, m.len, MR_ACCESS);
-	if (!check(mr != NULL, "overlayfs: rdmapin_reg_mr%s%s", mr ? "" : ": ",
-		   mr ? "" : rdmapin_last_error()))
-		goto out;
-	printf("# overlayfs: %s\n", rdmapin_last_error());
-	ret = rdmapin_query_mr(mr, &a);
-	check(!ret && a.guard == RDMAPIN_GUARD_KIND_NONE && a.lease != RDMAPIN_LEASE_KIND_NONE,
-	      "overlayfs: not guarded (%s) but leased (%s)", rdmapin_guard_kind_str(a.guard),
-	      rdmapin_lease_kind_str(a.lease));
-	check_in_child(truncate_child, &m);
-	check(revoked_within(mr, 5), "overlayfs: the truncate revoked the MR");
-out:
-	if (mr)
-		rdmapin_dereg_mr(mr);
-	unmap(&m);
+	if (check(!mount_overlay(&o), "overlayfs: mount one on %s", env.pagecache_dir)) {
+		overlay_form(pd, o.merged, false);
+		overlay_form(pd, o.merged, true);
+	}
 	umount_overlay(&o);
 }
 
@@ -586,6 +627,9 @@ int main(void)
 				   .same = unmapped, .dst = unmapped };
 	struct place fsdax = { .name = "fsdax", .m = unmapped, .twin = unmapped,
 			       .same = unmapped, .dst = unmapped };
+	struct place reflink = { .dir = REFLINK_DIR, .name = "page cache (xfs reflink)",
+				 .m = unmapped, .twin = unmapped, .same = unmapped,
+				 .dst = unmapped };
 	char work[] = "/tmp/test_guard_blocks.XXXXXX";
 	struct ibv_pd *pd;
 
@@ -605,6 +649,11 @@ int main(void)
 		clone_source(&fsdax);
 	}
 	clone_source(&pagecache);
+	if (check(!mount_reflink_xfs(), "mount a page-cache xfs with reflink on " REFLINK_DIR)) {
+		registered(pd, &reflink);
+		clone_source(&reflink);
+	}
+	umount_reflink_xfs();
 	overlay(pd);
 out:
 	stop_guardd(work);
