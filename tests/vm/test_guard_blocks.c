@@ -540,8 +540,9 @@ static bool revoked_within(struct ibv_mr *mr, double s)
 
 /*
  * Either form of registration: the file form with the fd, the drop-in form
- * with the mapping, which on 6.1 cannot tell an overlay file's inode (its
- * maps line names the real one) and refuses: never guarded, then.
+ * with the mapping. 6.1 maps an overlay file's real inode, which is not the
+ * one the fd or the path names, so there the library refuses both forms:
+ * never guarded, then.
  */
 static struct ibv_mr *reg_overlay(struct ibv_pd *pd, const struct mapping *m, bool drop_in)
 {
@@ -565,7 +566,7 @@ static void overlay_form(struct ibv_pd *pd, const char *dir, bool drop_in)
 		goto out;
 	mr = reg_overlay(pd, &m, drop_in);
 	if (!mr) {
-		check(drop_in && env.kernel == KERNEL_6_1, "overlayfs, %s: registers: %s", form,
+		check(env.kernel == KERNEL_6_1, "overlayfs, %s: refused on 6.1 only: %s", form,
 		      rdmapin_last_error());
 		goto out;
 	}
