@@ -4,9 +4,9 @@
  * to truncate it fails with ETXTBSY, from its owner and from other processes,
  * while a file next to it truncates as before; guards count across processes
  * through the pinned instance; once the last is removed, the truncates
- * succeed again. What the guard does not cover is recorded too: fallocate()
- * has no LSM hook, so hole punching and range collapsing go through, and a
- * lease on a guarded file still breaks before the guard refuses a truncate.
+ * succeed again. Hole punching and range collapsing are refused too. What
+ * the guard does not cover is recorded as well: a lease on a guarded file
+ * still breaks before the guard refuses a truncate.
  * Registrations by a privileged process with no daemon are guarded directly;
  * an unprivileged one's fall back to a lease (test_guardd covers the daemon).
  */
