@@ -144,6 +144,7 @@ static int guard_file(int fd, bool on)
 int main(void)
 {
 	struct mapping guarded = unmapped, other = unmapped;
+	int ret;
 
 	if (read_env())
 		return check_done();
@@ -154,7 +155,8 @@ int main(void)
 		   !fallocate(guarded.fd, 0, 0, REGION_SIZE) && !fallocate(other.fd, 0, 0, REGION_SIZE),
 		   "create two files: %s%s", guarded.err, other.err))
 		goto out;
-	if (!check(!guard_file(guarded.fd, true), "guard one: %s", rdmapin_last_error()))
+	ret = guard_file(guarded.fd, true);
+	if (!check(!ret, "guard one%s%s", ret ? ": " : "", ret ? rdmapin_last_error() : ""))
 		goto out;
 	stress(guarded.fd, false, true, "fallocate(2)");
 	stress(guarded.fd, true, true, "io_uring");
@@ -163,7 +165,8 @@ int main(void)
 	fflush(stdout);
 	if (system("bpftool prog show | grep -A2 ' name guard_' | sed 's/^/# /'"))
 		printf("# bpftool prog show failed\n");
-	check(!guard_file(guarded.fd, false), "unguard it: %s", rdmapin_last_error());
+	ret = guard_file(guarded.fd, false);
+	check(!ret, "unguard it%s%s", ret ? ": " : "", ret ? rdmapin_last_error() : "");
 out:
 	unmap(&guarded);
 	unmap(&other);
