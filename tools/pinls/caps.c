@@ -100,8 +100,9 @@ static void add_guard(struct libscols_table *tb)
 		add(tb, "BPF truncate guard", "loaded");
 		add(tb, "guarded registrations", "yes, %s", why);
 		add(tb, "truncate of a pin", "fails with ETXTBSY (truncate, ftruncate, "
-		    "open(O_TRUNC)); fallocate hole punching and range collapsing are not "
-		    "refused");
+		    "open(O_TRUNC)), as do fallocate modes that free or move blocks, "
+		    "madvise(MADV_REMOVE), clones and copy_file_range into the file, io_uring's "
+		    "too; on ext4, xfs and tmpfs only, a lease elsewhere");
 		return;
 	}
 	add_guard_probe(tb);
