@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -17,11 +19,14 @@
 
 #include "break_thread.h"
 #include "error.h"
+#include "guardd_proto.h"
 #include "lib.h"
 
 struct rdmapin_thread_call {
-	int (*fn)(void *ctx);
+	rdmapin_thread_fn fn;
 	void *ctx;
+	bool want_fd;
+	int fd;				/* the file sent along, in the thread's table; or -1 */
 	int ret, err;
 	bool done;
 	char msg[512];
@@ -74,9 +79,41 @@ void rdmapin_break_thread_kick(void)
 		syscall(SYS_tgkill, getpid(), t->tid, t->signal);
 }
 
-int rdmapin_break_thread_getfd(int app_fd)
+/*
+ * A file sent along with a call (send_fd()) goes to the call it names, whose
+ * caller waits for it. Only this process may send: another one that found
+ * the name is hung up on.
+ */
+static void receive_fd(int s)
 {
-	return syscall(SYS_pidfd_getfd, rdmapin_lib.brk.pidfd, app_fd, 0);
+	struct rdmapin_thread_call *c;
+	struct timeval tmo = { .tv_sec = 1 };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	bool malformed;
+	int fd = -1;
+
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.pid != getpid() ||
+	    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)))
+		return;
+	if (rdmapin_guardd_recv(s, &c, sizeof(c), &fd, &malformed) == sizeof(c) && !malformed &&
+	    fd >= 0) {
+		pthread_mutex_lock(&rdmapin_lib.brk.call_lock);
+		c->fd = fd;
+		pthread_mutex_unlock(&rdmapin_lib.brk.call_lock);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+}
+
+static void accept_fds(const struct rdmapin_break_thread *t)
+{
+	int s;
+
+	while ((s = accept4(t->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		receive_fd(s);
+		close(s);
+	}
 }
 
 static struct rdmapin_thread_call *next_call(struct rdmapin_break_thread *t)
@@ -96,9 +133,14 @@ static void run_calls(struct rdmapin_break_thread *t)
 	struct rdmapin_thread_call *c;
 
 	while ((c = next_call(t))) {
+		/* Its file was sent before it was queued: it waits to be accepted. */
+		if (c->want_fd && c->fd < 0)
+			accept_fds(t);
 		rdmapin_fail(0, "%s", "");
-		c->ret = c->fn(c->ctx);
+		c->ret = c->fn(c->ctx, c->fd);
 		c->err = errno;
+		if (c->fd >= 0)
+			close(c->fd);
 		if (c->ret < 0)
 			snprintf(c->msg, sizeof(c->msg), "%s", rdmapin_error_msg());
 		pthread_mutex_lock(&t->call_lock);
@@ -108,13 +150,42 @@ static void run_calls(struct rdmapin_break_thread *t)
 	}
 }
 
-int rdmapin_break_thread_call(int (*fn)(void *ctx), void *ctx)
+/*
+ * The file goes over a fresh connection to the thread's socket, named by the
+ * call it belongs to: SCM_RIGHTS is the one way into the thread's table that
+ * needs no pidfd_getfd (which valgrind does not know). Our socket is closed
+ * at once; the message and its file wait at the thread's end.
+ */
+static int send_fd(struct rdmapin_thread_call *c, int app_fd)
+{
+	const struct rdmapin_break_thread *t = &rdmapin_lib.brk;
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ret = -1, err;
+
+	if (s < 0)
+		return -1;
+	if (!connect(s, (const struct sockaddr *)&t->addr, t->addr_len))
+		ret = rdmapin_guardd_send(s, &c, sizeof(c), app_fd);
+	err = errno;
+	close(s);
+	errno = err;
+	return ret;
+}
+
+int rdmapin_break_thread_call(rdmapin_thread_fn fn, void *ctx, int app_fd)
 {
 	struct rdmapin_break_thread *t = &rdmapin_lib.brk;
-	struct rdmapin_thread_call c = { .fn = fn, .ctx = ctx };
+	struct rdmapin_thread_call c = { .fn = fn, .ctx = ctx, .want_fd = app_fd >= 0, .fd = -1 };
 
-	if (rdmapin_on_break_thread())
-		return fn(ctx);
+	if (rdmapin_on_break_thread()) {
+		if (app_fd < 0)
+			return fn(ctx, -1);
+		return rdmapin_fail(EDEADLK, "a break callback cannot start protecting a file (it "
+				    "runs on the library's thread); register the file from another "
+				    "thread");
+	}
+	if (app_fd >= 0 && send_fd(&c, app_fd))
+		return rdmapin_fail(errno, "cannot hand a file to the library's thread: %s",
+				    strerrordesc_np(errno));
 	pthread_mutex_lock(&t->call_lock);
 	*t->calls_tail = &c;
 	t->calls_tail = &c.next;
@@ -149,6 +220,23 @@ static int watch(int ep, int fd)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* An abstract name: nothing to clean up, and it goes with the thread's table. */
+static int listen_socket(struct rdmapin_break_thread *t)
+{
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int n;
+
+	if (s < 0)
+		return -1;
+	t->addr.sun_family = AF_UNIX;
+	n = snprintf(t->addr.sun_path + 1, sizeof(t->addr.sun_path) - 1, "rdmapin.%d.%d",
+		     getpid(), gettid());
+	t->addr_len = offsetof(struct sockaddr_un, sun_path) + 1 + n;
+	if (bind(s, (struct sockaddr *)&t->addr, t->addr_len) || listen(s, 16))
+		return -1;
+	return s;
+}
+
 /*
  * Whatever the application does to its fd table (closefrom, close_range,
  * dup2) cannot reach a table the thread does not share: it leaves the
@@ -163,12 +251,13 @@ static int private_table(struct rdmapin_break_thread *t)
 		return -1;
 	sigemptyset(&set);
 	sigaddset(&set, t->signal);
-	t->pidfd = syscall(SYS_pidfd_open, getpid(), 0);
 	t->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	t->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	t->ep_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (t->pidfd < 0 || t->sig_fd < 0 || t->timer_fd < 0 || t->ep_fd < 0 ||
-	    watch(t->ep_fd, t->sig_fd) || watch(t->ep_fd, t->timer_fd))
+	t->listen_fd = listen_socket(t);
+	if (t->sig_fd < 0 || t->timer_fd < 0 || t->ep_fd < 0 || t->listen_fd < 0 ||
+	    watch(t->ep_fd, t->sig_fd) || watch(t->ep_fd, t->timer_fd) ||
+	    watch(t->ep_fd, t->listen_fd))
 		return -1;
 	return 0;
 }
@@ -182,7 +271,7 @@ static void *break_thread(void *p)
 {
 	struct rdmapin_break_thread *t = &rdmapin_lib.brk;
 	struct start *start = p;
-	struct epoll_event ev[2];
+	struct epoll_event ev[3];
 	uint64_t expirations;
 	int n, i;
 
@@ -193,13 +282,15 @@ static void *break_thread(void *p)
 	if (!t->tid)
 		return NULL;
 	for (;;) {
-		n = epoll_wait(t->ep_fd, ev, 2, -1);
+		n = epoll_wait(t->ep_fd, ev, 3, -1);
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.fd == t->sig_fd)
 				drain_signals(t);
-			else if (read(t->timer_fd, &expirations, sizeof(expirations)) > 0)
+			else if (ev[i].data.fd == t->timer_fd &&
+				 read(t->timer_fd, &expirations, sizeof(expirations)) > 0)
 				t->handlers->deadline();
 		}
+		accept_fds(t);
 		run_calls(t);
 		t->handlers->wake();
 	}
@@ -242,6 +333,6 @@ int rdmapin_break_thread_start(const struct rdmapin_break_handlers *h)
 	if (!err)
 		return 0;
 	return rdmapin_fail(err, "cannot start the library's thread (it needs unshare(CLONE_FILES), "
-			    "close_range, pidfd_open, signalfd, timerfd and epoll): %s",
+			    "close_range, signalfd, timerfd, epoll and an abstract unix socket): %s",
 			    strerrordesc_np(err));
 }

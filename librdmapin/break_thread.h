@@ -9,9 +9,9 @@
  * It is also the keeper of every fd a registration's protection depends on:
  * it runs with an fd table of its own (unshare(CLONE_FILES)), so the
  * application cannot close, replace or reuse them (closefrom, close_range,
- * dup2). Other threads have work done there through rdmapin_break_thread_call()
- * and bring files in with rdmapin_break_thread_getfd(). exec ends the thread
- * and its table with it; a forked child has neither.
+ * dup2). Other threads have work done there, and bring files in, through
+ * rdmapin_break_thread_call(). exec ends the thread and its table with it; a
+ * forked child has neither.
  */
 #ifndef RDMAPIN_BREAK_THREAD_H
 #define RDMAPIN_BREAK_THREAD_H
@@ -41,14 +41,12 @@ void rdmapin_break_thread_arm(uint64_t deadline_ns);
 void rdmapin_break_thread_kick(void);
 
 /*
- * Runs @fn(@ctx) on the thread and returns its result, with its errno and
- * message. The caller must not hold the lock (the thread takes it).
+ * Runs @fn(@ctx, @fd) on the thread and returns its result, with its errno
+ * and message. @fd is a copy, in the thread's table, of the caller's @app_fd
+ * (-1 when @app_fd is -1), closed when @fn returns; @fn checks it is the file
+ * it meant. The caller must not hold the lock (the thread takes it).
  */
-int rdmapin_break_thread_call(int (*fn)(void *ctx), void *ctx);
-/*
- * On the thread: a copy, in its table, of the file the process's table has
- * open at @app_fd (pidfd_getfd). The caller checks it is the file it meant.
- */
-int rdmapin_break_thread_getfd(int app_fd);
+typedef int (*rdmapin_thread_fn)(void *ctx, int fd);
+int rdmapin_break_thread_call(rdmapin_thread_fn fn, void *ctx, int app_fd);
 
 #endif

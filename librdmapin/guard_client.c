@@ -145,9 +145,10 @@ static int request(const struct rdmapin_guardd_request *req, int pass_fd,
 	return rdmapin_guardd_away(errno);
 }
 
-static int connect_on_thread(void *unused)
+static int connect_on_thread(void *unused, int fd)
 {
 	(void)unused;
+	(void)fd;
 	return connection();
 }
 
@@ -159,30 +160,24 @@ static int connect_by_thread(void)
 	rdmapin_setup_lock();
 	ret = rdmapin_lease_start_thread();
 	rdmapin_setup_unlock();
-	return ret ? -1 : rdmapin_break_thread_call(connect_on_thread, NULL);
+	return ret ? -1 : rdmapin_break_thread_call(connect_on_thread, NULL, -1);
 }
 
 struct guard_try {
-	int app_fd;			/* the file, in the application's table */
 	dev_t dev;
 	ino_t ino;
 	struct rdmapin_guardd_reply reply;
 	bool answered;
 };
 
-/*
- * On the thread: passes the daemon the file open at t->app_fd, through a
- * copy that is checked to be the file meant.
- */
-static int guard_on_thread(void *ctx)
+/* On the thread: passes the daemon the file sent, once it is checked to be the file meant. */
+static int guard_on_thread(void *ctx, int fd)
 {
 	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_GUARD };
 	struct guard_try *t = ctx;
-	int fd = rdmapin_break_thread_getfd(t->app_fd), ret = -1, err = EBADF;
+	int ret = -1, err = EBADF;
 
-	if (fd < 0)
-		return -1;
-	if (!rdmapin_fd_is_file(fd, t->dev, t->ino)) {
+	if (fd < 0 || !rdmapin_fd_is_file(fd, t->dev, t->ino)) {
 		err = EBADF;
 	} else if (request(&req, fd, &t->reply)) {
 		err = errno;
@@ -191,7 +186,6 @@ static int guard_on_thread(void *ctx)
 		ret = t->reply.err ? -1 : 0;
 		err = t->reply.err;
 	}
-	close(fd);
 	errno = err;
 	return ret;
 }
@@ -199,10 +193,7 @@ static int guard_on_thread(void *ctx)
 /* Asks the daemon to guard the file open at @fd; an fd it refuses is passed over. */
 static int try_daemon(int fd, void *ctx)
 {
-	struct guard_try *t = ctx;
-
-	t->app_fd = fd;
-	return rdmapin_break_thread_call(guard_on_thread, t);
+	return rdmapin_break_thread_call(guard_on_thread, ctx, fd);
 }
 
 /*
@@ -318,12 +309,13 @@ int rdmapin_guard_mr(struct rdmapin_mr *mr)
 }
 
 /* On the thread, asked under gc->lock. */
-static int unguard_on_thread(void *ctx)
+static int unguard_on_thread(void *ctx, int fd)
 {
 	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD };
 	struct rdmapin_guardd_reply reply;
 	uint64_t *grown, id = *(uint64_t *)ctx;
 
+	(void)fd;
 	req.id = id;
 	if (!request(&req, -1, &reply))
 		return 0;
@@ -355,7 +347,7 @@ void rdmapin_unguard_mr(struct rdmapin_mr *mr)
 	if (f && !--f->refs) {
 		*p = f->next;
 		if (f->kind == RDMAPIN_GUARD_KIND_DAEMON) {
-			rdmapin_break_thread_call(unguard_on_thread, &f->id);
+			rdmapin_break_thread_call(unguard_on_thread, &f->id, -1);
 		} else {
 			/* Fails only when the guard was unloaded: then nothing is left to undo. */
 			rdmapin_guard_key_init(&key, f->dev, f->ino);

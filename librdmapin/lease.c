@@ -256,7 +256,6 @@ static int lease_set(int fd, enum rdmapin_lease_kind kind)
 }
 
 struct lease_take {
-	int app_fd;			/* in the application's table */
 	enum rdmapin_lease_kind kind;
 	struct rdmapin_mr *mr;
 };
@@ -268,10 +267,10 @@ struct lease_take {
  * else's lease (a parent's, shared across fork): re-owning it would let our
  * F_UNLCK release theirs.
  */
-static int lease_take(struct lease_take *t)
+static int lease_take(const struct lease_take *t, int sent_fd)
 {
 	const struct rdmapin_backing_info *b = &t->mr->backing;
-	int fd = rdmapin_break_thread_getfd(t->app_fd);
+	int fd = fcntl(sent_fd, F_DUPFD_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -1;
@@ -289,7 +288,7 @@ static int lease_take(struct lease_take *t)
  * On the thread: no break can be read before this returns, so one that came
  * right after F_SETLEASE finds the lease inserted.
  */
-static int lease_new_on_thread(void *ctx)
+static int lease_new_on_thread(void *ctx, int fd)
 {
 	struct lease_take *t = ctx;
 	struct rdmapin_lease *l = calloc(1, sizeof(*l));
@@ -297,7 +296,7 @@ static int lease_new_on_thread(void *ctx)
 
 	if (!l)
 		return rdmapin_fail(ENOMEM, "out of memory for a lease record");
-	l->fd = lease_take(t);
+	l->fd = lease_take(t, fd);
 	if (l->fd < 0) {
 		err = errno;
 		free(l);
@@ -317,10 +316,7 @@ static int lease_new_on_thread(void *ctx)
 
 static int lease_take_own(int fd, void *ctx)
 {
-	struct lease_take *t = ctx;
-
-	t->app_fd = fd;
-	return rdmapin_break_thread_call(lease_new_on_thread, t);
+	return rdmapin_break_thread_call(lease_new_on_thread, ctx, fd);
 }
 
 static int lease_fail(const struct rdmapin_backing_info *b, int err)
@@ -377,14 +373,14 @@ bool rdmapin_lease_attach_existing(struct rdmapin_mr *mr)
 static int lease_new(struct rdmapin_mr *mr)
 {
 	const struct rdmapin_backing_info *b = &mr->backing;
-	struct lease_take t = { .app_fd = mr->attr.fd, .mr = mr };
+	struct lease_take t = { .mr = mr };
 	int ret;
 
 	if (lease_kind_here(&t.kind, b) || rdmapin_break_thread_start(&break_handlers))
 		return -1;
 	if (rdmapin_lease_attach_existing(mr))
 		return 0;
-	ret = t.app_fd >= 0 ? lease_take_own(t.app_fd, &t) :
+	ret = mr->attr.fd >= 0 ? lease_take_own(mr->attr.fd, &t) :
 			      rdmapin_own_fd_find(b->dev, b->ino, lease_take_own, &t);
 	if (ret < 0)
 		return errno == ENOMEM ? -1 : lease_fail(b, errno);

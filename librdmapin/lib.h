@@ -25,7 +25,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <rdmapin/rdmapin.h>
 
 #define RDMAPIN_MR_TABLE_BUCKETS 1024
@@ -93,7 +95,9 @@ struct rdmapin_break_thread {
 	pid_t tid;			/* 0: not running */
 	int signal;			/* the lease-break signal, read once */
 	int sig_fd, timer_fd, ep_fd;	/* in the thread's table */
-	int pidfd;			/* this process, to copy fds in from its table */
+	int listen_fd;			/* where other threads send it files */
+	struct sockaddr_un addr;	/* listen_fd's abstract name */
+	socklen_t addr_len;
 	pthread_mutex_t call_lock;	/* guards calls; never held with another lock */
 	pthread_cond_t call_done;
 	struct rdmapin_thread_call *calls, **calls_tail;
