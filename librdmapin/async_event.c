@@ -13,6 +13,7 @@
 #include "error.h"
 #include "lib.h"
 #include "mr_table.h"
+#include "revoker.h"
 
 struct rdmapin_event_node {
 	struct rdmapin_async_event ev;
@@ -180,7 +181,7 @@ void rdmapin_event_forget_mr(struct rdmapin_mr *mr)
 	}
 	mr->events_out -= drop_queued(&rdmapin_lib.callbacks, &rdmapin_lib.callbacks_tail,
 				      mr->ibmr);
-	if (rdmapin_lib.cb_running == mr->ibmr && gettid() == rdmapin_lib.brk.tid) {
+	if (rdmapin_lib.cb_running == mr->ibmr && rdmapin_on_revoker()) {
 		mr->events_out--;
 		rdmapin_lib.cb_running = NULL;
 	}

@@ -14,7 +14,6 @@
 #include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "break_thread.h"
@@ -55,16 +54,6 @@ pid_t rdmapin_break_thread_tid(void)
 bool rdmapin_on_break_thread(void)
 {
 	return gettid() == rdmapin_lib.brk.tid;
-}
-
-void rdmapin_break_thread_arm(uint64_t deadline_ns)
-{
-	struct itimerspec t = {
-		.it_value = { .tv_sec = deadline_ns / 1000000000,
-			      .tv_nsec = deadline_ns % 1000000000 },
-	};
-
-	timerfd_settime(rdmapin_lib.brk.timer_fd, TFD_TIMER_ABSTIME, &t, NULL);
 }
 
 /*
@@ -252,11 +241,9 @@ static int private_table(struct rdmapin_break_thread *t)
 	sigemptyset(&set);
 	sigaddset(&set, t->signal);
 	t->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	t->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	t->ep_fd = epoll_create1(EPOLL_CLOEXEC);
 	t->listen_fd = listen_socket(t);
-	if (t->sig_fd < 0 || t->timer_fd < 0 || t->ep_fd < 0 || t->listen_fd < 0 ||
-	    watch(t->ep_fd, t->sig_fd) || watch(t->ep_fd, t->timer_fd) ||
+	if (t->sig_fd < 0 || t->ep_fd < 0 || t->listen_fd < 0 || watch(t->ep_fd, t->sig_fd) ||
 	    watch(t->ep_fd, t->listen_fd))
 		return -1;
 	return 0;
@@ -271,8 +258,7 @@ static void *break_thread(void *p)
 {
 	struct rdmapin_break_thread *t = &rdmapin_lib.brk;
 	struct start *start = p;
-	struct epoll_event ev[3];
-	uint64_t expirations;
+	struct epoll_event ev[2];
 	int n, i;
 
 	start->err = private_table(t) ? errno : 0;
@@ -282,14 +268,10 @@ static void *break_thread(void *p)
 	if (!t->tid)
 		return NULL;
 	for (;;) {
-		n = epoll_wait(t->ep_fd, ev, 3, -1);
-		for (i = 0; i < n; i++) {
+		n = epoll_wait(t->ep_fd, ev, 2, -1);
+		for (i = 0; i < n; i++)
 			if (ev[i].data.fd == t->sig_fd)
 				drain_signals(t);
-			else if (ev[i].data.fd == t->timer_fd &&
-				 read(t->timer_fd, &expirations, sizeof(expirations)) > 0)
-				t->handlers->deadline();
-		}
 		accept_fds(t);
 		run_calls(t);
 		t->handlers->wake();
@@ -333,6 +315,6 @@ int rdmapin_break_thread_start(const struct rdmapin_break_handlers *h)
 	if (!err)
 		return 0;
 	return rdmapin_fail(err, "cannot start the library's thread (it needs unshare(CLONE_FILES), "
-			    "close_range, signalfd, timerfd, epoll and an abstract unix socket): %s",
+			    "close_range, signalfd, epoll and an abstract unix socket): %s",
 			    strerrordesc_np(err));
 }

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The library's own thread: a small event loop that receives lease-break
- * signals and deadline expiries and hands them to its handlers. The signals
- * are directed at it (F_SETOWN_EX, F_OWNER_TID) and read through a signalfd,
- * so librdmapin installs no signal handler and the application's threads
- * never see them. It knows nothing of MRs or leases.
+ * The library's fd keeper: a small event loop that receives lease-break
+ * signals and hands them to its handlers. The signals are directed at it
+ * (F_SETOWN_EX, F_OWNER_TID) and read through a signalfd, so librdmapin
+ * installs no signal handler and the application's threads never see them.
+ * It knows nothing of MRs or leases, and makes no verbs call: those need the
+ * application's table, and run on the revoker (revoker.h).
  *
- * It is also the keeper of every fd a registration's protection depends on:
+ * It keeps every fd a registration's protection depends on:
  * it runs with an fd table of its own (unshare(CLONE_FILES)), so the
  * application cannot close, replace or reuse them (closefrom, close_range,
  * dup2). Other threads have work done there, and bring files in, through
@@ -23,8 +24,6 @@
 struct rdmapin_break_handlers {
 	/* The break signal arrived for the file open at @fd (si_fd, the thread's table). */
 	void (*signal)(int fd);
-	/* The deadline of rdmapin_break_thread_arm() passed. */
-	void (*deadline)(void);
 	/* After every wake-up: rdmapin_break_thread_kick() work. */
 	void (*wake)(void);
 };
@@ -35,8 +34,6 @@ pid_t rdmapin_break_thread_tid(void);
 bool rdmapin_on_break_thread(void);
 /* RDMAPIN_LEASE_SIGNAL from the environment, else SIGRTMAX - 2; read once. */
 int rdmapin_break_signal(void);
-/* Wakes the thread at this CLOCK_MONOTONIC time. On the thread. */
-void rdmapin_break_thread_arm(uint64_t deadline_ns);
 /* Wakes the thread to run its wake handler; does not wait. */
 void rdmapin_break_thread_kick(void);
 

@@ -18,6 +18,7 @@
 #include "own_fd.h"
 #include "registration.h"
 #include "registry.h"
+#include "revoker.h"
 
 /* The 2019 RFC's lease flag (see host_caps.c). */
 #define RDMAPIN_F_LAYOUT 16
@@ -28,7 +29,8 @@ struct rdmapin_lease {
 	int fd;				/* the leased open file, in the thread's table */
 	enum rdmapin_lease_kind kind;
 	struct rdmapin_mr *mrs;		/* live MRs it guards, via mr->lease_next */
-	bool broken;			/* a break arrived; MRs are being revoked */
+	bool break_seen;		/* the keeper read its break signal */
+	bool broken;			/* the revoker took the break; MRs are being revoked */
 	struct rdmapin_lease *next;
 };
 
@@ -52,7 +54,7 @@ static struct rdmapin_lease *lease_by_file(dev_t dev, ino_t ino)
 	struct rdmapin_lease *l;
 
 	for (l = rdmapin_lib.leases; l; l = l->next)
-		if (l->dev == dev && l->ino == ino && !l->broken)
+		if (l->dev == dev && l->ino == ino && !l->broken && !l->break_seen)
 			return l;
 	return NULL;
 }
@@ -190,7 +192,7 @@ static void arm_next_deadline(void)
 			if (mr->grace_deadline_ns && (!next || mr->grace_deadline_ns < next))
 				next = mr->grace_deadline_ns;
 	if (next)
-		rdmapin_break_thread_arm(next);
+		rdmapin_revoker_arm(next);
 }
 
 /* Under the lock. */
@@ -203,30 +205,33 @@ static void lease_broken(struct rdmapin_lease *lease)
 	lease->broken = true;
 	start_grace(lease, now);
 	revoke_due(lease, now);
-	arm_next_deadline();
 }
 
+/* On the keeper: the revoker deregisters, in the application's table. */
 static void on_break_signal(int fd)
 {
 	struct rdmapin_lease *lease;
 
 	rdmapin_lock();
 	lease = lease_by_fd(fd);
-	if (lease)
-		lease_broken(lease);
+	if (lease) {
+		lease->break_seen = true;
+		rdmapin_revoker_wake();
+	}
 	rdmapin_unlock();
-	rdmapin_event_run_callbacks();
 }
 
-static void on_deadline(void)
+/* On the revoker: new breaks, and grace periods that ended. */
+static void revoke_work(void)
 {
-	struct rdmapin_lease *l, *next;
+	struct rdmapin_lease *l;
 	uint64_t now = now_ns();
 
 	rdmapin_lock();
-	for (l = rdmapin_lib.leases; l; l = next) {
-		next = l->next;
-		if (l->broken)
+	for (l = rdmapin_lib.leases; l; l = l->next) {
+		if (l->break_seen && !l->broken)
+			lease_broken(l);
+		else if (l->broken)
 			revoke_due(l, now);
 	}
 	arm_next_deadline();
@@ -236,9 +241,14 @@ static void on_deadline(void)
 
 static const struct rdmapin_break_handlers break_handlers = {
 	.signal = on_break_signal,
-	.deadline = on_deadline,
 	.wake = on_wake,
 };
+
+/* Under the setup lock. */
+int rdmapin_lease_start_thread(void)
+{
+	return rdmapin_break_thread_start(&break_handlers) ?: rdmapin_revoker_start(revoke_work);
+}
 
 /*
  * The break signal goes to the library's thread, never to the application's.
@@ -376,7 +386,7 @@ static int lease_new(struct rdmapin_mr *mr)
 	struct lease_take t = { .mr = mr };
 	int ret;
 
-	if (lease_kind_here(&t.kind, b) || rdmapin_break_thread_start(&break_handlers))
+	if (lease_kind_here(&t.kind, b) || rdmapin_lease_start_thread())
 		return -1;
 	if (rdmapin_lease_attach_existing(mr))
 		return 0;
@@ -385,11 +395,6 @@ static int lease_new(struct rdmapin_mr *mr)
 	if (ret < 0)
 		return errno == ENOMEM ? -1 : lease_fail(b, errno);
 	return 0;
-}
-
-int rdmapin_lease_start_thread(void)
-{
-	return rdmapin_break_thread_start(&break_handlers);
 }
 
 int rdmapin_lease_attach(struct rdmapin_mr *mr)

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <rdmapin/rdmapin.h>
@@ -94,13 +95,22 @@ struct rdmapin_break_thread {
 	const struct rdmapin_break_handlers *handlers;
 	pid_t tid;			/* 0: not running */
 	int signal;			/* the lease-break signal, read once */
-	int sig_fd, timer_fd, ep_fd;	/* in the thread's table */
+	int sig_fd, ep_fd;		/* in the thread's table */
 	int listen_fd;			/* where other threads send it files */
 	struct sockaddr_un addr;	/* listen_fd's abstract name */
 	socklen_t addr_len;
 	pthread_mutex_t call_lock;	/* guards calls; never held with another lock */
 	pthread_cond_t call_done;
 	struct rdmapin_thread_call *calls, **calls_tail;
+};
+
+/* The revoking thread (revoker.c); its fields are under the lock. */
+struct rdmapin_revoker {
+	void (*work)(void);
+	pid_t tid;			/* 0: not running */
+	pthread_cond_t cond;		/* with lock; CLOCK_MONOTONIC */
+	bool pending;			/* run work now */
+	uint64_t deadline_ns;		/* run work then; 0: none */
 };
 
 struct rdmapin_lib {
@@ -111,6 +121,7 @@ struct rdmapin_lib {
 	struct rdmapin_mr *mrs[RDMAPIN_MR_TABLE_BUCKETS];	/* by struct ibv_mr */
 	struct rdmapin_lease *leases;
 	struct rdmapin_break_thread brk;
+	struct rdmapin_revoker revoker;
 	struct rdmapin_guard_client guard;
 	struct rdmapin_registry_record registry;
 	struct rdmapin_known_file *known_files;			/* file_cache.c */
@@ -134,6 +145,9 @@ void rdmapin_unlock(void);
 /* Waits for rdmapin_broadcast() with the lock held. */
 void rdmapin_wait(void);
 void rdmapin_broadcast(void);
+/* The same, on another condition variable of the lock's; the timed one until @at. */
+void rdmapin_wait_on(pthread_cond_t *cond);
+void rdmapin_timedwait_on(pthread_cond_t *cond, const struct timespec *at);
 void rdmapin_setup_lock(void);
 void rdmapin_setup_unlock(void);
 
