@@ -162,9 +162,10 @@ static void on_revoke(const struct rdmapin_async_event *ev, void *ctx)
 static struct ibv_mr *reg(struct mapping *m, bool lease, const char *how)
 {
 	struct rdmapin_mr_init_attr a = {
-		.comp_mask = lease ? RDMAPIN_MR_INIT_ATTR_LEASE : 0,
+		.comp_mask = RDMAPIN_MR_INIT_ATTR_BREAK | (lease ? RDMAPIN_MR_INIT_ATTR_LEASE : 0),
 		.access = MR_ACCESS,
 		.lease = RDMAPIN_LEASE_REQUIRE,
+		.break_policy = RDMAPIN_BREAK_REVOKE,
 		.break_cb = on_revoke,
 	};
 	struct rdmapin_mr_attr attr;
@@ -297,11 +298,14 @@ static void restart_case(void)
 	err = truncate_elsewhere(m.path, &start, &end);
 	check(err == ETXTBSY, "%s: the file stays guarded (%s)", how, strerror(err));
 	mr2 = reg(&m2, false, "guard, after the restart, a second file");
+	guardd_show_log(&guardd);
 	if (mr2) {
 		check_dereg(mr2, how);
 		unmap(&m2);
 	}
+	guardd_show_log(&guardd);
 	check_dereg(mr, how);
+	guardd_show_log(&guardd);
 	err = truncate_elsewhere(m.path, &start, &end);
 	check(!err, "%s: the UNGUARD reached the new daemon: truncate works (%s)", how,
 	      strerror(err));
