@@ -20,6 +20,7 @@
 #include "error.h"
 #include "guardd_proto.h"
 #include "lib.h"
+#include "revoker.h"
 
 struct rdmapin_thread_call {
 	rdmapin_thread_fn fn;
@@ -302,18 +303,25 @@ static int spawn(void)
 	return err;
 }
 
-int rdmapin_break_thread_start(const struct rdmapin_break_handlers *h)
+static const struct rdmapin_break_handlers *handlers;
+
+void rdmapin_break_thread_init(const struct rdmapin_break_handlers *h)
+{
+	handlers = h;
+}
+
+int rdmapin_break_thread_start(void)
 {
 	struct rdmapin_break_thread *t = &rdmapin_lib.brk;
 	int err;
 
 	if (t->tid)
-		return 0;
-	t->handlers = h;
+		return rdmapin_revoker_start(handlers->revoke);
+	t->handlers = handlers;
 	rdmapin_break_signal();
 	err = spawn();
 	if (!err)
-		return 0;
+		return rdmapin_revoker_start(handlers->revoke);
 	return rdmapin_fail(err, "cannot start the library's thread (it needs unshare(CLONE_FILES), "
 			    "close_range, signalfd, epoll and an abstract unix socket): %s",
 			    strerrordesc_np(err));

@@ -24,12 +24,19 @@
 struct rdmapin_break_handlers {
 	/* The break signal arrived for the file open at @fd (si_fd, the thread's table). */
 	void (*signal)(int fd);
+	/* The revoker's work (revoker.h). */
+	void (*revoke)(void);
 	/* After every wake-up: rdmapin_break_thread_kick() work. */
 	void (*wake)(void);
 };
 
-/* Starts the thread once, under the setup lock; -1 with a message if it cannot. */
-int rdmapin_break_thread_start(const struct rdmapin_break_handlers *h);
+/* Sets the handlers, once, before any start (lease.c's constructor). */
+void rdmapin_break_thread_init(const struct rdmapin_break_handlers *h);
+/*
+ * Starts the thread and the revoker once, under the setup lock; -1 with a
+ * message if it cannot.
+ */
+int rdmapin_break_thread_start(void);
 pid_t rdmapin_break_thread_tid(void);
 bool rdmapin_on_break_thread(void);
 /* RDMAPIN_LEASE_SIGNAL from the environment, else SIGRTMAX - 2; read once. */

@@ -26,7 +26,6 @@
 #include "guard_client.h"
 #include "guard_map.h"
 #include "guardd_proto.h"
-#include "lease.h"
 #include "lib.h"
 #include "own_fd.h"
 #include "proc.h"
@@ -158,7 +157,7 @@ static int connect_by_thread(void)
 	int ret;
 
 	rdmapin_setup_lock();
-	ret = rdmapin_lease_start_thread();
+	ret = rdmapin_break_thread_start();
 	rdmapin_setup_unlock();
 	return ret ? -1 : rdmapin_break_thread_call(connect_on_thread, NULL, -1);
 }

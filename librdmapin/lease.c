@@ -91,6 +91,7 @@ static void on_wake(void)
 {
 	rdmapin_lock();
 	release_idle();
+	rdmapin_event_sync_fds();
 	rdmapin_unlock();
 }
 
@@ -242,12 +243,12 @@ static void revoke_work(void)
 static const struct rdmapin_break_handlers break_handlers = {
 	.signal = on_break_signal,
 	.wake = on_wake,
+	.revoke = revoke_work,
 };
 
-/* Under the setup lock. */
-int rdmapin_lease_start_thread(void)
+static __attribute__((constructor)) void init_break_handlers(void)
 {
-	return rdmapin_break_thread_start(&break_handlers) ?: rdmapin_revoker_start(revoke_work);
+	rdmapin_break_thread_init(&break_handlers);
 }
 
 /*
@@ -386,7 +387,7 @@ static int lease_new(struct rdmapin_mr *mr)
 	struct lease_take t = { .mr = mr };
 	int ret;
 
-	if (lease_kind_here(&t.kind, b) || rdmapin_lease_start_thread())
+	if (lease_kind_here(&t.kind, b) || rdmapin_break_thread_start())
 		return -1;
 	if (rdmapin_lease_attach_existing(mr))
 		return 0;

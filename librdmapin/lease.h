@@ -27,8 +27,6 @@ bool rdmapin_lease_attach_existing(struct rdmapin_mr *mr);
 /* Drops @mr from its lease, under the lock; the lease is released with its last MR. */
 void rdmapin_lease_detach(struct rdmapin_mr *mr);
 enum rdmapin_lease_kind rdmapin_lease_kind(const struct rdmapin_lease *lease);
-/* Starts the library's threads (break_thread.h, revoker.h); under the setup lock. */
-int rdmapin_lease_start_thread(void);
 /* In a forked child: forget every lease without touching the parent's. */
 void rdmapin_lease_forget_all(void);
 
