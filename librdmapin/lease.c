@@ -87,6 +87,37 @@ static void release_idle(void)
 	}
 }
 
+static bool any_idle(void)
+{
+	const struct rdmapin_lease *l;
+
+	for (l = rdmapin_lib.leases; l; l = l->next)
+		if (!l->mrs)
+			return true;
+	return false;
+}
+
+static int release_on_keeper(void *unused, int fd)
+{
+	(void)unused;
+	(void)fd;
+	rdmapin_lock();
+	release_idle();
+	rdmapin_unlock();
+	return 0;
+}
+
+void rdmapin_lease_release_idle(void)
+{
+	bool idle;
+
+	rdmapin_lock();
+	idle = any_idle();
+	rdmapin_unlock();
+	if (idle)
+		rdmapin_break_thread_call(release_on_keeper, NULL, -1);
+}
+
 static void on_wake(void)
 {
 	rdmapin_lock();
