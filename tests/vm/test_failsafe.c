@@ -261,6 +261,9 @@ static void closer_case(bool lease, enum closer c)
 	if (!mr)
 		return;
 	check_table(&m, how);
+	/* Its number is closed with the rest: the revoke's event must not reach its successor. */
+	check(rdmapin_get_async_fd(pd->context) >= 0, "%s: the application has the async event fd",
+	      how);
 	atomic_store(&revoked, 0);
 	if (!check(!empty_table(c), "%s: the application empties its fd table", how))
 		return;
