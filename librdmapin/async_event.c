@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "async_event.h"
+#include "break_thread.h"
 #include "error.h"
 #include "lib.h"
 #include "mr_table.h"
+#include "revoker.h"
 
 struct rdmapin_event_node {
 	struct rdmapin_async_event ev;
@@ -21,11 +23,17 @@ struct rdmapin_event_node {
 	struct rdmapin_event_node *next;
 };
 
-/* The events of one device context; the fd polls readable exactly while it holds some. */
+/*
+ * The events of one device context; the fd polls readable exactly while it
+ * holds some. The application's fd and the keeper's copy share one eventfd
+ * counter: the library reads and writes only its copy, so an fd number that
+ * the application closed and reused never sees a library byte.
+ */
 struct rdmapin_event_queue {
 	struct ibv_context *context;
 	struct rdmapin_event_node *head, **tail;
-	int fd;				/* -1 until the application asks for it */
+	int fd;				/* the application's; -1 until it asks for it */
+	int kept_fd;			/* the same eventfd, in the keeper's table */
 	bool fd_set;
 	struct rdmapin_event_queue *next;
 };
@@ -62,21 +70,52 @@ static struct rdmapin_event_queue *queue_of(struct ibv_context *context, bool cr
 	q->context = context;
 	q->tail = &q->head;
 	q->fd = -1;
+	q->kept_fd = -1;
 	q->next = rdmapin_lib.event_queues;
 	rdmapin_lib.event_queues = q;
 	return q;
 }
 
-static void sync_fd(struct rdmapin_event_queue *q)
+static bool out_of_sync(const struct rdmapin_event_queue *q)
 {
+	return q->kept_fd >= 0 && q->fd_set != !!q->head;
+}
+
+/* On the keeper, under the lock. */
+void rdmapin_event_sync_fds(void)
+{
+	struct rdmapin_event_queue *q;
 	uint64_t v = 1;
 
-	if (q->fd < 0 || q->fd_set == !!q->head)
+	for (q = rdmapin_lib.event_queues; q; q = q->next) {
+		if (!out_of_sync(q))
+			continue;
+		if (q->head)
+			q->fd_set = write(q->kept_fd, &v, sizeof(v)) == sizeof(v);
+		else
+			q->fd_set = read(q->kept_fd, &v, sizeof(v)) != sizeof(v);
+	}
+}
+
+/* Under the lock: the keeper brings the fd in step, at once when this is the keeper. */
+static void sync_fd(struct rdmapin_event_queue *q)
+{
+	if (!out_of_sync(q))
 		return;
-	if (q->head)
-		q->fd_set = write(q->fd, &v, sizeof(v)) == sizeof(v);
+	if (rdmapin_on_break_thread())
+		rdmapin_event_sync_fds();
 	else
-		q->fd_set = read(q->fd, &v, sizeof(v)) != sizeof(v);
+		rdmapin_break_thread_kick();
+}
+
+static int sync_on_keeper(void *unused, int fd)
+{
+	(void)unused;
+	(void)fd;
+	rdmapin_lock();
+	rdmapin_event_sync_fds();
+	rdmapin_unlock();
+	return 0;
 }
 
 /* The path is the MR record's: it lives until dereg, which waits for the acks. */
@@ -180,7 +219,7 @@ void rdmapin_event_forget_mr(struct rdmapin_mr *mr)
 	}
 	mr->events_out -= drop_queued(&rdmapin_lib.callbacks, &rdmapin_lib.callbacks_tail,
 				      mr->ibmr);
-	if (rdmapin_lib.cb_running == mr->ibmr && gettid() == rdmapin_lib.brk.tid) {
+	if (rdmapin_lib.cb_running == mr->ibmr && rdmapin_on_revoker()) {
 		mr->events_out--;
 		rdmapin_lib.cb_running = NULL;
 	}
@@ -197,12 +236,55 @@ void rdmapin_event_forget_all(void)
 		rdmapin_lib.event_queues = q->next;
 		while ((n = pop(&q->head, &q->tail)))
 			free(n);
-		if (q->fd >= 0)
-			close(q->fd);
 		free(q);
 	}
 	while ((n = pop(&rdmapin_lib.callbacks, &rdmapin_lib.callbacks_tail)))
 		free(n);
+}
+
+struct adopt {
+	struct rdmapin_event_queue *q;
+	int app_fd;
+};
+
+/* On the keeper: the first eventfd made for the queue is its; 1 when another was first. */
+static int adopt_on_keeper(void *ctx, int fd)
+{
+	struct adopt *a = ctx;
+	int ret = 1;
+
+	rdmapin_lock();
+	if (a->q->fd < 0) {
+		a->q->kept_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		ret = a->q->kept_fd < 0 ? -1 : 0;
+	}
+	if (!ret) {
+		a->q->fd = a->app_fd;
+		a->q->fd_set = false;
+		rdmapin_event_sync_fds();
+	}
+	rdmapin_unlock();
+	return ret;
+}
+
+/* The eventfd is made here and a copy handed to the keeper, which alone uses it. */
+static int make_fd(struct rdmapin_event_queue *q)
+{
+	struct adopt a = { .q = q };
+	int ret;
+
+	rdmapin_setup_lock();
+	ret = rdmapin_break_thread_start();
+	rdmapin_setup_unlock();
+	if (ret)
+		return -1;
+	a.app_fd = eventfd(0, EFD_CLOEXEC);
+	if (a.app_fd < 0)
+		return -1;
+	ret = rdmapin_break_thread_call(adopt_on_keeper, &a, a.app_fd);
+	if (ret)
+		close(a.app_fd);
+	return ret < 0 ? -1 : 0;
 }
 
 int rdmapin_get_async_fd(struct ibv_context *context)
@@ -215,18 +297,18 @@ int rdmapin_get_async_fd(struct ibv_context *context)
 				    "struct ibv_context of the MRs' protection domain");
 	rdmapin_lock();
 	q = queue_of(context, true);
-	if (q && q->fd < 0) {
-		q->fd = eventfd(0, EFD_CLOEXEC);
-		q->fd_set = false;
-		sync_fd(q);
-	}
-	if (q)
-		fd = q->fd;
-	else
-		errno = ENOMEM;
+	fd = q ? q->fd : -1;
 	rdmapin_unlock();
-	if (fd < 0)
-		rdmapin_fail(errno, "cannot create the async event fd: %s", strerrordesc_np(errno));
+	if (!q)
+		return rdmapin_fail(ENOMEM, "out of memory for an async event queue");
+	if (fd >= 0)
+		return fd;
+	if (make_fd(q))
+		return rdmapin_fail(errno, "cannot create the async event fd: %s",
+				    strerrordesc_np(errno));
+	rdmapin_lock();
+	fd = q->fd;
+	rdmapin_unlock();
 	return fd;
 }
 
@@ -247,6 +329,7 @@ int rdmapin_get_async_event(struct ibv_context *context, struct rdmapin_async_ev
 	struct rdmapin_event_queue *q;
 	struct rdmapin_event_node *n;
 	struct rdmapin_mr *mr;
+	bool stale;
 	int fd;
 
 	if (!event)
@@ -258,10 +341,13 @@ int rdmapin_get_async_event(struct ibv_context *context, struct rdmapin_async_ev
 		rdmapin_lock();
 		q = queue_of(context, false);
 		n = pop(&q->head, &q->tail);
-		sync_fd(q);
+		stale = out_of_sync(q);
 		if (n && (mr = rdmapin_mr_table_find(n->ev.mr)))
 			mr->events_out++;
 		rdmapin_unlock();
+		/* The last event taken: the fd stops polling readable before this returns. */
+		if (stale)
+			rdmapin_break_thread_call(sync_on_keeper, NULL, -1);
 		if (n)
 			break;
 		if (wait_event(fd))

@@ -16,7 +16,13 @@ void rdmapin_event_run_callbacks(void);
 /* Drops queued events of mr and waits until its handed-out ones are acked. Under the lock. */
 void rdmapin_event_forget_mr(struct rdmapin_mr *mr);
 
-/* In a forked child: drops every event and closes the event fds. */
+/* On the fd keeper, under the lock: the event fds poll readable exactly while events wait. */
+void rdmapin_event_sync_fds(void);
+
+/*
+ * In a forked child: drops every event. The event fds stay: the child's
+ * numbers are the application's, and the keeper's copies are not in its table.
+ */
 void rdmapin_event_forget_all(void);
 
 #endif

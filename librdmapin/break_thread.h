@@ -1,32 +1,56 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The library's own thread: a small event loop that receives lease-break
- * signals and deadline expiries and hands them to its handlers. The signals
- * are directed at it (F_SETOWN_EX, F_OWNER_TID) and read through a signalfd,
- * so librdmapin installs no signal handler and the application's threads
- * never see them. It knows nothing of MRs or leases.
+ * The library's fd keeper: a small event loop that receives lease-break
+ * signals and hands them to its handlers. The signals are directed at it
+ * (F_SETOWN_EX, F_OWNER_TID) and read through a signalfd, so librdmapin
+ * installs no signal handler and the application's threads never see them.
+ * It knows nothing of MRs or leases, and makes no verbs call: those need the
+ * application's table, and run on the revoker (revoker.h).
+ *
+ * It keeps every fd a registration's protection depends on:
+ * it runs with an fd table of its own (unshare(CLONE_FILES)), so the
+ * application cannot close, replace or reuse them (closefrom, close_range,
+ * dup2). Other threads have work done there, and bring files in, through
+ * rdmapin_break_thread_call(). exec ends the thread and its table with it; a
+ * forked child has neither.
  */
 #ifndef RDMAPIN_BREAK_THREAD_H
 #define RDMAPIN_BREAK_THREAD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct rdmapin_break_handlers {
-	/* The break signal arrived for the file open at @fd (si_fd). */
+	/* The break signal arrived for the file open at @fd (si_fd, the thread's table). */
 	void (*signal)(int fd);
-	/* The deadline of rdmapin_break_thread_arm() passed. */
-	void (*deadline)(void);
+	/* The revoker's work (revoker.h). */
+	void (*revoke)(void);
+	/* After every wake-up: rdmapin_break_thread_kick() work. */
+	void (*wake)(void);
 };
 
-/* Starts the thread once, under the setup lock; -1 with a message if it cannot. */
-int rdmapin_break_thread_start(const struct rdmapin_break_handlers *h);
+/* Sets the handlers, once, before any start (lease.c's constructor). */
+void rdmapin_break_thread_init(const struct rdmapin_break_handlers *h);
+/*
+ * Starts the thread and the revoker once, under the setup lock; -1 with a
+ * message if it cannot.
+ */
+int rdmapin_break_thread_start(void);
 pid_t rdmapin_break_thread_tid(void);
+bool rdmapin_on_break_thread(void);
 /* RDMAPIN_LEASE_SIGNAL from the environment, else SIGRTMAX - 2; read once. */
 int rdmapin_break_signal(void);
-/* Wakes the thread at this CLOCK_MONOTONIC time. */
-void rdmapin_break_thread_arm(uint64_t deadline_ns);
-/* In a forked child, which has no such thread: closes its fds. */
-void rdmapin_break_thread_forget(void);
+/* Wakes the thread to run its wake handler; does not wait. */
+void rdmapin_break_thread_kick(void);
+
+/*
+ * Runs @fn(@ctx, @fd) on the thread and returns its result, with its errno
+ * and message. @fd is a copy, in the thread's table, of the caller's @app_fd
+ * (-1 when @app_fd is -1), closed when @fn returns; @fn checks it is the file
+ * it meant. The caller must not hold the lock (the thread takes it).
+ */
+typedef int (*rdmapin_thread_fn)(void *ctx, int fd);
+int rdmapin_break_thread_call(rdmapin_thread_fn fn, void *ctx, int app_fd);
 
 #endif

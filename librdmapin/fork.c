@@ -2,16 +2,18 @@
 /*
  * fork(): the one handler over the library's state (lib.h). As with
  * rdma-core, a child cannot use its parent's MRs: it forgets every record
- * without deregistering (the MRs and leases are the parent's, and stay so),
- * closes its copies of the library's fds, so it cannot ftruncate a leased
- * file through one without breaking the lease, and starts with fresh locks.
+ * without deregistering (the MRs and leases are the parent's, and stay so)
+ * and starts with fresh locks. The fds that protect registrations are in the
+ * parent's library thread's own table, which the child does not inherit: it
+ * has no copy to ftruncate a leased file through, and it frees only memory
+ * (its numbers are the application's). Its first lease starts a thread of its
+ * own.
  * The parent's forking thread holds every lock across fork(), so the child
  * never inherits state mid-update.
  */
 #include <pthread.h>
 
 #include "async_event.h"
-#include "break_thread.h"
 #include "file_cache.h"
 #include "guard_client.h"
 #include "lease.h"
@@ -39,7 +41,6 @@ static void child(void)
 	rdmapin_mr_table_forget_all();
 	rdmapin_lease_forget_all();
 	rdmapin_event_forget_all();
-	rdmapin_break_thread_forget();
 	rdmapin_registry_forget();
 	rdmapin_guard_client_forget();
 	rdmapin_vma_forget();

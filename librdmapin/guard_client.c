@@ -3,7 +3,10 @@
  * The library's side of the truncate guard: see guard_client.h. One
  * connection to the daemon per process, opened when first needed; the daemon
  * ties the entries to it and drops them when it closes, so a process that
- * dies leaves nothing guarded behind it.
+ * dies leaves nothing guarded behind it. The connection lives in the library
+ * thread's fd table (break_thread.h), where the application cannot close it
+ * or put a socket of its own on its number: everything that touches it runs
+ * on that thread, asked by the caller holding gc->lock.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
+#include "break_thread.h"
 #include "error.h"
 #include "guard_client.h"
 #include "guard_map.h"
@@ -98,7 +102,7 @@ static bool known_away(const char *path)
 /*
  * The connection, made anew when there is none or the daemon hung up (a
  * restarted daemon gives a reconnecting process its entries back). Kept once
- * made: closing it would end this process's entries. Under gc->lock.
+ * made: closing it would end this process's entries. On the thread.
  */
 static int connection(void)
 {
@@ -141,24 +145,55 @@ static int request(const struct rdmapin_guardd_request *req, int pass_fd,
 	return rdmapin_guardd_away(errno);
 }
 
+static int connect_on_thread(void *unused, int fd)
+{
+	(void)unused;
+	(void)fd;
+	return connection();
+}
+
+/* Starts the thread and connects there: the connection's fd, or -1. Under gc->lock. */
+static int connect_by_thread(void)
+{
+	int ret;
+
+	rdmapin_setup_lock();
+	ret = rdmapin_break_thread_start();
+	rdmapin_setup_unlock();
+	return ret ? -1 : rdmapin_break_thread_call(connect_on_thread, NULL, -1);
+}
+
 struct guard_try {
+	dev_t dev;
+	ino_t ino;
 	struct rdmapin_guardd_reply reply;
 	bool answered;
 };
 
-/* Asks the daemon to guard the file open at @fd; an fd it refuses is passed over. */
-static int try_daemon(int fd, void *ctx)
+/* On the thread: passes the daemon the file sent, once it is checked to be the file meant. */
+static int guard_on_thread(void *ctx, int fd)
 {
 	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_GUARD };
 	struct guard_try *t = ctx;
+	int ret = -1, err = EBADF;
 
-	if (request(&req, fd, &t->reply))
-		return -1;
-	t->answered = true;
-	if (!t->reply.err)
-		return 0;
-	errno = t->reply.err;
-	return -1;
+	if (fd < 0 || !rdmapin_fd_is_file(fd, t->dev, t->ino)) {
+		err = EBADF;
+	} else if (request(&req, fd, &t->reply)) {
+		err = errno;
+	} else {
+		t->answered = true;
+		ret = t->reply.err ? -1 : 0;
+		err = t->reply.err;
+	}
+	errno = err;
+	return ret;
+}
+
+/* Asks the daemon to guard the file open at @fd; an fd it refuses is passed over. */
+static int try_daemon(int fd, void *ctx)
+{
+	return rdmapin_break_thread_call(guard_on_thread, ctx, fd);
 }
 
 /*
@@ -168,10 +203,10 @@ static int try_daemon(int fd, void *ctx)
  */
 static int guard_by_daemon(const struct rdmapin_mr *mr, uint64_t *id)
 {
-	struct guard_try t = { .answered = false };
+	struct guard_try t = { .dev = mr->backing.dev, .ino = mr->backing.ino };
 	int ret;
 
-	if (connection() < 0)
+	if (connect_by_thread() < 0)
 		return 1;
 	ret = mr->attr.fd >= 0 ?
 		      try_daemon(mr->attr.fd, &t) :
@@ -284,15 +319,17 @@ int rdmapin_guard_mr(struct rdmapin_mr *mr)
 	return ret;
 }
 
-/* Under gc->lock. */
-static void unguard_by_daemon(uint64_t id)
+/* On the thread, asked under gc->lock. */
+static int unguard_on_thread(void *ctx, int fd)
 {
-	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD, .id = id };
+	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD };
 	struct rdmapin_guardd_reply reply;
-	uint64_t *grown;
+	uint64_t *grown, id = *(uint64_t *)ctx;
 
+	(void)fd;
+	req.id = id;
 	if (!request(&req, -1, &reply))
-		return;
+		return 0;
 	if (gc->npending == gc->pending_cap) {
 		grown = reallocarray(gc->pending, gc->pending_cap * 2 + 8, sizeof(*gc->pending));
 		if (grown) {
@@ -303,6 +340,7 @@ static void unguard_by_daemon(uint64_t id)
 	/* Out of memory: the entry stays until this process ends. */
 	if (gc->npending < gc->pending_cap)
 		gc->pending[gc->npending++] = id;
+	return 0;
 }
 
 /* The last MR over the file lifts its guard. */
@@ -320,7 +358,7 @@ void rdmapin_unguard_mr(struct rdmapin_mr *mr)
 	if (f && !--f->refs) {
 		*p = f->next;
 		if (f->kind == RDMAPIN_GUARD_KIND_DAEMON) {
-			unguard_by_daemon(f->id);
+			rdmapin_break_thread_call(unguard_on_thread, &f->id, -1);
 		} else {
 			/* Fails only when the guard was unloaded: then nothing is left to undo. */
 			rdmapin_guard_key_init(&key, f->dev, f->ino);
@@ -338,7 +376,7 @@ enum rdmapin_guard_kind rdmapin_guard_reachable(char *why, size_t len)
 	int fd;
 
 	pthread_mutex_lock(&gc->lock);
-	fd = connection();
+	fd = connect_by_thread();
 	pthread_mutex_unlock(&gc->lock);
 	if (fd >= 0) {
 		snprintf(why, len, "through rdmapin-guardd on %s", rdmapin_guardd_socket());
@@ -353,13 +391,14 @@ enum rdmapin_guard_kind rdmapin_guard_reachable(char *why, size_t len)
 	return RDMAPIN_GUARD_KIND_NONE;
 }
 
-/* The entries are the parent's: the child forgets them without lifting any. */
+/*
+ * The entries are the parent's, and so is the connection, in its thread's
+ * table, which the child does not have: only the memory goes.
+ */
 void rdmapin_guard_client_forget(void)
 {
 	struct rdmapin_guarded_file *f;
 
-	if (gc->conn >= 0)
-		close(gc->conn);
 	free(gc->pending);
 	while ((f = gc->files)) {
 		gc->files = f->next;

@@ -18,6 +18,7 @@
 #include "own_fd.h"
 #include "registration.h"
 #include "registry.h"
+#include "revoker.h"
 
 /* The 2019 RFC's lease flag (see host_caps.c). */
 #define RDMAPIN_F_LAYOUT 16
@@ -25,10 +26,11 @@
 struct rdmapin_lease {
 	dev_t dev;
 	ino_t ino;
-	int fd;				/* our dup of the leased open file description */
+	int fd;				/* the leased open file, in the thread's table */
 	enum rdmapin_lease_kind kind;
 	struct rdmapin_mr *mrs;		/* live MRs it guards, via mr->lease_next */
-	bool broken;			/* a break arrived; MRs are being revoked */
+	bool break_seen;		/* the keeper read its break signal */
+	bool broken;			/* the revoker took the break; MRs are being revoked */
 	struct rdmapin_lease *next;
 };
 
@@ -52,7 +54,7 @@ static struct rdmapin_lease *lease_by_file(dev_t dev, ino_t ino)
 	struct rdmapin_lease *l;
 
 	for (l = rdmapin_lib.leases; l; l = l->next)
-		if (l->dev == dev && l->ino == ino && !l->broken)
+		if (l->dev == dev && l->ino == ino && !l->broken && !l->break_seen)
 			return l;
 	return NULL;
 }
@@ -64,20 +66,64 @@ static void attach(struct rdmapin_lease *lease, struct rdmapin_mr *mr)
 	lease->mrs = mr;
 }
 
-static void lease_free(struct rdmapin_lease *lease, bool release)
+/*
+ * On the thread, under the lock: releases the leases left without MRs. Their
+ * fds are the thread's, so other threads only ask for this (detach). A lease
+ * still waiting here serves a new MR over its file again.
+ */
+static void release_idle(void)
 {
-	struct rdmapin_lease **p;
+	struct rdmapin_lease **p = &rdmapin_lib.leases, *l;
 
-	for (p = &rdmapin_lib.leases; *p; p = &(*p)->next) {
-		if (*p == lease) {
-			*p = lease->next;
-			break;
+	while ((l = *p)) {
+		if (l->mrs) {
+			p = &l->next;
+			continue;
 		}
+		*p = l->next;
+		fcntl(l->fd, F_SETLEASE, F_UNLCK);
+		close(l->fd);
+		free(l);
 	}
-	if (release)
-		fcntl(lease->fd, F_SETLEASE, F_UNLCK);
-	close(lease->fd);
-	free(lease);
+}
+
+static bool any_idle(void)
+{
+	const struct rdmapin_lease *l;
+
+	for (l = rdmapin_lib.leases; l; l = l->next)
+		if (!l->mrs)
+			return true;
+	return false;
+}
+
+static int release_on_keeper(void *unused, int fd)
+{
+	(void)unused;
+	(void)fd;
+	rdmapin_lock();
+	release_idle();
+	rdmapin_unlock();
+	return 0;
+}
+
+void rdmapin_lease_release_idle(void)
+{
+	bool idle;
+
+	rdmapin_lock();
+	idle = any_idle();
+	rdmapin_unlock();
+	if (idle)
+		rdmapin_break_thread_call(release_on_keeper, NULL, -1);
+}
+
+static void on_wake(void)
+{
+	rdmapin_lock();
+	release_idle();
+	rdmapin_event_sync_fds();
+	rdmapin_unlock();
 }
 
 void rdmapin_lease_detach(struct rdmapin_mr *mr)
@@ -94,15 +140,22 @@ void rdmapin_lease_detach(struct rdmapin_mr *mr)
 		}
 	}
 	mr->lease = NULL;
-	if (!lease->mrs)
-		lease_free(lease, true);
+	if (!lease->mrs && !rdmapin_on_break_thread())
+		rdmapin_break_thread_kick();
 }
 
-/* The parent still holds these leases: closing our copies leaves them intact. */
+/*
+ * The leases are the parent's, their fds in its thread's table, which a child
+ * does not have: only the memory goes.
+ */
 void rdmapin_lease_forget_all(void)
 {
-	while (rdmapin_lib.leases)
-		lease_free(rdmapin_lib.leases, false);
+	struct rdmapin_lease *l;
+
+	while ((l = rdmapin_lib.leases)) {
+		rdmapin_lib.leases = l->next;
+		free(l);
+	}
 }
 
 static uint64_t now_ns(void)
@@ -135,31 +188,15 @@ static bool revoke_mr(struct rdmapin_mr *mr)
 	return true;
 }
 
-static size_t mr_count(const struct rdmapin_lease *lease)
-{
-	const struct rdmapin_mr *mr;
-	size_t n = 0;
-
-	for (mr = lease->mrs; mr; mr = mr->lease_next)
-		n++;
-	return n;
-}
-
-/*
- * Revokes the MRs of the lease whose time has come; the last detach releases
- * the lease itself, so stop touching it then.
- */
+/* Revokes the MRs of the lease whose time has come; on_wake() releases it after. */
 static void revoke_due(struct rdmapin_lease *lease, uint64_t now)
 {
 	struct rdmapin_mr *mr, *next;
-	size_t left = mr_count(lease);
 
 	for (mr = lease->mrs; mr; mr = next) {
 		next = mr->lease_next;
-		if (mr->grace_deadline_ns > now)
-			continue;
-		if (revoke_mr(mr) && !--left)
-			return;
+		if (mr->grace_deadline_ns <= now)
+			revoke_mr(mr);
 	}
 }
 
@@ -187,7 +224,7 @@ static void arm_next_deadline(void)
 			if (mr->grace_deadline_ns && (!next || mr->grace_deadline_ns < next))
 				next = mr->grace_deadline_ns;
 	if (next)
-		rdmapin_break_thread_arm(next);
+		rdmapin_revoker_arm(next);
 }
 
 /* Under the lock. */
@@ -200,30 +237,33 @@ static void lease_broken(struct rdmapin_lease *lease)
 	lease->broken = true;
 	start_grace(lease, now);
 	revoke_due(lease, now);
-	arm_next_deadline();
 }
 
+/* On the keeper: the revoker deregisters, in the application's table. */
 static void on_break_signal(int fd)
 {
 	struct rdmapin_lease *lease;
 
 	rdmapin_lock();
 	lease = lease_by_fd(fd);
-	if (lease)
-		lease_broken(lease);
+	if (lease) {
+		lease->break_seen = true;
+		rdmapin_revoker_wake();
+	}
 	rdmapin_unlock();
-	rdmapin_event_run_callbacks();
 }
 
-static void on_deadline(void)
+/* On the revoker: new breaks, and grace periods that ended. */
+static void revoke_work(void)
 {
-	struct rdmapin_lease *l, *next;
+	struct rdmapin_lease *l;
 	uint64_t now = now_ns();
 
 	rdmapin_lock();
-	for (l = rdmapin_lib.leases; l; l = next) {
-		next = l->next;
-		if (l->broken)
+	for (l = rdmapin_lib.leases; l; l = l->next) {
+		if (l->break_seen && !l->broken)
+			lease_broken(l);
+		else if (l->broken)
 			revoke_due(l, now);
 	}
 	arm_next_deadline();
@@ -233,8 +273,14 @@ static void on_deadline(void)
 
 static const struct rdmapin_break_handlers break_handlers = {
 	.signal = on_break_signal,
-	.deadline = on_deadline,
+	.wake = on_wake,
+	.revoke = revoke_work,
 };
+
+static __attribute__((constructor)) void init_break_handlers(void)
+{
+	rdmapin_break_thread_init(&break_handlers);
+}
 
 /*
  * The break signal goes to the library's thread, never to the application's.
@@ -251,45 +297,68 @@ static int lease_set(int fd, enum rdmapin_lease_kind kind)
 	return fcntl(fd, F_SETLEASE, arg);
 }
 
-/*
- * Leases belong to the open file description: take it through our own
- * close-on-exec dup, so the break signal names a descriptor the application
- * cannot close or reuse under us.
- */
-static int lease_take(int fd, enum rdmapin_lease_kind kind)
-{
-	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	int err;
+struct lease_take {
+	enum rdmapin_lease_kind kind;
+	struct rdmapin_mr *mr;
+};
 
-	if (dup < 0)
+/*
+ * Leases belong to the open file description: the thread takes it through a
+ * copy in its own table, so the break signal names a descriptor that the
+ * application cannot close or reuse. A description leased already is someone
+ * else's lease (a parent's, shared across fork): re-owning it would let our
+ * F_UNLCK release theirs.
+ */
+static int lease_take(const struct lease_take *t, int sent_fd)
+{
+	const struct rdmapin_backing_info *b = &t->mr->backing;
+	int fd = fcntl(sent_fd, F_DUPFD_CLOEXEC, 0);
+
+	if (fd < 0)
 		return -1;
-	/*
-	 * A description leased already is someone else's lease (a parent's,
-	 * shared across fork): re-owning it would let our F_UNLCK release theirs.
-	 */
-	if (fcntl(dup, F_GETLEASE) != F_UNLCK)
+	if (!rdmapin_fd_is_file(fd, b->dev, b->ino))
+		errno = EBADF;
+	else if (fcntl(fd, F_GETLEASE) != F_UNLCK)
 		errno = EBUSY;
-	else if (lease_set(dup, kind) == 0)
-		return dup;
-	err = errno;
-	close(dup);
-	errno = err;
+	else if (lease_set(fd, t->kind) == 0)
+		return fd;
+	close(fd);
 	return -1;
 }
 
-/* The drop-in form: lease an fd of this process's own, not one of our leases. */
-static int lease_take_own(int fd, void *kind)
+/*
+ * On the thread: no break can be read before this returns, so one that came
+ * right after F_SETLEASE finds the lease inserted.
+ */
+static int lease_new_on_thread(void *ctx, int fd)
 {
-	bool ours;
+	struct lease_take *t = ctx;
+	struct rdmapin_lease *l = calloc(1, sizeof(*l));
+	int err;
 
-	rdmapin_lock();
-	ours = lease_by_fd(fd);
-	rdmapin_unlock();
-	if (ours) {
-		errno = 0;
+	if (!l)
+		return rdmapin_fail(ENOMEM, "out of memory for a lease record");
+	l->fd = lease_take(t, fd);
+	if (l->fd < 0) {
+		err = errno;
+		free(l);
+		errno = err;
 		return -1;
 	}
-	return lease_take(fd, *(enum rdmapin_lease_kind *)kind);
+	l->dev = t->mr->backing.dev;
+	l->ino = t->mr->backing.ino;
+	l->kind = t->kind;
+	rdmapin_lock();
+	l->next = rdmapin_lib.leases;
+	rdmapin_lib.leases = l;
+	attach(l, t->mr);
+	rdmapin_unlock();
+	return 0;
+}
+
+static int lease_take_own(int fd, void *ctx)
+{
+	return rdmapin_break_thread_call(lease_new_on_thread, ctx, fd);
 }
 
 static int lease_fail(const struct rdmapin_backing_info *b, int err)
@@ -342,48 +411,21 @@ bool rdmapin_lease_attach_existing(struct rdmapin_mr *mr)
 	return l;
 }
 
-/*
- * A break that arrived between F_SETLEASE and the insert found no lease to
- * revoke; F_GETLEASE reports the lease a break is taking it down to.
- */
-static void insert(struct rdmapin_lease *l, struct rdmapin_mr *mr)
-{
-	rdmapin_lock();
-	l->next = rdmapin_lib.leases;
-	rdmapin_lib.leases = l;
-	attach(l, mr);
-	if (fcntl(l->fd, F_GETLEASE) != F_WRLCK)
-		lease_broken(l);
-	rdmapin_unlock();
-}
-
 /* Under the setup lock: the /proc/self/fd scan and the thread start stay off the lock. */
 static int lease_new(struct rdmapin_mr *mr)
 {
 	const struct rdmapin_backing_info *b = &mr->backing;
-	enum rdmapin_lease_kind kind;
-	struct rdmapin_lease *l;
-	int lfd;
+	struct lease_take t = { .mr = mr };
+	int ret;
 
-	if (lease_kind_here(&kind, b) || rdmapin_break_thread_start(&break_handlers))
+	if (lease_kind_here(&t.kind, b) || rdmapin_break_thread_start())
 		return -1;
 	if (rdmapin_lease_attach_existing(mr))
 		return 0;
-	lfd = mr->attr.fd >= 0 ? lease_take(mr->attr.fd, kind) :
-				 rdmapin_own_fd_find(b->dev, b->ino, lease_take_own, &kind);
-	if (lfd < 0)
-		return lease_fail(b, errno);
-	l = calloc(1, sizeof(*l));
-	if (!l) {
-		fcntl(lfd, F_SETLEASE, F_UNLCK);
-		close(lfd);
-		return rdmapin_fail(ENOMEM, "out of memory for a lease record");
-	}
-	l->dev = b->dev;
-	l->ino = b->ino;
-	l->fd = lfd;
-	l->kind = kind;
-	insert(l, mr);
+	ret = mr->attr.fd >= 0 ? lease_take_own(mr->attr.fd, &t) :
+			      rdmapin_own_fd_find(b->dev, b->ino, lease_take_own, &t);
+	if (ret < 0)
+		return errno == ENOMEM ? -1 : lease_fail(b, errno);
 	return 0;
 }
 

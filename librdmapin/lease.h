@@ -24,8 +24,13 @@ struct rdmapin_lease;
 int rdmapin_lease_attach(struct rdmapin_mr *mr);
 /* Attaches @mr to the live lease of its file, if this process holds one; takes the lock. */
 bool rdmapin_lease_attach_existing(struct rdmapin_mr *mr);
-/* Drops @mr from its lease, under the lock; the lease is released with its last MR. */
+/*
+ * Drops @mr from its lease, under the lock. A lease left without MRs is
+ * released by the fd keeper soon after, or at once by rdmapin_lease_release_idle().
+ */
 void rdmapin_lease_detach(struct rdmapin_mr *mr);
+/* Without the lock: releases the leases left without MRs before it returns. */
+void rdmapin_lease_release_idle(void);
 enum rdmapin_lease_kind rdmapin_lease_kind(const struct rdmapin_lease *lease);
 /* In a forked child: forget every lease without touching the parent's. */
 void rdmapin_lease_forget_all(void);

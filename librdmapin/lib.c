@@ -11,9 +11,13 @@ struct rdmapin_lib rdmapin_lib = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
 	.callbacks_tail = &rdmapin_lib.callbacks,
-	.brk = { .sig_fd = -1, .timer_fd = -1, .ep_fd = -1 },
+	.brk = {
+		.sig_fd = -1, .ep_fd = -1, .listen_fd = -1,
+		.call_lock = PTHREAD_MUTEX_INITIALIZER,
+		.call_done = PTHREAD_COND_INITIALIZER,
+		.calls_tail = &rdmapin_lib.brk.calls,
+	},
 	.guard = { .lock = PTHREAD_MUTEX_INITIALIZER, .conn = -1 },
-	.registry = { .fd = -1 },
 	.maps_fd = -1,
 };
 
@@ -30,6 +34,16 @@ void rdmapin_unlock(void)
 void rdmapin_wait(void)
 {
 	pthread_cond_wait(&rdmapin_lib.cond, &rdmapin_lib.lock);
+}
+
+void rdmapin_wait_on(pthread_cond_t *cond)
+{
+	pthread_cond_wait(cond, &rdmapin_lib.lock);
+}
+
+void rdmapin_timedwait_on(pthread_cond_t *cond, const struct timespec *at)
+{
+	pthread_cond_timedwait(cond, &rdmapin_lib.lock, at);
 }
 
 void rdmapin_broadcast(void)
@@ -57,13 +71,15 @@ void rdmapin_lib_reset(void)
 	memset(l, 0, sizeof(*l));
 	pthread_mutex_init(&l->guard.lock, NULL);
 	l->guard.conn = -1;
-	l->registry.fd = -1;
 	l->maps_fd = -1;
 	pthread_mutex_init(&l->setup, NULL);
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
 	l->callbacks_tail = &l->callbacks;
-	l->brk = (struct rdmapin_break_thread){ .sig_fd = -1, .timer_fd = -1, .ep_fd = -1 };
+	l->brk = (struct rdmapin_break_thread){ .sig_fd = -1, .ep_fd = -1, .listen_fd = -1,
+						.calls_tail = &l->brk.calls };
+	pthread_mutex_init(&l->brk.call_lock, NULL);
+	pthread_cond_init(&l->brk.call_done, NULL);
 	l->host = host;
 	l->host_probed = probed;
 }

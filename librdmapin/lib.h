@@ -13,7 +13,10 @@
  *			registry file. Never taken by the break thread.
  *	lock		everything else; held only for short, non-blocking work,
  *			and the break thread's revocations (ibv_dereg_mr).
- * fork() takes all three in that order (fork.c).
+ *	brk.call_lock	the library thread's request queue (break_thread.c);
+ *			held alone, briefly. A caller waiting for the thread may
+ *			hold guard.lock and setup, never lock: the thread takes it.
+ * fork() takes the first three in that order (fork.c).
  */
 #ifndef RDMAPIN_LIB_H
 #define RDMAPIN_LIB_H
@@ -22,7 +25,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <rdmapin/rdmapin.h>
 
 #define RDMAPIN_MR_TABLE_BUCKETS 1024
@@ -56,7 +62,7 @@ struct rdmapin_guarded_file {
 struct rdmapin_guard_client {
 	pthread_mutex_t lock;
 	struct rdmapin_guarded_file *files;
-	int conn;			/* -1: none */
+	int conn;			/* -1: none; in the library thread's table */
 	uint64_t *pending;		/* UNGUARDs the daemon missed: sent when it is back */
 	size_t npending, pending_cap;
 	/* The socket file when a connect last failed, and until when to believe it. */
@@ -65,9 +71,12 @@ struct rdmapin_guard_client {
 	uint64_t away_until;		/* CLOCK_MONOTONIC seconds; 0: not away */
 };
 
-/* This process's record in the pin registry (registry.c): made with its first pin. */
+/*
+ * This process's record in the pin registry (registry.c): made with its first
+ * pin. It keeps no fd the application could close or reuse: the mapping
+ * holds the file (and its OFD lock), the path grows it.
+ */
 struct rdmapin_registry_record {
-	int fd;
 	struct rdmapin_registry_header *hdr;
 	size_t map_len;
 	uint32_t *free;			/* free slots, a stack */
@@ -76,11 +85,32 @@ struct rdmapin_registry_record {
 	char path[PATH_MAX];		/* to remove it at exit; our 0700 directory */
 };
 
+struct rdmapin_thread_call;
+
+/*
+ * The library's thread (break_thread.c). Its fds live in a table of its own,
+ * out of the application's reach: only the thread may use them.
+ */
 struct rdmapin_break_thread {
 	const struct rdmapin_break_handlers *handlers;
 	pid_t tid;			/* 0: not running */
 	int signal;			/* the lease-break signal, read once */
-	int sig_fd, timer_fd, ep_fd;
+	int sig_fd, ep_fd;		/* in the thread's table */
+	int listen_fd;			/* where other threads send it files */
+	struct sockaddr_un addr;	/* listen_fd's abstract name */
+	socklen_t addr_len;
+	pthread_mutex_t call_lock;	/* guards calls; never held with another lock */
+	pthread_cond_t call_done;
+	struct rdmapin_thread_call *calls, **calls_tail;
+};
+
+/* The revoking thread (revoker.c); its fields are under the lock. */
+struct rdmapin_revoker {
+	void (*work)(void);
+	pid_t tid;			/* 0: not running */
+	pthread_cond_t cond;		/* with lock; CLOCK_MONOTONIC */
+	bool pending;			/* run work now */
+	uint64_t deadline_ns;		/* run work then; 0: none */
 };
 
 struct rdmapin_lib {
@@ -91,6 +121,7 @@ struct rdmapin_lib {
 	struct rdmapin_mr *mrs[RDMAPIN_MR_TABLE_BUCKETS];	/* by struct ibv_mr */
 	struct rdmapin_lease *leases;
 	struct rdmapin_break_thread brk;
+	struct rdmapin_revoker revoker;
 	struct rdmapin_guard_client guard;
 	struct rdmapin_registry_record registry;
 	struct rdmapin_known_file *known_files;			/* file_cache.c */
@@ -99,6 +130,8 @@ struct rdmapin_lib {
 	const struct ibv_mr *cb_running;	/* whose callback the break thread runs */
 
 	int maps_fd;			/* /proc/self/maps for PROCMAP_QUERY (vma.c) */
+	dev_t maps_dev;			/* what maps_fd was when we opened it */
+	ino_t maps_ino;
 	bool host_probed;		/* release/acquire: host is complete */
 	struct rdmapin_host_caps host;
 	struct rdmapin_device_entry devices[8];
@@ -112,6 +145,9 @@ void rdmapin_unlock(void);
 /* Waits for rdmapin_broadcast() with the lock held. */
 void rdmapin_wait(void);
 void rdmapin_broadcast(void);
+/* The same, on another condition variable of the lock's; the timed one until @at. */
+void rdmapin_wait_on(pthread_cond_t *cond);
+void rdmapin_timedwait_on(pthread_cond_t *cond, const struct timespec *at);
 void rdmapin_setup_lock(void);
 void rdmapin_setup_unlock(void);
 

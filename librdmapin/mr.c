@@ -463,6 +463,8 @@ static void mr_free(struct rdmapin_mr *mr)
 	rdmapin_lock();
 	rdmapin_lease_detach(mr);
 	rdmapin_unlock();
+	/* Deregistration of a file's last MR returns with its lease released. */
+	rdmapin_lease_release_idle();
 	rdmapin_unguard_mr(mr);
 	if (mr->own_map)
 		munmap(mr->own_map, mr->own_map_len);

@@ -9,7 +9,7 @@
 
 #include "own_fd.h"
 
-static bool same_file(int fd, dev_t dev, ino_t ino)
+bool rdmapin_fd_is_file(int fd, dev_t dev, ino_t ino)
 {
 	struct stat st;
 
@@ -26,7 +26,7 @@ int rdmapin_own_fd_find(dev_t dev, ino_t ino, rdmapin_own_fd_fn try, void *ctx)
 		return -1;
 	while (found < 0 && (e = readdir(d))) {
 		fd = atoi(e->d_name);
-		if (e->d_name[0] == '.' || fd == dirfd(d) || !same_file(fd, dev, ino))
+		if (e->d_name[0] == '.' || fd == dirfd(d) || !rdmapin_fd_is_file(fd, dev, ino))
 			continue;
 		found = try(fd, ctx);
 		if (found < 0 && errno)

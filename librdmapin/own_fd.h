@@ -7,7 +7,11 @@
 #ifndef RDMAPIN_OWN_FD_H
 #define RDMAPIN_OWN_FD_H
 
+#include <stdbool.h>
 #include <sys/types.h>
+
+/* Whether @fd is open on the regular file @dev/@ino. */
+bool rdmapin_fd_is_file(int fd, dev_t dev, ino_t ino);
 
 /*
  * Calls @try with each fd of this process open on the regular file @dev/@ino

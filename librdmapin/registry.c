@@ -88,13 +88,22 @@ static int open_user_dir(int top)
 	return fd;
 }
 
+static size_t record_len(uint32_t nslots)
+{
+	return sizeof(struct rdmapin_registry_header) +
+	       (size_t)nslots * sizeof(struct rdmapin_registry_slot);
+}
+
 /*
  * Grows the record @r to @nslots; the new slots go on the free list, lowest
- * first out, so the file stays dense.
+ * first out, so the file stays dense. The first mapping comes from @fd; later
+ * ones grow it by its path in our own directory, so that no fd of ours stays
+ * in the application's table, where it could be closed and its number reused
+ * by a file we would then truncate.
  */
-static int map_record(struct rdmapin_registry_record *r, uint32_t nslots)
+static int map_record(struct rdmapin_registry_record *r, int fd, uint32_t nslots)
 {
-	size_t len = sizeof(*r->hdr) + (size_t)nslots * sizeof(struct rdmapin_registry_slot);
+	size_t len = record_len(nslots);
 	uint32_t *free, i;
 	void *p;
 
@@ -102,13 +111,14 @@ static int map_record(struct rdmapin_registry_record *r, uint32_t nslots)
 	if (!free)
 		return -1;
 	r->free = free;
-	if (ftruncate(r->fd, len))
+	if (fd >= 0 ? ftruncate(fd, len) : truncate(r->path, len))
 		return -1;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+	if (fd >= 0)
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	else
+		p = mremap(r->hdr, r->map_len, len, MREMAP_MAYMOVE);
 	if (p == MAP_FAILED)
 		return -1;
-	if (r->hdr)
-		munmap(r->hdr, r->map_len);
 	r->hdr = p;
 	r->map_len = len;
 	for (i = nslots; i-- > r->hdr->nslots;)
@@ -134,43 +144,46 @@ static void record_free(struct rdmapin_registry_record *r)
 {
 	if (r->hdr)
 		munmap(r->hdr, r->map_len);
-	if (r->fd >= 0)
-		close(r->fd);
 	free(r->free);
-	*r = (struct rdmapin_registry_record){ .fd = -1 };
+	*r = (struct rdmapin_registry_record){ .opened = false };
 }
 
 /*
  * The record is built unnamed (O_TMPFILE) and linked in whole, so no reader
  * ever finds it half made, and installed under the lock, so no registration
  * finds it half made either. The OFD lock lives as long as our open file
- * description: it marks us alive.
+ * description, which the mapping holds after the fd is closed: it marks us
+ * alive.
  */
 static int create_record(int dir)
 {
 	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	struct rdmapin_registry_record r = { .fd = -1 };
+	struct rdmapin_registry_record r = { .opened = false };
 	uint64_t start = rdmapin_proc_start_time(getpid());
 	char name[64], self[64];
+	int fd, ret = -1;
 
 	snprintf(name, sizeof(name), "%d-%llu", getpid(), (unsigned long long)start);
-	unlinkat(dir, name, 0);	/* a stale one can only be ours: same pid, same start */
-	r.fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (r.fd < 0 || fcntl(r.fd, F_OFD_SETLK, &lk) || map_record(&r, GROW_SLOTS))
-		goto fail;
-	fill_header(r.hdr, start);
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", r.fd);
-	if (linkat(AT_FDCWD, self, dir, name, AT_SYMLINK_FOLLOW))
-		goto fail;
 	snprintf(r.path, sizeof(r.path), "%s/uid-%u/%s", rdmapin_registry_dir(), geteuid(), name);
+	unlinkat(dir, name, 0);	/* a stale one can only be ours: same pid, same start */
+	fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (!fcntl(fd, F_OFD_SETLK, &lk) && !map_record(&r, fd, GROW_SLOTS)) {
+		fill_header(r.hdr, start);
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		ret = linkat(AT_FDCWD, self, dir, name, AT_SYMLINK_FOLLOW);
+	}
+	close(fd);
+	if (ret) {
+		record_free(&r);
+		return -1;
+	}
 	r.opened = true;
 	rdmapin_lock();
 	*rec = r;
 	rdmapin_unlock();
 	return 0;
-fail:
-	record_free(&r);
-	return -1;
 }
 
 /* A normal exit removes the record; readers clean up after crashes. */
@@ -207,7 +220,7 @@ static int free_slot(void)
 {
 	uint32_t n = rec->hdr->nslots;
 
-	if (!rec->nfree && (n + GROW_SLOTS > MAX_SLOTS || map_record(rec, n + GROW_SLOTS)))
+	if (!rec->nfree && (n + GROW_SLOTS > MAX_SLOTS || map_record(rec, -1, n + GROW_SLOTS)))
 		return -1;
 	return rec->free[--rec->nfree];
 }
@@ -251,8 +264,8 @@ void rdmapin_registry_del(uint32_t slot)
 }
 
 /*
- * The child shares the parent's open file description, so closing our copy
- * keeps the parent's lock; the mapping must go so we cannot write its record.
+ * The child's mapping shares the parent's open file description, so dropping
+ * it keeps the parent's lock; it must go so we cannot write its record.
  */
 void rdmapin_registry_forget(void)
 {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -44,13 +45,66 @@ struct vma_source {
 /* Large reads: seq_file fills the whole buffer, so one pread() covers ~600 mappings. */
 #define MAPS_BUF_SIZE (64 << 10)
 
-/* The fd is the process's, shared by every thread; its ioctl is quick. */
-static int procmap_query(int fd, struct procmap_query *q)
+static int open_maps(void)
 {
-	int ret;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return rdmapin_fail(errno, "cannot open /proc/self/maps: %s; mount procfs on "
+					   "/proc", strerror(errno));
+	return fd;
+}
+
+/* Whether the process's maps fd is still the file we opened. Under the lock. */
+static bool maps_fd_ours(void)
+{
+	const struct rdmapin_lib *l = &rdmapin_lib;
+	struct stat st;
+
+	return !fstat(l->maps_fd, &st) && st.st_dev == l->maps_dev && st.st_ino == l->maps_ino;
+}
+
+/* Under the lock. */
+static int maps_fd_open(void)
+{
+	struct rdmapin_lib *l = &rdmapin_lib;
+	int fd = open_maps();
+	struct stat st;
+
+	if (fd >= 0 && fstat(fd, &st)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd >= 0) {
+		l->maps_dev = st.st_dev;
+		l->maps_ino = st.st_ino;
+	}
+	l->maps_fd = fd;
+	return fd;
+}
+
+/*
+ * PROCMAP_QUERY needs no read position, so one fd serves the process, opened
+ * when first needed, and again in a forked child (its /proc/self was the
+ * parent's). Its ioctl is quick. It
+ * sits in the application's table, which may close it and reuse its number
+ * (closefrom): a failure other than "no mapping there" checks that the fd is
+ * still ours and, if not, forgets the number (never closing it) and opens
+ * anew. Checking only on failure keeps the registration's one syscall.
+ */
+static int procmap_query(struct procmap_query *q)
+{
+	int ret, fd;
 
 	rdmapin_lock();
-	ret = ioctl(fd, PROCMAP_QUERY, q);
+	fd = rdmapin_lib.maps_fd;
+	if (fd < 0)
+		fd = maps_fd_open();
+	ret = fd < 0 ? -1 : ioctl(fd, PROCMAP_QUERY, q);
+	if (ret && errno != ENOENT && !maps_fd_ours()) {
+		fd = maps_fd_open();
+		ret = fd < 0 ? -1 : ioctl(fd, PROCMAP_QUERY, q);
+	}
 	rdmapin_unlock();
 	return ret;
 }
@@ -65,7 +119,7 @@ static int procmap_next(struct vma_source *src, uintptr_t addr, struct rdmapin_v
 		.vma_name_size = sizeof(vma->name),
 	};
 
-	if (procmap_query(src->fd, &q)) {
+	if (procmap_query(&q)) {
 		if (errno == ENOENT)
 			return 1;
 		return rdmapin_fail(errno, "PROCMAP_QUERY for 0x%" PRIxPTR " failed: %s; retry, "
@@ -176,16 +230,6 @@ static int walk_range(struct vma_source *src, uintptr_t start, uintptr_t end, rd
 	return 0;
 }
 
-static int open_maps(void)
-{
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return rdmapin_fail(errno, "cannot open /proc/self/maps: %s; mount procfs on "
-					   "/proc", strerror(errno));
-	return fd;
-}
-
 static int check_range(uintptr_t start, uintptr_t end)
 {
 	if (start < end)
@@ -194,30 +238,11 @@ static int check_range(uintptr_t start, uintptr_t end)
 				    "below end", start, end);
 }
 
-/*
- * PROCMAP_QUERY needs no read position, so one fd serves the process:
- * opened once, under the setup lock, and again in a forked child (its
- * /proc/self was the parent's).
- */
-static int maps_fd(void)
-{
-	int fd = __atomic_load_n(&rdmapin_lib.maps_fd, __ATOMIC_ACQUIRE);
-
-	if (fd >= 0)
-		return fd;
-	rdmapin_setup_lock();
-	fd = rdmapin_lib.maps_fd;
-	if (fd < 0 && (fd = open_maps()) >= 0)
-		__atomic_store_n(&rdmapin_lib.maps_fd, fd, __ATOMIC_RELEASE);
-	rdmapin_setup_unlock();
-	return fd;
-}
-
 int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
 {
 	struct vma_source src = { .next = procmap_next };
 
-	if (check_range(start, end) || (src.fd = maps_fd()) < 0)
+	if (check_range(start, end))
 		return -1;
 	return walk_range(&src, start, end, fn, ctx);
 }
@@ -231,13 +256,10 @@ bool rdmapin_vma_private_anon(uintptr_t start, uintptr_t end)
 {
 	struct procmap_query q = { .size = sizeof(q) };
 	uintptr_t addr = start;
-	int fd = maps_fd();
 
-	if (fd < 0)
-		return false;
 	while (addr < end) {
 		q.query_addr = addr;
-		if (procmap_query(fd, &q) || q.inode || q.vma_flags & PROCMAP_QUERY_VMA_SHARED)
+		if (procmap_query(&q) || q.inode || q.vma_flags & PROCMAP_QUERY_VMA_SHARED)
 			return false;
 		addr = q.vma_end;
 	}
@@ -269,8 +291,9 @@ int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, voi
 	return ret;
 }
 
+/* The child's table is a copy of the parent's: close the number only if it is still ours. */
 void rdmapin_vma_forget(void)
 {
-	if (rdmapin_lib.maps_fd >= 0)
+	if (rdmapin_lib.maps_fd >= 0 && maps_fd_ours())
 		close(rdmapin_lib.maps_fd);
 }

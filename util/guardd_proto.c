@@ -64,7 +64,7 @@ int rdmapin_guardd_send(int sock, const void *buf, size_t len, int pass_fd)
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
-	} control;
+	} control = { .buf = { 0 } };	/* the padding after the fd is sent too */
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cmsg;

@@ -56,15 +56,22 @@ static void guardd_exec(const struct guardd_run *g, const char *const *args)
 	_exit(errno);
 }
 
-/* Whether it accepts a connection; false, with g->pid -1, once it has exited. */
+/*
+ * Whether it accepts a connection; false, with g->pid -1, once it has exited.
+ * It is asked from a child: a restarted daemon hands a connection from a
+ * process it restored that process's entries, and the probe's close would
+ * then drop them.
+ */
 static bool listens(struct guardd_run *g)
 {
-	int fd = rdmapin_guardd_connect_to(g->socket);
+	pid_t pid = fork();
+	int status = -1;
 
-	if (fd >= 0) {
-		close(fd);
+	if (pid == 0)
+		_exit(rdmapin_guardd_connect_to(g->socket) < 0);
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    !WEXITSTATUS(status))
 		return true;
-	}
 	if (waitpid(g->pid, NULL, WNOHANG))
 		g->pid = -1;
 	return false;
