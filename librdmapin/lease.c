@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,10 +28,12 @@ struct rdmapin_lease {
 	dev_t dev;
 	ino_t ino;
 	int fd;				/* the leased open file, in the thread's table */
+	int wd;				/* its inotify watch (break_thread.h) */
 	enum rdmapin_lease_kind kind;
 	struct rdmapin_mr *mrs;		/* live MRs it guards, via mr->lease_next */
 	bool break_seen;		/* the keeper read its break signal */
 	bool broken;			/* the revoker took the break; MRs are being revoked */
+	bool changed;			/* the file changed: are its pinned pages still its own? */
 	struct rdmapin_lease *next;
 };
 
@@ -59,6 +62,17 @@ static struct rdmapin_lease *lease_by_file(dev_t dev, ino_t ino)
 	return NULL;
 }
 
+/* A broken lease and its successor on the same file share the watch. */
+static struct rdmapin_lease *lease_by_wd(int wd)
+{
+	struct rdmapin_lease *l;
+
+	for (l = rdmapin_lib.leases; l; l = l->next)
+		if (l->wd == wd)
+			return l;
+	return NULL;
+}
+
 static void attach(struct rdmapin_lease *lease, struct rdmapin_mr *mr)
 {
 	mr->lease = lease;
@@ -81,6 +95,8 @@ static void release_idle(void)
 			continue;
 		}
 		*p = l->next;
+		if (!lease_by_wd(l->wd))
+			rdmapin_break_thread_unwatch(l->wd);
 		fcntl(l->fd, F_SETLEASE, F_UNLCK);
 		close(l->fd);
 		free(l);
@@ -253,7 +269,72 @@ static void on_break_signal(int fd)
 	rdmapin_unlock();
 }
 
-/* On the revoker: new breaks, and grace periods that ended. */
+/*
+ * On the keeper. A lease does not break for what is done through an fd that
+ * was open before it (an inherited one, or the owner's own): ftruncate,
+ * fallocate, MADV_REMOVE, a remap. Those change the file, and the revoker
+ * looks whether the pinned pages left it.
+ */
+static void on_file_changed(int wd)
+{
+	struct rdmapin_lease *l;
+	bool any = false;
+
+	rdmapin_lock();
+	for (l = rdmapin_lib.leases; l; l = l->next)
+		if (wd < 0 || l->wd == wd)
+			any = l->changed = true;
+	if (any)
+		rdmapin_revoker_wake();
+	rdmapin_unlock();
+}
+
+/* Long-term pins of page-cache pages: the NIC keeps them when the file lets them go. */
+static bool pins_page_cache(const struct rdmapin_mr *mr)
+{
+	return mr->ibmr && mr->mode == RDMAPIN_MODE_PIN && mr->backing.shared &&
+	       mr->backing.kind == RDMAPIN_BACKING_PAGECACHE;
+}
+
+/*
+ * Whether every page under the MR is still in the file's page cache: one
+ * that was punched, truncated, collapsed, zeroed or remapped away is not,
+ * until something faults it in anew. A range the application unmapped
+ * cannot be looked at, and is taken as intact.
+ */
+static bool pages_in_file(const struct rdmapin_mr *mr)
+{
+	uintptr_t start = (uintptr_t)mr->ibmr->addr & ~(uintptr_t)4095;
+	uintptr_t end = (uintptr_t)mr->ibmr->addr + mr->ibmr->length;
+	unsigned char vec[1024];
+	size_t n, i;
+
+	for (; start < end; start += n * 4096) {
+		n = (end - start + 4095) / 4096;
+		if (n > sizeof(vec))
+			n = sizeof(vec);
+		if (mincore((void *)start, n * 4096, vec))
+			return true;
+		for (i = 0; i < n; i++)
+			if (!(vec[i] & 1))
+				return false;
+	}
+	return true;
+}
+
+static void check_pages(struct rdmapin_lease *lease)
+{
+	struct rdmapin_mr *mr, *next;
+
+	lease->changed = false;
+	for (mr = lease->mrs; mr; mr = next) {
+		next = mr->lease_next;
+		if (pins_page_cache(mr) && !pages_in_file(mr))
+			revoke_mr(mr);
+	}
+}
+
+/* On the revoker: new breaks, changed files, and grace periods that ended. */
 static void revoke_work(void)
 {
 	struct rdmapin_lease *l;
@@ -265,6 +346,8 @@ static void revoke_work(void)
 			lease_broken(l);
 		else if (l->broken)
 			revoke_due(l, now);
+		else if (l->changed)
+			check_pages(l);
 	}
 	arm_next_deadline();
 	rdmapin_unlock();
@@ -275,6 +358,7 @@ static const struct rdmapin_break_handlers break_handlers = {
 	.signal = on_break_signal,
 	.wake = on_wake,
 	.revoke = revoke_work,
+	.changed = on_file_changed,
 };
 
 static __attribute__((constructor)) void init_break_handlers(void)
@@ -339,8 +423,13 @@ static int lease_new_on_thread(void *ctx, int fd)
 	if (!l)
 		return rdmapin_fail(ENOMEM, "out of memory for a lease record");
 	l->fd = lease_take(t, fd);
-	if (l->fd < 0) {
+	l->wd = l->fd < 0 ? -1 : rdmapin_break_thread_watch(l->fd);
+	if (l->wd < 0) {
 		err = errno;
+		if (l->fd >= 0) {
+			fcntl(l->fd, F_SETLEASE, F_UNLCK);
+			close(l->fd);
+		}
 		free(l);
 		errno = err;
 		return -1;
@@ -376,6 +465,10 @@ static int lease_fail(const struct rdmapin_backing_info *b, int err)
 		return rdmapin_fail(EBUSY, "%s: this open file is leased already, by another process "
 				    "that shares it (a parent across fork?); open the file anew and "
 				    "register that", b->path);
+	case ENOSPC:
+		return rdmapin_fail(ENOSPC, "%s: cannot watch the leased file for changes made "
+				    "through fds open before the lease: this user has "
+				    "fs.inotify.max_user_watches watches; raise it", b->path);
 	case EBADF:
 		return rdmapin_fail(EBADF, "%s: this process has no open file for the mapping (was "
 				    "its fd closed?); keep the fd open and pass it in "
