@@ -2,9 +2,12 @@
 /*
  * What the truncate guard costs, measured side by side in one run:
  *
- *  - a truncate of a file it does NOT guard, with the guard unloaded, loaded
- *    and loaded with thousands of other inodes in its map, in interleaved
- *    rounds: every truncate on the host pays for the BPF LSM programs;
+ *  - a truncate, and a 4 KiB pread, pwrite, fallocate(0) or hole punch, of a
+ *    file it does NOT guard, with the guard unloaded, loaded and loaded with
+ *    thousands of other inodes in its map, in interleaved rounds: every
+ *    truncate, read, write and fallocate on the host pays for the BPF LSM
+ *    programs (file_permission runs for each read and write);
+ *  - what a refused hole punch costs, next to one of an unguarded file;
  *  - adding and removing a guard entry, directly in the map and through
  *    rdmapin-guardd, and librdmapin's registrations guarded either way or
  *    leased, each against a plain ibv_reg_mr() + ibv_dereg_mr() of the same
@@ -12,7 +15,9 @@
  *    socket for the direct rows), and in another once it is stopped.
  *
  * The files are sparse: their truncates free no blocks, the cheapest there
- * are, so the truncate ratios are the worst case. Leaves the guest as found:
+ * are, so the truncate ratios are the worst case. So are the I/O ones: the
+ * reads and writes hit the page cache (or fsdax), fallocate(0) finds the
+ * blocks there, and each punch frees one block. Leaves the guest as found:
  * the daemon stopped, the guard unloaded. Run inside a test guest, as root:
  * tests/vm/run-vm -- build/bench/bench_guard
  */
@@ -25,10 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
+#include <linux/falloc.h>
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <rdmapin/rdmapin.h>
@@ -166,16 +172,44 @@ static const enum guard_state orders[][NR_STATES] = {
 	{ FILLED, LOADED, UNLOADED }, { LOADED, UNLOADED, FILLED },
 };
 
-enum trunc_op { FTRUNCATE, TRUNCATE, OPEN_TRUNC, NR_OPS };
+enum file_op { FTRUNCATE, TRUNCATE, OPEN_TRUNC, PREAD, PWRITE, FALLOCATE, PUNCH, NR_OPS };
 
 static const char *const op_name[NR_OPS] = {
 	[FTRUNCATE] = "ftruncate(2) shrink/grow",
 	[TRUNCATE] = "truncate(2) shrink/grow",
 	[OPEN_TRUNC] = "open(O_TRUNC)+close",
+	[PREAD] = "pread(2) 4 KiB",
+	[PWRITE] = "pwrite(2) 4 KiB",
+	[FALLOCATE] = "fallocate(0) 4 KiB",
+	[PUNCH] = "fallocate(PUNCH_HOLE) 4 KiB",
 };
 
-/* Odd @i grow the file back, even ones shrink it to 0; open(O_TRUNC) only shrinks. */
-static int truncate_once(enum trunc_op op, const struct mapping *f, int i)
+#define IO_SIZE 4096
+#define PUNCH_MODE (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
+
+/* The I/O ops go through the file's 4 KiB blocks in turn. */
+static int io_once(enum file_op op, const struct mapping *f, int i)
+{
+	static char buf[IO_SIZE];
+	off_t at = (off_t)(i % (REGION_SIZE / IO_SIZE)) * IO_SIZE;
+
+	switch (op) {
+	case PREAD:
+		return pread(f->fd, buf, IO_SIZE, at) == IO_SIZE ? 0 : -1;
+	case PWRITE:
+		return pwrite(f->fd, buf, IO_SIZE, at) == IO_SIZE ? 0 : -1;
+	case FALLOCATE:
+		return fallocate(f->fd, 0, at, IO_SIZE);
+	default:
+		return fallocate(f->fd, PUNCH_MODE, at, IO_SIZE);
+	}
+}
+
+/*
+ * Odd @i grow the file back, even ones shrink it to 0; open(O_TRUNC) only
+ * shrinks. The I/O ops get a file of their own that keeps its size.
+ */
+static int op_once(enum file_op op, const struct mapping *f, int i)
 {
 	off_t len = i & 1 ? REGION_SIZE : 0;
 	int fd;
@@ -186,21 +220,22 @@ static int truncate_once(enum trunc_op op, const struct mapping *f, int i)
 	case TRUNCATE:
 		return truncate(f->path, len);
 	case OPEN_TRUNC:
-	case NR_OPS:
 		break;
+	default:
+		return io_once(op, f, i);
 	}
 	fd = open(f->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	return fd < 0 ? -1 : close(fd);
 }
 
-/* µs per truncate: @n of them timed together. */
-static double truncate_us(enum trunc_op op, const struct mapping *f, int n)
+/* µs per op: @n of them timed together. */
+static double op_us(enum file_op op, const struct mapping *f, int n)
 {
 	double t = now_s();
 	int i;
 
 	for (i = 0; i < n; i++)
-		if (truncate_once(op, f, i))
+		if (op_once(op, f, i))
 			return -1;
 	return (now_s() - t) / n * 1e6;
 }
@@ -211,6 +246,7 @@ static const char *const file_name[NR_FILES] = { "page-cache", "fsdax" };
 
 struct trunc_bench {
 	struct mapping file[NR_FILES];
+	struct mapping io[NR_FILES];	/* for the I/O ops: never truncated */
 	enum guard_state now;
 	double us[NR_FILES][NR_OPS][NR_STATES][LOAD_ROUNDS];
 };
@@ -239,29 +275,37 @@ static int enter_state(struct trunc_bench *b, enum guard_state to)
 	return ret;
 }
 
-/* Untimed truncates for @s seconds. */
-static int warm_up(enum trunc_op op, const struct mapping *f, double s)
+/* Untimed ops for @s seconds. */
+static int warm_up(enum file_op op, const struct mapping *f, double s)
 {
 	double until = now_s() + s;
 	int i;
 
 	for (i = 0; now_s() < until; i++)
-		if (truncate_once(op, f, i))
+		if (op_once(op, f, i))
 			return -1;
 	return 0;
 }
 
+static const struct mapping *file_for(const struct trunc_bench *b, int f, enum file_op op)
+{
+	return op < PREAD ? &b->file[f] : &b->io[f];
+}
+
 static int truncate_state(struct trunc_bench *b, int r)
 {
+	const struct mapping *m;
 	int f, op;
 
 	if (warm_up(FTRUNCATE, &b->file[PAGECACHE], SETTLE_S))
 		return -1;
 	for (f = 0; f < NR_FILES; f++)
-		for (op = 0; op < NR_OPS; op++)
-			if (warm_up(op, &b->file[f], WARMUP_S) ||
-			    (b->us[f][op][b->now][r] = truncate_us(op, &b->file[f], BATCH)) < 0)
+		for (op = 0; op < NR_OPS; op++) {
+			m = file_for(b, f, op);
+			if (warm_up(op, m, WARMUP_S) ||
+			    (b->us[f][op][b->now][r] = op_us(op, m, BATCH)) < 0)
 				return -1;
+		}
 	return 0;
 }
 
@@ -292,7 +336,7 @@ static void truncate_report(struct trunc_bench *b)
 	double q[NR_STATES], m[NR_STATES];
 	int f, op, st;
 
-	printf("truncate of an unguarded sparse 4 MiB file, us per op, median of %d rounds of %d\n"
+	printf("ops on an unguarded 4 MiB file, us per op, median of %d rounds of %d\n"
 	       "(ratio: the median of the rounds' ratios to no guard):\n"
 	       "%-36s %9s %9s %6s %9s %6s\n", LOAD_ROUNDS, BATCH, "", "no guard", "guard",
 	       "ratio", "+inodes", "ratio");
@@ -320,15 +364,17 @@ static void bench_truncates(void)
 
 	if (!b)
 		return;
-	b->file[PAGECACHE] = b->file[FSDAX] = unmapped;
+	b->file[PAGECACHE] = b->file[FSDAX] = b->io[PAGECACHE] = b->io[FSDAX] = unmapped;
 	/* Whatever was loaded goes first: the rounds start from a known state. */
 	if (unload_guard())
 		goto out;
 	b->now = UNLOADED;
 	if (create_file(&b->file[PAGECACHE], env.pagecache_dir) ||
-	    create_file(&b->file[FSDAX], env.fsdax_dir)) {
-		printf("truncates: cannot create the files: %s%s\n", b->file[PAGECACHE].err,
-		       b->file[FSDAX].err);
+	    create_file(&b->file[FSDAX], env.fsdax_dir) ||
+	    create_file(&b->io[PAGECACHE], env.pagecache_dir) ||
+	    create_file(&b->io[FSDAX], env.fsdax_dir)) {
+		printf("truncates: cannot create the files: %s%s%s%s\n", b->file[PAGECACHE].err,
+		       b->file[FSDAX].err, b->io[PAGECACHE].err, b->io[FSDAX].err);
 		goto out;
 	}
 	for (r = 0; r < LOAD_ROUNDS; r++)
@@ -342,7 +388,62 @@ out:
 	unload_guard();
 	unmap(&b->file[PAGECACHE]);
 	unmap(&b->file[FSDAX]);
+	unmap(&b->io[PAGECACHE]);
+	unmap(&b->io[FSDAX]);
 	free(b);
+}
+
+/* µs per hole punch of @f: @n timed together; each must fail with @want (0: succeed). */
+static double punch_us(const struct mapping *f, int n, int want)
+{
+	double t = now_s();
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (io_once(PUNCH, f, i) ? errno != want : want != 0)
+			return -1;
+	return (now_s() - t) / n * 1e6;
+}
+
+/*
+ * A refused punch (ETXTBSY) of a guarded file, next to an allowed one of an
+ * unguarded file, in alternating order, the guard loaded. Leaves it loaded.
+ */
+static void bench_refused_punch(void)
+{
+	struct mapping guarded = unmapped, other = unmapped;
+	double us[2][LOAD_ROUNDS];
+	struct rdmapin_guard_key key;
+	int r, k;
+
+	if (load_guard() || create_file(&guarded, env.pagecache_dir) ||
+	    create_file(&other, env.pagecache_dir) ||
+	    rdmapin_guard_key_of(guarded.fd, &key, "bench_guard") ||
+	    rdmapin_guard_ref(&key, "bench_guard")) {
+		printf("refused punch: cannot set up: %s%s%s\n", guarded.err, other.err,
+		       rdmapin_last_error());
+		goto out;
+	}
+	for (r = 0; r < LOAD_ROUNDS; r++)
+		for (k = 0; k < 2; k++) {
+			bool refused = (r + k) & 1;
+
+			us[refused][r] = punch_us(refused ? &guarded : &other, BATCH,
+						  refused ? ETXTBSY : 0);
+			if (us[refused][r] < 0) {
+				printf("refused punch: round %d: %s\n", r, strerror(errno));
+				goto unref;
+			}
+		}
+	printf("hole punch, 4 KiB, page-cache, the guard loaded, us per op (median of %d rounds "
+	       "of %d):\n  of an unguarded file %.2f, refused (ETXTBSY) %.2f: %.2fx\n",
+	       LOAD_ROUNDS, BATCH, bench_median(us[0], LOAD_ROUNDS),
+	       bench_median(us[1], LOAD_ROUNDS), ratio(us[1], us[0]));
+unref:
+	rdmapin_guard_unref(&key, "bench_guard");
+out:
+	unmap(&guarded);
+	unmap(&other);
 }
 
 /*
@@ -617,6 +718,61 @@ static void compare(struct reg_bench *b, struct variant *v, int n)
 	}
 }
 
+/* Entries this client holds besides: @n GUARDs of the same file, their ids in @ids. */
+static int hold_entries(struct reg_bench *b, uint64_t *ids, int have, int n)
+{
+	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_GUARD };
+	struct rdmapin_guardd_reply reply = { .err = 0 };
+
+	for (; have < n; have++) {
+		if (guardd_call(b->sock, &req, b->m.fd, &reply))
+			return -1;
+		ids[have] = reply.id;
+	}
+	return 0;
+}
+
+static void drop_entries(struct reg_bench *b, const uint64_t *ids, int n)
+{
+	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD };
+	struct rdmapin_guardd_reply reply = { .err = 0 };
+
+	while (n--) {
+		req.id = ids[n];
+		guardd_call(b->sock, &req, -1, &reply);
+	}
+}
+
+/*
+ * The daemon's cost per change must not grow with what it holds: GUARD +
+ * UNGUARD with 0, 1023 and 3999 other entries held (filling up between, so
+ * that a daemon that rewrites its state per change stays measurable). The
+ * daemon holds an fd per entry: main() gave it room for 4k.
+ */
+static void bench_daemon_entries(struct reg_bench *b)
+{
+	static const int held[] = { 0, 1023, 3999 };
+	enum { ROUNDS = 50, N = ARRAY_SIZE(held) };
+	static uint64_t ids[3999];
+	double t[ROUNDS], med[N];
+	int i, r;
+
+	printf("-- GUARD + UNGUARD to rdmapin-guardd by the number of entries it holds "
+	       "(median of %d, us; flat is the goal):\n", ROUNDS);
+	for (i = 0; i < N; i++) {
+		if (hold_entries(b, ids, i ? held[i - 1] : 0, held[i])) {
+			printf("daemon entries: cannot hold %d: %s\n", held[i], strerror(errno));
+			break;
+		}
+		for (r = 0; r < ROUNDS; r++)
+			t[r] = time_guardd(b, NULL);
+		med[i] = bench_median(t, ROUNDS);
+		printf("  %4d entries held: %8.1f us  %.2fx\n", held[i] + 1, med[i] * 1e6,
+		       med[i] / med[0]);
+	}
+	drop_entries(b, ids, held[i < N ? i : N - 1]);
+}
+
 static void bench_with_daemon(struct reg_bench *b)
 {
 	struct variant v[] = {
@@ -644,6 +800,7 @@ static void bench_with_daemon(struct reg_bench *b)
 	}
 	printf("-- rdmapin-guardd running (\"directly\": the library pointed at no socket):\n");
 	compare(b, v, ARRAY_SIZE(v));
+	bench_daemon_entries(b);
 	close(b->sock);
 	b->sock = -1;
 }
@@ -698,15 +855,30 @@ out:
 		close_pd(b.pd);
 }
 
+/* The daemon it starts inherits the limit: as its systemd unit, room for an fd per entry. */
+static int raise_fd_limit(void)
+{
+	struct rlimit l;
+
+	if (getrlimit(RLIMIT_NOFILE, &l))
+		return -1;
+	l.rlim_cur = l.rlim_max;
+	if (!setrlimit(RLIMIT_NOFILE, &l))
+		return 0;
+	perror("bench_guard: setrlimit(RLIMIT_NOFILE)");
+	return -1;
+}
+
 int main(void)
 {
 	/* Lines in order with those that rdmapin-guardd writes to the same stderr. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (read_env())
+	if (read_env() || raise_fd_limit())
 		return 1;
 	printf("# Linux %s, %s, fsdax on %s\n", env.kernel == KERNEL_7 ? "7.x" : "6.1", env.rxe0,
 	       env.fsdax_fs);
 	bench_truncates();
+	bench_refused_punch();
 	bench_guard_entries();
 	return unload_guard() ? 1 : 0;
 }

@@ -184,7 +184,8 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, const char *range
 					    "was mmap()ed, or -1", range, fd, vma->start,
 				    vma->inode ? vma->name : "anonymous memory", vma->dev_major,
 				    vma->dev_minor, vma->inode);
-	if (!vma->inode) {
+	/* SysV shm's inode number is its id, 0 for the first: anonymous has no name too. */
+	if (!vma->inode && vma->name[0] != '/') {
 		info->kind = RDMAPIN_BACKING_ANON;
 		info->page_size = base_page_size();
 		return 0;

@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: MIT
-/* What a device offers for registration: On-Demand Paging, from ibv_query_device_ex(). */
+/*
+ * What a device offers for registration: On-Demand Paging, from
+ * ibv_query_device_ex(), and its known defects on this kernel (device_quirks.c).
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 #include <infiniband/verbs.h>
 
 #include <rdmapin/rdmapin.h>
 #include "array.h"
 #include "device_caps.h"
+#include "device_quirks.h"
 #include "error.h"
 #include "lib.h"
 
@@ -18,18 +23,22 @@
 int rdmapin_query_device(struct ibv_context *context, struct rdmapin_device_caps *caps)
 {
 	struct ibv_device_attr_ex attr;
-	uint32_t rc, general;
+	uint32_t rc, general, mask;
 	int ret;
 
 	if (!context || !caps)
 		return rdmapin_fail(EINVAL, "rdmapin_query_device: %s is NULL",
 				    context ? "caps" : "context");
-	/* The fields of version 1.0 only: a caller's struct may be no larger. */
-	*caps = (struct rdmapin_device_caps){ .comp_mask = 0 };
 	ret = ibv_query_device_ex(context, NULL, &attr);
 	if (ret)
 		return rdmapin_fail(ret, "%s: ibv_query_device_ex failed: %s",
 				    ibv_get_device_name(context->device), strerrordesc_np(ret));
+	/* Version 1.0's fields, and only the extensions the caller knows. */
+	mask = caps->comp_mask & RDMAPIN_DEVICE_CAPS_QUIRKS;
+	memset(caps, 0, offsetof(struct rdmapin_device_caps, quirks));
+	caps->comp_mask = mask;
+	if (mask & RDMAPIN_DEVICE_CAPS_QUIRKS)
+		caps->quirks = rdmapin_device_quirks(&attr);
 	general = attr.odp_caps.general_caps;
 	rc = attr.odp_caps.per_transport_caps.rc_odp_caps;
 	caps->rc_odp_caps = general & IBV_ODP_SUPPORT ? rc : 0;
@@ -62,6 +71,7 @@ int rdmapin_device_caps(struct ibv_context *context, struct rdmapin_device_caps 
 	rdmapin_unlock();
 	if (found)
 		return 0;
+	caps->comp_mask = RDMAPIN_DEVICE_CAPS_QUIRKS;
 	if (rdmapin_query_device(context, caps))
 		return -1;
 	rdmapin_lock();

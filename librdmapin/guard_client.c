@@ -17,6 +17,7 @@
 #include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
@@ -238,6 +239,17 @@ static int may_freeze(const struct rdmapin_mr *mr)
 	return rdmapin_guard_may_freeze(setfsuid(-1), false, &st, path);
 }
 
+/* The daemon checks the filesystem of the fd it is given; the direct path, here. */
+static int fs_guardable(const struct rdmapin_mr *mr)
+{
+	struct statfs fs;
+
+	if (statfs(mr->backing.path, &fs))
+		return rdmapin_fail(errno, "%s: statfs: %s; the truncate guard cannot tell "
+				    "the file's filesystem", mr->backing.path, strerror(errno));
+	return rdmapin_guard_fs_check(&fs, mr->backing.path);
+}
+
 /* The guard for @mr's file, from the daemon or the map itself. Under gc->lock. */
 static int guard_file(const struct rdmapin_mr *mr, struct rdmapin_guarded_file *f)
 {
@@ -257,7 +269,7 @@ static int guard_file(const struct rdmapin_mr *mr, struct rdmapin_guarded_file *
 				    "%s: no truncate guard: %s, and this process may not "
 				    "edit the guard's map (" RDMAPIN_GUARD_MAP ")",
 				    mr->backing.path, daemon_why);
-	if (may_freeze(mr))
+	if (fs_guardable(mr) || may_freeze(mr))
 		return -1;
 	rdmapin_guard_key_init(&key, mr->backing.dev, mr->backing.ino);
 	f->kind = RDMAPIN_GUARD_KIND_DIRECT;

@@ -106,10 +106,20 @@ const struct rdmapin_host_caps *rdmapin_host(void)
 	return &l->host;
 }
 
-bool rdmapin_host_refuses_file_pins(void)
+bool rdmapin_host_kernel_at_least(unsigned int want_major, unsigned int want_minor)
 {
 	unsigned int major = 0, minor = 0;
 
 	sscanf(rdmapin_host()->kernel_release, "%u.%u", &major, &minor);
-	return major > 6 || (major == 6 && minor >= 5);
+	return major > want_major || (major == want_major && minor >= want_minor);
+}
+
+bool rdmapin_host_refuses_file_pins(void)
+{
+	return rdmapin_host_kernel_at_least(6, 5);
+}
+
+bool rdmapin_host_forces_ro_pins(void)
+{
+	return !rdmapin_host_kernel_at_least(6, 2);
 }

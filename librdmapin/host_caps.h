@@ -14,4 +14,14 @@ const struct rdmapin_host_caps *rdmapin_host(void);
  */
 bool rdmapin_host_refuses_file_pins(void);
 
+/* Whether the running kernel is Linux @major.@minor or later. */
+bool rdmapin_host_kernel_at_least(unsigned int major, unsigned int minor);
+
+/*
+ * Before Linux 6.2, ib_umem_get() pins read-only registrations as forced
+ * writes (FOLL_WRITE | FOLL_FORCE), which a shared mapping without
+ * PROT_WRITE refuses with EFAULT.
+ */
+bool rdmapin_host_forces_ro_pins(void);
+
 #endif

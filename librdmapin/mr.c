@@ -16,6 +16,7 @@
 
 #include "async_event.h"
 #include "device_caps.h"
+#include "device_quirks.h"
 #include "error.h"
 #include "file_cache.h"
 #include "guard_client.h"
@@ -23,13 +24,15 @@
 #include "lease.h"
 #include "lib.h"
 #include "mr_table.h"
+#include "proc.h"
 #include "provider.h"
 #include "registry.h"
 
 #define INIT_ATTR_KNOWN                                                                  \
 	(RDMAPIN_MR_INIT_ATTR_IOVA | RDMAPIN_MR_INIT_ATTR_FD | RDMAPIN_MR_INIT_ATTR_MODES | \
-	 RDMAPIN_MR_INIT_ATTR_LEASE | RDMAPIN_MR_INIT_ATTR_BREAK)
+	 RDMAPIN_MR_INIT_ATTR_LEASE | RDMAPIN_MR_INIT_ATTR_BREAK | RDMAPIN_MR_INIT_ATTR_QUIRKS)
 #define MODES_ALL (RDMAPIN_MODE_PIN | RDMAPIN_MODE_ODP)
+#define QUIRKS_ALL RDMAPIN_QUIRK_RXE_ODP_OFFSET
 
 static bool file_form(const struct rdmapin_mr_init_attr *a)
 {
@@ -74,12 +77,31 @@ static int check_attr(struct ibv_pd *pd, const struct rdmapin_mr_init_attr *a)
 				    "modes allows only RDMAPIN_MODE_PIN; drop one of them");
 	if ((a->comp_mask & RDMAPIN_MR_INIT_ATTR_LEASE) && a->lease > RDMAPIN_LEASE_NONE)
 		return rdmapin_fail(EINVAL, "unknown lease policy %d", a->lease);
+	if ((a->comp_mask & RDMAPIN_MR_INIT_ATTR_QUIRKS) && (a->allow_quirks & ~QUIRKS_ALL))
+		return rdmapin_fail(EINVAL, "allow_quirks 0x%x: only RDMAPIN_QUIRK_RXE_ODP_OFFSET "
+				    "exists", a->allow_quirks);
 	return check_break(a);
 }
 
-/* Fills the attributes that the caller left out, once. */
-static void apply_defaults(struct rdmapin_mr_init_attr *a)
+/*
+ * The caller's attr, as large as its comp_mask says: a program built
+ * against version 1.0 passes a struct that ends before allow_quirks.
+ */
+static void copy_attr(struct rdmapin_mr_init_attr *dst, const struct rdmapin_mr_init_attr *src)
 {
+	size_t size = src->comp_mask & RDMAPIN_MR_INIT_ATTR_QUIRKS ?
+			      sizeof(*src) :
+			      offsetof(struct rdmapin_mr_init_attr, allow_quirks);
+
+	memset(dst, 0, sizeof(*dst));
+	memcpy(dst, src, size);
+}
+
+/* Fills the attributes that the caller left out, once; RDMAPIN_ALLOW_QUIRKS adds to its own. */
+static int apply_defaults(struct rdmapin_mr_init_attr *a)
+{
+	uint32_t env_quirks;
+
 	if (!(a->comp_mask & RDMAPIN_MR_INIT_ATTR_MODES) || !a->modes)
 		a->modes = MODES_ALL;
 	/* As ibv_reg_mr(): IBV_ACCESS_ON_DEMAND asks for On-Demand Paging. */
@@ -98,6 +120,10 @@ static void apply_defaults(struct rdmapin_mr_init_attr *a)
 	}
 	if (!(a->comp_mask & RDMAPIN_MR_INIT_ATTR_IOVA))
 		a->iova = 0;
+	if (rdmapin_quirks_from_env(&env_quirks))
+		return -1;
+	a->allow_quirks |= env_quirks;
+	return 0;
 }
 
 /*
@@ -139,6 +165,26 @@ static const char *what(const struct rdmapin_mr *mr)
 	return mr->backing.path[0] ? mr->backing.path : rdmapin_backing_str(mr->backing.kind);
 }
 
+/*
+ * A kernel rule over every backing: before Linux 6.2 the kernel pins a
+ * read-only registration as a forced write, which a shared mapping without
+ * PROT_WRITE refuses with EFAULT.
+ */
+static void forced_write_rule(struct rdmapin_mr *mr)
+{
+	struct rdmapin_policy *p = &mr->policy;
+
+	if (!p->pin_allowed || !mr->backing.shared || mr->backing.writable ||
+	    !rdmapin_host_forces_ro_pins())
+		return;
+	p->pin_allowed = false;
+	p->pin_errno = EFAULT;
+	snprintf(p->refusal, sizeof(p->refusal), "Linux %s pins even read-only registrations "
+		 "as forced writes (before 6.2), which a shared mapping without PROT_WRITE "
+		 "refuses; map it PROT_READ|PROT_WRITE (from an fd open O_RDWR)",
+		 rdmapin_host()->kernel_release);
+}
+
 /* Classifies the range and asks its provider what the backing allows here. */
 static int classify(struct rdmapin_mr *mr)
 {
@@ -161,6 +207,7 @@ static int classify(struct rdmapin_mr *mr)
 	err = rdmapin_provider_get(mr->backing.kind)->policy(&range, &host, &mr->policy);
 	if (err)
 		return rdmapin_fail(err, "%s: %s", what(mr), mr->policy.refusal);
+	forced_write_rule(mr);
 	return 0;
 }
 
@@ -184,7 +231,23 @@ static int refuse(struct rdmapin_mr *mr, const char *odp_lack)
 			    "ODP-capable device", what(mr), p->refusal, dev, odp_lack);
 }
 
-/* Long-term pin where the backing allows it, else On-Demand Paging, else a refusal. */
+/* ODP, unless the device corrupts data there and the caller did not accept that. */
+static int choose_odp(struct rdmapin_mr *mr, uint32_t device_quirks)
+{
+	uint32_t q = rdmapin_quirks_of_mode(device_quirks, RDMAPIN_MODE_ODP);
+
+	if (q & ~mr->attr.allow_quirks)
+		return rdmapin_quirk_refuse(q & ~mr->attr.allow_quirks, what(mr),
+					    ibv_get_device_name(mr->pd->context->device));
+	mr->mode = RDMAPIN_MODE_ODP;
+	mr->quirks = q;
+	return 0;
+}
+
+/*
+ * Long-term pin where the backing allows it, else On-Demand Paging, else a
+ * refusal. A pin comes first, so an ODP quirk matters only where none is allowed.
+ */
 static int choose_mode(struct rdmapin_mr *mr)
 {
 	struct rdmapin_device_caps caps;
@@ -201,10 +264,8 @@ static int choose_mode(struct rdmapin_mr *mr)
 	else if ((mr->attr.access & IBV_ACCESS_REMOTE_ATOMIC) &&
 		 !(caps.flags & RDMAPIN_DEVICE_RC_ODP_ATOMIC))
 		odp_lack = " atomics, which the access flags ask for";
-	if ((mr->attr.modes & RDMAPIN_MODE_ODP) && !odp_lack) {
-		mr->mode = RDMAPIN_MODE_ODP;
-		return 0;
-	}
+	if ((mr->attr.modes & RDMAPIN_MODE_ODP) && !odp_lack)
+		return choose_odp(mr, caps.quirks);
 	return refuse(mr, odp_lack);
 }
 
@@ -351,6 +412,7 @@ static void mr_slot(const struct rdmapin_mr *mr, struct rdmapin_registry_slot *v
 	v->mode = mr->mode;
 	v->lease = rdmapin_lease_kind(mr->lease);
 	v->guard = mr->guard;
+	v->quirks = mr->quirks;
 	v->lkey = mr->ibmr->lkey;
 	v->rkey = mr->ibmr->rkey;
 	v->dev = mr->backing.dev;
@@ -422,9 +484,9 @@ struct ibv_mr *rdmapin_reg_mr_ex(struct ibv_pd *pd, const struct rdmapin_mr_init
 		return NULL;
 	}
 	mr->pd = pd;
-	mr->attr = *attr;
-	apply_defaults(&mr->attr);
-	if (classify(mr) || choose_mode(mr) || protect_file(mr) || do_register(mr)) {
+	copy_attr(&mr->attr, attr);
+	if (apply_defaults(&mr->attr) || classify(mr) || choose_mode(mr) || protect_file(mr) ||
+	    do_register(mr)) {
 		err = errno;
 		mr_free(mr);
 		errno = err;
@@ -507,17 +569,34 @@ int rdmapin_dereg_mr(struct ibv_mr *ibmr)
 	return 0;
 }
 
+/* Flags that ask the kernel: without the lock, from the fields copied under it. */
+static uint32_t mr_flags(const struct rdmapin_mr_attr *attr, uintptr_t addr)
+{
+	int err = errno;
+	bool deleted;
+
+	/* memfd, SysV shm and the like are always named "(deleted)": only files count. */
+	if (attr->backing != RDMAPIN_BACKING_PAGECACHE && attr->backing != RDMAPIN_BACKING_FSDAX)
+		return 0;
+	deleted = rdmapin_proc_map_deleted(0, addr, attr->dev, attr->ino);
+	errno = err;
+	return deleted ? RDMAPIN_MR_ATTR_FILE_DELETED : 0;
+}
+
 int rdmapin_query_mr(struct ibv_mr *ibmr, struct rdmapin_mr_attr *attr)
 {
 	struct rdmapin_mr *mr;
+	uintptr_t addr = 0;
 
 	if (!attr)
 		return rdmapin_fail(EINVAL, "rdmapin_query_mr: attr is NULL");
 	rdmapin_lock();
 	mr = ibmr ? rdmapin_mr_table_find(ibmr) : NULL;
 	if (mr) {
-		/* The fields of version 1.0 only: a caller's struct may be no larger. */
-		attr->comp_mask = 0;
+		/* Version 1.0's fields, and only the extensions the caller knows. */
+		attr->comp_mask &= RDMAPIN_MR_ATTR_QUIRKS | RDMAPIN_MR_ATTR_FLAGS;
+		if (attr->comp_mask & RDMAPIN_MR_ATTR_QUIRKS)
+			attr->quirks = mr->quirks;
 		attr->backing = mr->backing.kind;
 		attr->mode = mr->mode;
 		attr->lease = rdmapin_lease_kind(mr->lease);
@@ -529,10 +608,13 @@ int rdmapin_query_mr(struct ibv_mr *ibmr, struct rdmapin_mr_attr *attr)
 		attr->path = mr->backing.path;
 		snprintf(attr->device, sizeof(attr->device), "%s",
 			 ibv_get_device_name(mr->pd->context->device));
+		addr = (uintptr_t)mr->attr.addr;
 	}
 	rdmapin_unlock();
 	if (!mr)
 		return rdmapin_fail(EINVAL, "%p is not an MR that librdmapin registered in this "
 				    "process", ibmr);
+	if (attr->comp_mask & RDMAPIN_MR_ATTR_FLAGS)
+		attr->flags = mr_flags(attr, addr);
 	return 0;
 }

@@ -22,6 +22,7 @@ struct rdmapin_mr {
 	struct rdmapin_policy policy;		/* what the backing allows on this host */
 
 	enum rdmapin_reg_mode mode;
+	uint32_t quirks;		/* enum rdmapin_quirk it runs under, as accepted */
 	enum rdmapin_guard_kind guard;	/* the truncate guard, instead of a lease */
 	struct rdmapin_lease *lease;
 	struct rdmapin_mr *lease_next;	/* the other MRs over the same lease */

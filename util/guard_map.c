@@ -15,10 +15,12 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <linux/bpf.h>
+#include <linux/magic.h>
 
 #include "error.h"
 #include "guard_map.h"
@@ -124,8 +126,24 @@ void rdmapin_guard_key_init(struct rdmapin_guard_key *key, dev_t dev, ino_t ino)
 	};
 }
 
+int rdmapin_guard_fs_check(const struct statfs *fs, const char *who)
+{
+	switch (fs->f_type) {
+	case EXT4_SUPER_MAGIC:	/* ext2 and ext3 too */
+	case XFS_SUPER_MAGIC:
+	case TMPFS_MAGIC:
+		return 0;
+	}
+	return rdmapin_fail(EOPNOTSUPP, "%s: the truncate guard cannot see files on this "
+			    "filesystem (f_type 0x%lx): it guards only ext4, xfs and tmpfs, where "
+			    "st_dev names the inode as the kernel does (on overlayfs and btrfs it "
+			    "does not); a lease protects such a file instead", who,
+			    (unsigned long)fs->f_type);
+}
+
 int rdmapin_guard_key_of(int fd, struct rdmapin_guard_key *key, const char *who)
 {
+	struct statfs fs;
 	struct stat st;
 
 	if (fstat(fd, &st))
@@ -134,6 +152,10 @@ int rdmapin_guard_key_of(int fd, struct rdmapin_guard_key *key, const char *who)
 	if (!S_ISREG(st.st_mode))
 		return rdmapin_fail(EINVAL, "%s: fd %d is not a regular file; only those can be "
 				    "truncated", who, fd);
+	if (fstatfs(fd, &fs))
+		return rdmapin_fail(errno, "%s: fd %d: fstatfs: %s", who, fd, strerror(errno));
+	if (rdmapin_guard_fs_check(&fs, who))
+		return -1;
 	rdmapin_guard_key_init(key, st.st_dev, st.st_ino);
 	return 0;
 }

@@ -21,8 +21,17 @@
 /* Pinned last: while it exists, the instance is complete. */
 #define RDMAPIN_GUARD_MAP RDMAPIN_GUARD_DIR "/guarded_inodes"
 
+struct statfs;
+
 /*
- * The guard's name for the regular file open at @fd: its inode as the
+ * 0 if the guard can see the files of the filesystem @fs describes: the key
+ * is made from st_dev, the guard looks up the superblock's s_dev, and only
+ * some filesystems make the two one. -1 with EOPNOTSUPP otherwise.
+ */
+int rdmapin_guard_fs_check(const struct statfs *fs, const char *who);
+/*
+ * The guard's name for the regular file open at @fd, on a filesystem that
+ * rdmapin_guard_fs_check() passes: its inode as the
  * kernel's BPF programs see it. @who names the caller in the message.
  */
 int rdmapin_guard_key_of(int fd, struct rdmapin_guard_key *key, const char *who);

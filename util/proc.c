@@ -6,7 +6,9 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -156,4 +158,39 @@ int rdmapin_proc_map_parse(char *line, struct rdmapin_proc_map *map)
 	line[name_at + strcspn(line + name_at, "\n")] = '\0';
 	map->name = line + name_at;
 	return 0;
+}
+
+/* What d_path() appends to the name of an unlinked file. */
+static bool deleted_name(const char *name)
+{
+	static const char suffix[] = " (deleted)";
+	size_t len = strlen(name);
+
+	return len >= sizeof(suffix) && !strcmp(name + len - (sizeof(suffix) - 1), suffix);
+}
+
+bool rdmapin_proc_map_deleted(pid_t pid, uint64_t addr, uint64_t dev, uint64_t ino)
+{
+	struct rdmapin_proc_map map;
+	bool deleted = false, found = false;
+	char path[64], *line = NULL;
+	size_t size = 0;
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/maps");
+	f = fopen(path, "re");
+	while (f && !found && getline(&line, &size, f) > 0) {
+		if (rdmapin_proc_map_parse(line, &map) || addr < map.start || addr >= map.end)
+			continue;
+		found = true;
+		deleted = map.inode == ino && makedev(map.dev_major, map.dev_minor) == dev &&
+			  deleted_name(map.name);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return deleted;
 }

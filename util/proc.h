@@ -49,4 +49,11 @@ struct rdmapin_proc_map {
  */
 int rdmapin_proc_map_parse(char *line, struct rdmapin_proc_map *map);
 
+/*
+ * Whether the file (@dev, @ino) that @pid (0: the caller) maps at @addr was
+ * unlinked or renamed over: the kernel names its mapping "... (deleted)",
+ * as lsof shows it. False when no mapping of that file covers @addr.
+ */
+bool rdmapin_proc_map_deleted(pid_t pid, uint64_t addr, uint64_t dev, uint64_t ino);
+
 #endif

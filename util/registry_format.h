@@ -58,7 +58,7 @@ struct rdmapin_registry_slot {
 	uint32_t guard;			/* enum rdmapin_guard_kind */
 	uint32_t lkey;
 	uint32_t rkey;
-	uint32_t reserved;
+	uint32_t quirks;		/* enum rdmapin_quirk it runs under; 0 before 1.1 */
 	uint64_t dev;			/* st_dev of the file, 0 for anonymous */
 	uint64_t ino;
 	uint64_t offset;

@@ -34,7 +34,8 @@ enum rdmapin_host_flags {
  * Structs that the library fills grow only at their end, and only through
  * comp_mask: the caller sets the bits of the extension fields it knows, the
  * library writes the fields of this version plus those extensions, and says
- * in comp_mask which extensions it filled. None exist in version 1.0: pass 0.
+ * in comp_mask which extensions it filled. Version 1.0 has none; 1.1 extends
+ * struct rdmapin_mr_attr and struct rdmapin_device_caps.
  */
 struct rdmapin_host_caps {
 	uint32_t comp_mask;
@@ -109,6 +110,21 @@ enum rdmapin_mr_init_attr_mask {
 	RDMAPIN_MR_INIT_ATTR_MODES = 1 << 2,
 	RDMAPIN_MR_INIT_ATTR_LEASE = 1 << 3,
 	RDMAPIN_MR_INIT_ATTR_BREAK = 1 << 4,		/* break_policy, grace_ms, break_cb */
+	RDMAPIN_MR_INIT_ATTR_QUIRKS = 1 << 5,		/* allow_quirks (1.1) */
+};
+
+/*
+ * Known defects of a device driver on a range of kernels that lose or
+ * misplace data without an error (rdmapin_quirk_str(3)). A mode that runs
+ * under one is never chosen unless the caller accepts it.
+ */
+enum rdmapin_quirk {
+	/*
+	 * rxe with On-Demand Paging, Linux 6.15 on: an RDMA WRITE that does
+	 * not start at a page boundary completes successfully but lands at
+	 * the wrong offset.
+	 */
+	RDMAPIN_QUIRK_RXE_ODP_OFFSET = 1 << 0,
 };
 
 struct rdmapin_mr_init_attr {
@@ -125,6 +141,7 @@ struct rdmapin_mr_init_attr {
 	uint32_t grace_ms;
 	rdmapin_break_cb break_cb;	/* runs on the library's thread */
 	void *break_ctx;
+	uint32_t allow_quirks;		/* enum rdmapin_quirk the caller accepts */
 };
 
 struct ibv_mr *rdmapin_reg_mr(struct ibv_pd *pd, void *addr, size_t length, int access);
@@ -135,8 +152,19 @@ struct ibv_mr *rdmapin_reg_file_mr(struct ibv_pd *pd, int fd, uint64_t offset, s
 struct ibv_mr *rdmapin_reg_mr_ex(struct ibv_pd *pd, const struct rdmapin_mr_init_attr *attr);
 int rdmapin_dereg_mr(struct ibv_mr *mr);
 
+/* Extensions of struct rdmapin_mr_attr, since 1.1. */
+enum rdmapin_mr_attr_mask {
+	RDMAPIN_MR_ATTR_QUIRKS = 1 << 0,
+	RDMAPIN_MR_ATTR_FLAGS = 1 << 1,
+};
+
+enum rdmapin_mr_attr_flags {
+	/* The registered file was unlinked (or renamed over): no name reaches it now */
+	RDMAPIN_MR_ATTR_FILE_DELETED = 1 << 0,
+};
+
 struct rdmapin_mr_attr {
-	uint32_t comp_mask;
+	uint32_t comp_mask;		/* in: extensions known; out: those filled */
 	enum rdmapin_backing backing;
 	enum rdmapin_reg_mode mode;
 	enum rdmapin_lease_kind lease;
@@ -147,6 +175,8 @@ struct rdmapin_mr_attr {
 	uint64_t offset;		/* of addr in the file */
 	const char *path;		/* the file; "" for anonymous memory. Valid until dereg */
 	char device[IBV_SYSFS_NAME_MAX];
+	uint32_t quirks;		/* enum rdmapin_quirk the MR runs under, as accepted */
+	uint32_t flags;			/* enum rdmapin_mr_attr_flags */
 };
 
 int rdmapin_query_mr(struct ibv_mr *mr, struct rdmapin_mr_attr *attr);
@@ -184,11 +214,17 @@ enum rdmapin_device_flags {
 	RDMAPIN_DEVICE_IMPLICIT_ODP = 1 << 2,
 };
 
+/* Extensions of struct rdmapin_device_caps, since 1.1. */
+enum rdmapin_device_caps_mask {
+	RDMAPIN_DEVICE_CAPS_QUIRKS = 1 << 0,
+};
+
 struct rdmapin_device_caps {
-	uint32_t comp_mask;
+	uint32_t comp_mask;		/* in: extensions known; out: those filled */
 	uint32_t flags;			/* enum rdmapin_device_flags */
 	uint32_t rc_odp_caps;		/* enum ibv_odp_transport_cap_bits, as reported */
 	uint32_t reserved;
+	uint32_t quirks;		/* enum rdmapin_quirk of this device on this kernel */
 };
 
 int rdmapin_query_device(struct ibv_context *context, struct rdmapin_device_caps *caps);
@@ -218,6 +254,8 @@ const char *rdmapin_reg_mode_str(enum rdmapin_reg_mode mode);
 const char *rdmapin_lease_kind_str(enum rdmapin_lease_kind kind);
 const char *rdmapin_guard_kind_str(enum rdmapin_guard_kind kind);
 const char *rdmapin_event_type_str(enum rdmapin_event_type type);
+/* One quirk's name, as RDMAPIN_ALLOW_QUIRKS takes it: "rxe-odp-offset" (1.1). */
+const char *rdmapin_quirk_str(enum rdmapin_quirk quirk);
 
 #ifdef __cplusplus
 }

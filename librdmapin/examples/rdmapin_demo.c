@@ -176,9 +176,28 @@ static int intruder_errno(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
+/*
+ * librdmapin refuses a mode under a known device defect. rxe's On-Demand
+ * Paging (Linux 6.15 on) misplaces RDMA WRITEs that do not start at a page
+ * boundary, and each packet of a write counts; every write of this demo's
+ * peer starts at offset 0 of the MR, over a 4096-byte path MTU
+ * (rdma_peer.c), so it may accept that, and says so.
+ */
+static void accept_quirks(const struct rdmapin_device_caps *dev)
+{
+	if (!(dev->comp_mask & RDMAPIN_DEVICE_CAPS_QUIRKS) ||
+	    !(dev->quirks & RDMAPIN_QUIRK_RXE_ODP_OFFSET))
+		return;
+	setenv("RDMAPIN_ALLOW_QUIRKS", rdmapin_quirk_str(RDMAPIN_QUIRK_RXE_ODP_OFFSET), 1);
+	printf("%s: quirk %s: On-Demand Paging misplaces RDMA WRITEs that do not start at a "
+	       "page boundary; accepted (RDMAPIN_ALLOW_QUIRKS), as this demo's peer writes "
+	       "only from offset 0, in packets of a 4096-byte path MTU\n", env.rxe0,
+	       rdmapin_quirk_str(RDMAPIN_QUIRK_RXE_ODP_OFFSET));
+}
+
 static void show_host(struct ibv_context *ctx)
 {
-	struct rdmapin_device_caps dev;
+	struct rdmapin_device_caps dev = { .comp_mask = RDMAPIN_DEVICE_CAPS_QUIRKS };
 	struct rdmapin_host_caps host;
 
 	rdmapin_query_host(&host);
@@ -189,6 +208,7 @@ static void show_host(struct ibv_context *ctx)
 	       host.lease_break_time);
 	printf("%s: RC On-Demand Paging %s\n", env.rxe0,
 	       dev.flags & RDMAPIN_DEVICE_RC_ODP ? "yes" : "no");
+	accept_quirks(&dev);
 }
 
 static struct ibv_mr *register_file(struct ibv_pd *pd, const struct mapping *m)

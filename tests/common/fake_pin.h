@@ -12,7 +12,10 @@
 
 #include "registry_format.h"
 
-/* An active ODP pin of len bytes of an fsdax file at path, on device "fake0". */
+/*
+ * An active ODP pin of len bytes of an fsdax file at path, on device "fake0",
+ * under rxe's ODP quirk.
+ */
 static inline void fake_pin_init(struct rdmapin_registry_slot *v, const char *path, uint64_t len,
 				 uint32_t lkey)
 {
@@ -20,6 +23,7 @@ static inline void fake_pin_init(struct rdmapin_registry_slot *v, const char *pa
 	v->state = RDMAPIN_PIN_ACTIVE;
 	v->backing = RDMAPIN_BACKING_FSDAX;
 	v->mode = RDMAPIN_MODE_ODP;
+	v->quirks = RDMAPIN_QUIRK_RXE_ODP_OFFSET;
 	v->lkey = lkey;
 	v->ino = lkey;
 	v->length = len;

@@ -47,7 +47,7 @@ static int collect(const struct rdmapin_pin_record *r, void *arg)
 	s->torn += r->slot.lkey == 4 && !a && !b;
 	s->fields_ok &= r->pid == getpid() && r->uid == geteuid() && !strcmp(r->slot.device, "fake0") &&
 			r->slot.backing == RDMAPIN_BACKING_FSDAX && r->slot.mode == RDMAPIN_MODE_ODP &&
-			r->comm[0];
+			r->slot.quirks == RDMAPIN_QUIRK_RXE_ODP_OFFSET && r->comm[0];
 	return 0;
 }
 

@@ -707,7 +707,7 @@ static void check_forged_state(void)
 		      "state dir: DIR/private of mode 0755");
 	chmod(path, 0700);
 	rdmapin_guard_key_of(fd, &key, "test");
-	snprintf(text, sizeof(text), "rdmapin-guardd-state 2\nnext_id 2\nclient %d %llu 0\n"
+	snprintf(text, sizeof(text), "rdmapin-guardd-state 3\nnext_id 2\nclient %d %llu 0\n"
 		 "entry 1 %u %llu 0 0 %s\nentry forged\n", getpid(),
 		 (unsigned long long)rdmapin_proc_start_time(getpid()), key.dev,
 		 (unsigned long long)key.ino, victim);

@@ -59,7 +59,7 @@ void guardd_client_drop(struct guardd *d, struct guardd_client *c, const char *w
 	for (p = &d->clients; *p != c; p = &(*p)->next)
 		;
 	*p = c->next;
-	guardd_state_save(d);
+	guardd_state_gone(d, c);
 	for (i = 0; i < c->nentries; i++)
 		if (rdmapin_guard_unref(&c->entries[i].key, "rdmapin-guardd"))
 			fprintf(stderr, "rdmapin-guardd: %s\n", rdmapin_error_msg());
@@ -348,7 +348,7 @@ static int guard(struct guardd *d, struct guardd_client *c, int fd, struct rdmap
 		return refuse(r, errno, "%s", rdmapin_error_msg());
 	}
 	r->id = d->next_id++;
-	return guardd_state_save(d);
+	return guardd_state_added(d, c, &c->entries[c->nentries - 1]);
 }
 
 /* The file is let go only after the map forgot it: its inode stays the one guarded. */
@@ -366,7 +366,7 @@ static int unguard(struct guardd *d, struct guardd_client *c, uint64_t id,
 			      (unsigned long long)id);
 	e = c->entries[i];
 	c->entries[i] = c->entries[--c->nentries];
-	guardd_state_save(d);
+	guardd_state_removed(d, c, id);
 	if (rdmapin_guard_unref(&e.key, "rdmapin-guardd"))
 		ret = refuse(r, errno, "%s", rdmapin_error_msg());
 	guardd_entry_free(&e);

@@ -332,6 +332,7 @@ int main(int argc, char **argv)
 		.max_user_entries = GUARDD_MAX_USER_ENTRIES,
 		.max_user_conns = GUARDD_MAX_USER_CONNS,
 		.next_id = 1,
+		.journal_fd = -1,
 	};
 	const char *config = GUARDD_DEFAULT_CONFIG;
 	bool probing = false, activated;

@@ -3,17 +3,23 @@
  * rdmapin-guardd's state: its clients and their entries, in memory and in
  * DIR/private/state, so that a restarted daemon takes over. Only kept and
  * saved here: clients.c changes the guard's map to match. DIR/private is
- * root's alone (guardd.c checks it), and the file is text, written whole to
- * a new file and renamed into place:
+ * root's alone (guardd.c checks it). The file is text: a snapshot, written
+ * whole to a new file and renamed into place, then a journal of the changes
+ * since, a line appended per change, so that a change costs the same with 1
+ * entry or 4k; the snapshot is written anew when the journal outgrows it.
  *
- *	rdmapin-guardd-state 2
+ *	rdmapin-guardd-state 3
  *	next_id ID
  *	client PID START_TIME UID	then its entries:
  *	entry ID DEV INO BTIME_S BTIME_NS PATH
+ *	+ PID START_TIME UID ID DEV INO BTIME_S BTIME_NS PATH	an entry added
+ *	- PID START_TIME ID		an entry removed
+ *	x PID START_TIME		a client gone
  *
  * DEV is in the kernel's encoding, as in the map; BTIME the file's birth
  * time (0 0 where the filesystem keeps none); PATH where the daemon found the
- * file, bytes outside '!'..'~' and '%' written as %XX.
+ * file, bytes outside '!'..'~' and '%' written as %XX. A last line without
+ * its newline is a write the daemon died in, and is not believed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,7 +37,9 @@
 #define STATE "state"
 #define STATE_TMP "state.tmp"
 #define STATE_REJECTED "state.rejected"
-#define STATE_MAGIC "rdmapin-guardd-state 2"
+#define STATE_MAGIC "rdmapin-guardd-state 3"
+/* Journal lines beyond which the snapshot is written anew, at least. */
+#define JOURNAL_MIN 64
 
 struct guardd_client *guardd_client_new(struct guardd *d, pid_t pid, uid_t uid, uint64_t start_time,
 					int pidfd)
@@ -119,18 +127,44 @@ static int read_path(char *s)
 	return s[0] == '/' ? 0 : -1;
 }
 
+/* ID DEV INO BTIME_S BTIME_NS PATH, as "entry" and "+" lines end. */
+static void write_entry(FILE *f, const struct guardd_entry *e)
+{
+	fprintf(f, "%llu %u %llu %lld %u ", (unsigned long long)e->id, e->key.dev,
+		(unsigned long long)e->key.ino, (long long)e->btime.tv_sec, e->btime.tv_nsec);
+	write_path(f, e->path);
+	putc('\n', f);
+}
+
 static void write_client(FILE *f, const struct guardd_client *c)
 {
 	const struct guardd_entry *e;
 
 	fprintf(f, "client %d %llu %u\n", c->pid, (unsigned long long)c->start_time, c->uid);
 	for (e = c->entries; e < c->entries + c->nentries; e++) {
-		fprintf(f, "entry %llu %u %llu %lld %u ", (unsigned long long)e->id, e->key.dev,
-			(unsigned long long)e->key.ino, (long long)e->btime.tv_sec,
-			e->btime.tv_nsec);
-		write_path(f, e->path);
-		putc('\n', f);
+		fputs("entry ", f);
+		write_entry(f, e);
 	}
+}
+
+static size_t count_entries(const struct guardd *d)
+{
+	const struct guardd_client *c;
+	size_t n = 0;
+
+	for (c = d->clients; c; c = c->next)
+		n += c->nentries;
+	return n;
+}
+
+/* The snapshot just renamed into place takes the journal's lines from now on. */
+static void journal_open(struct guardd *d)
+{
+	if (d->journal_fd >= 0)
+		close(d->journal_fd);
+	d->journal_fd = openat(d->privfd, STATE, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	d->journal_lines = 0;
+	d->journal_limit = JOURNAL_MIN + 2 * count_entries(d);
 }
 
 /*
@@ -159,6 +193,7 @@ int guardd_state_save(struct guardd *d)
 		write_client(f, c);
 	if (fclose(f) || renameat(d->privfd, STATE_TMP, d->privfd, STATE))
 		goto fail;
+	journal_open(d);
 	return 0;
 fail:
 	fprintf(stderr,
@@ -166,6 +201,51 @@ fail:
 		"leave files guarded until the guard is unloaded\n",
 		strerror(errno));
 	return -1;
+}
+
+/* One write per line: a daemon killed meanwhile leaves at most a torn last line. */
+static int journal(struct guardd *d, const char *line, size_t len)
+{
+	if (d->journal_fd < 0 || d->journal_lines >= d->journal_limit ||
+	    write(d->journal_fd, line, len) != (ssize_t)len)
+		return guardd_state_save(d);
+	d->journal_lines++;
+	return 0;
+}
+
+int guardd_state_added(struct guardd *d, const struct guardd_client *c,
+		       const struct guardd_entry *e)
+{
+	size_t len = 0;
+	char *line = NULL;
+	FILE *f = open_memstream(&line, &len);
+	int ret;
+
+	if (!f)
+		return guardd_state_save(d);
+	fprintf(f, "+ %d %llu %u ", c->pid, (unsigned long long)c->start_time, c->uid);
+	write_entry(f, e);
+	ret = fclose(f) ? guardd_state_save(d) : journal(d, line, len);
+	free(line);
+	return ret;
+}
+
+int guardd_state_removed(struct guardd *d, const struct guardd_client *c, uint64_t id)
+{
+	char line[80];
+	int len = snprintf(line, sizeof(line), "- %d %llu %llu\n", c->pid,
+			   (unsigned long long)c->start_time, (unsigned long long)id);
+
+	return journal(d, line, len);
+}
+
+int guardd_state_gone(struct guardd *d, const struct guardd_client *c)
+{
+	char line[64];
+	int len = snprintf(line, sizeof(line), "x %d %llu\n", c->pid,
+			   (unsigned long long)c->start_time);
+
+	return journal(d, line, len);
 }
 
 /*
@@ -183,14 +263,15 @@ static int alive(pid_t pid, uint64_t start_time)
 	return -1;
 }
 
-static int read_entry(struct guardd_client *c, const char *line)
+/* ID DEV INO BTIME_S BTIME_NS PATH, into @c. */
+static int read_entry(struct guardd_client *c, const char *fields)
 {
 	struct guardd_entry e = { .fd = -1 };
 	unsigned long long id, ino;
 	char path[3 * 4096 + 1];
 	long long sec;
 
-	if (sscanf(line, "entry %llu %u %llu %lld %u %12288s", &id, &e.key.dev, &ino, &sec,
+	if (sscanf(fields, "%llu %u %llu %lld %u %12288s", &id, &e.key.dev, &ino, &sec,
 		   &e.btime.tv_nsec, path) != 6 || read_path(path))
 		return -1;
 	e.id = id;
@@ -203,27 +284,120 @@ static int read_entry(struct guardd_client *c, const char *line)
 	return -1;
 }
 
-/* Reads the state; the clients it names, live or not, are in d->clients. */
+static struct guardd_client *find_client(struct guardd *d, pid_t pid, uint64_t start_time)
+{
+	struct guardd_client *c;
+
+	for (c = d->clients; c; c = c->next)
+		if (c->pid == pid && c->start_time == start_time)
+			return c;
+	return NULL;
+}
+
+static struct guardd_client *read_client(struct guardd *d, pid_t pid, uint64_t start_time,
+					 uid_t uid)
+{
+	return guardd_client_new(d, pid, uid, start_time, alive(pid, start_time));
+}
+
+/* "+ PID START_TIME UID " and an entry: a client's first entry brings the client. */
+static int replay_added(struct guardd *d, const char *line)
+{
+	struct guardd_client *c;
+	unsigned long long a;
+	unsigned int u;
+	int pid, n;
+
+	if (sscanf(line, "+ %d %llu %u %n", &pid, &a, &u, &n) != 3)
+		return -1;
+	c = find_client(d, pid, a) ?: read_client(d, pid, a, u);
+	if (!c || c->uid != u || read_entry(c, line + n))
+		return -1;
+	if (c->entries[c->nentries - 1].id >= d->next_id)
+		d->next_id = c->entries[c->nentries - 1].id + 1;
+	return 0;
+}
+
+/* "- PID START_TIME ID": only an entry the state holds can go. */
+static int replay_removed(struct guardd *d, const char *line)
+{
+	unsigned long long a, id;
+	struct guardd_client *c;
+	size_t i;
+	int pid;
+
+	if (sscanf(line, "- %d %llu %llu", &pid, &a, &id) != 3 || !(c = find_client(d, pid, a)))
+		return -1;
+	for (i = 0; i < c->nentries && c->entries[i].id != id; i++)
+		;
+	if (i == c->nentries)
+		return -1;
+	guardd_entry_free(&c->entries[i]);
+	c->entries[i] = c->entries[--c->nentries];
+	return 0;
+}
+
+/* "x PID START_TIME": a client that never held an entry was never written. */
+static int replay_gone(struct guardd *d, const char *line)
+{
+	struct guardd_client **p, *c;
+	unsigned long long a;
+	int pid;
+
+	if (sscanf(line, "x %d %llu", &pid, &a) != 2)
+		return -1;
+	c = find_client(d, pid, a);
+	if (!c)
+		return 0;
+	for (p = &d->clients; *p != c; p = &(*p)->next)
+		;
+	*p = c->next;
+	guardd_client_free(c);
+	return 0;
+}
+
+static int read_line(struct guardd *d, struct guardd_client **c, const char *line)
+{
+	unsigned long long a, id;
+	unsigned int u;
+	int pid;
+
+	switch (line[0]) {
+	case '+':
+		return replay_added(d, line);
+	case '-':
+		return replay_removed(d, line);
+	case 'x':
+		return replay_gone(d, line);
+	}
+	if (sscanf(line, "next_id %llu", &id) == 1) {
+		d->next_id = id;
+	} else if (sscanf(line, "client %d %llu %u", &pid, &a, &u) == 3) {
+		*c = read_client(d, pid, a, u);
+		if (!*c)
+			return -1;
+	} else if (!*c || strncmp(line, "entry ", 6) || read_entry(*c, line + 6)) {
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads the state; the clients it names, live or not, are in d->clients. A
+ * client line is the snapshot's, and the entry lines after it are its own.
+ */
 static int read_state(struct guardd *d, FILE *f)
 {
 	struct guardd_client *c = NULL;
-	unsigned long long a, id;
 	char line[3 * 4096 + 128];
-	unsigned int u;
-	int pid;
 
 	if (!fgets(line, sizeof(line), f) || strcmp(line, STATE_MAGIC "\n"))
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "next_id %llu", &id) == 1) {
-			d->next_id = id;
-		} else if (sscanf(line, "client %d %llu %u", &pid, &a, &u) == 3) {
-			c = guardd_client_new(d, pid, u, a, alive(pid, a));
-			if (!c)
-				return -1;
-		} else if (!c || read_entry(c, line)) {
+		if (!strchr(line, '\n'))
+			return feof(f) ? 0 : -1;
+		if (read_line(d, &c, line))
 			return -1;
-		}
 	}
 	return 0;
 }

@@ -75,6 +75,9 @@ struct guardd {
 	struct guardd_config config;
 	uint64_t next_id;
 	struct guardd_client *clients;
+	int journal_fd;			/* DIR/private/state, O_APPEND; -1: none yet */
+	size_t journal_lines;		/* appended since the snapshot */
+	size_t journal_limit;		/* then the snapshot is written anew */
 };
 
 /* A client, first in d->clients, with no connection and no entries yet. */
@@ -87,8 +90,17 @@ int guardd_entry_add(struct guardd_client *c, const struct guardd_entry *e);
 /* Closes @e's fd and frees its path. */
 void guardd_entry_free(struct guardd_entry *e);
 
-/* Writes DIR/private/state; on failure says so on stderr, and returns -1. */
+/* Writes DIR/private/state whole; on failure says so on stderr, and returns -1. */
 int guardd_state_save(struct guardd *d);
+/*
+ * Record one change, made already in d->clients: an entry added to or
+ * removed from @c, or @c gone (taken out of d->clients). A line appended to
+ * the state, or the state written whole; -1 as guardd_state_save().
+ */
+int guardd_state_added(struct guardd *d, const struct guardd_client *c,
+		       const struct guardd_entry *e);
+int guardd_state_removed(struct guardd *d, const struct guardd_client *c, uint64_t id);
+int guardd_state_gone(struct guardd *d, const struct guardd_client *c);
 /*
  * Reads the state a predecessor left in DIR/private/state into d->clients
  * (with a pidfd for each that still runs) and d->next_id; 0 when there is

@@ -18,6 +18,7 @@
 #include "error.h"
 #include "foll_pin.h"
 #include "guardd_probe.h"
+#include "rows.h"
 
 static __attribute__((format(printf, 3, 4))) void add(struct libscols_table *tb, const char *what,
 						      const char *fmt, ...)
@@ -39,6 +40,19 @@ static const char *yes_no(bool yes)
 	return yes ? "yes" : "no";
 }
 
+/* The known defects on this kernel, which librdmapin never chooses unless accepted. */
+static void add_quirks(const char *name, const struct rdmapin_device_caps *caps, void *tb)
+{
+	char what[IBV_SYSFS_NAME_MAX + 16], list[256];
+	uint32_t quirks = caps->comp_mask & RDMAPIN_DEVICE_CAPS_QUIRKS ? caps->quirks : 0;
+
+	snprintf(what, sizeof(what), "%s quirks", name);
+	if (*quirk_list(quirks, list, sizeof(list)))
+		add(tb, what, "%s (refused unless accepted: RDMAPIN_ALLOW_QUIRKS)", list);
+	else
+		add(tb, what, "none known");
+}
+
 static void add_device(const char *name, const struct rdmapin_device_caps *caps, const char *why,
 		       void *tb)
 {
@@ -51,6 +65,8 @@ static void add_device(const char *name, const struct rdmapin_device_caps *caps,
 		add(tb, what, "yes (capabilities 0x%x)", caps->rc_odp_caps);
 	else
 		add(tb, what, "no");
+	if (caps)
+		add_quirks(name, caps, tb);
 }
 
 /*
@@ -84,8 +100,9 @@ static void add_guard(struct libscols_table *tb)
 		add(tb, "BPF truncate guard", "loaded");
 		add(tb, "guarded registrations", "yes, %s", why);
 		add(tb, "truncate of a pin", "fails with ETXTBSY (truncate, ftruncate, "
-		    "open(O_TRUNC)); fallocate hole punching and range collapsing are not "
-		    "refused");
+		    "open(O_TRUNC)), as do fallocate modes that free or move blocks, "
+		    "madvise(MADV_REMOVE), clones and copy_file_range into the file, io_uring's "
+		    "too; on ext4, xfs and tmpfs only, a lease elsewhere");
 		return;
 	}
 	add_guard_probe(tb);

@@ -5,8 +5,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include <rdmapin/rdmapin.h>
 #include "collect.h"
 #include "pid_set.h"
+#include "proc.h"
 #include "unmanaged.h"
 
 struct collect {
@@ -18,11 +20,19 @@ struct collect {
 static int collect_pin(const struct rdmapin_pin_record *rec, void *ctx)
 {
 	struct collect *c = ctx;
+	const struct rdmapin_registry_slot *s = &rec->slot;
+	struct pin *p;
 
 	pid_set_add(c->managed, rec->pid);
-	if (filter_proc(c->filter, rec->pid, rec->uid) &&
-	    filter_file(c->filter, rec->slot.dev, rec->slot.ino, rec->slot.path))
-		pin_list_add(c->pins)->rec = *rec;
+	if (!filter_proc(c->filter, rec->pid, rec->uid) ||
+	    !filter_file(c->filter, s->dev, s->ino, s->path))
+		return 0;
+	p = pin_list_add(c->pins);
+	p->rec = *rec;
+	/* As the library's rdmapin_query_mr() tells it: only files, as the kernel names them. */
+	p->deleted = (s->backing == RDMAPIN_BACKING_PAGECACHE ||
+		      s->backing == RDMAPIN_BACKING_FSDAX) &&
+		     rdmapin_proc_map_deleted(rec->pid, s->addr, s->dev, s->ino);
 	return 0;
 }
 

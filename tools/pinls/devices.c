@@ -12,6 +12,7 @@ size_t for_each_device(device_fn fn, void *ctx)
 	size_t i;
 
 	for (i = 0; list && list[i]; i++) {
+		caps.comp_mask = RDMAPIN_DEVICE_CAPS_QUIRKS;
 		dev = ibv_open_device(list[i]);
 		if (!dev)
 			fn(ibv_get_device_name(list[i]), NULL, "cannot open it", ctx);

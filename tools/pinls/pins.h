@@ -32,6 +32,7 @@ struct pin {
 	 * path, offset, length and address, and the device's name.
 	 */
 	bool unmanaged;
+	bool deleted;			/* the file was unlinked or renamed over */
 	unsigned int check;		/* enum pin_check */
 };
 

@@ -28,7 +28,8 @@ static const struct colinfo {
 	[COL_BACKING] = { "BACKING", 10, 0, SCOLS_JSON_STRING,
 			  "fsdax, devdax, page-cache, shmem, hugetlb, anonymous; file if unmanaged" },
 	/* Never cut, as in lslocks: the path is what an administrator acts on. */
-	[COL_PATH] = { "PATH", 0.3, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING, "the registered file" },
+	[COL_PATH] = { "PATH", 0.3, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING,
+		       "the registered file; \" (deleted)\" once unlinked or renamed over" },
 	[COL_OFFSET] = { "OFFSET", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 			 "where the registered range starts in the file" },
 	[COL_LENGTH] = { "LENGTH", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
@@ -52,7 +53,8 @@ static const struct colinfo {
 	[COL_REGISTERED] = { "REGISTERED", 25, 0, SCOLS_JSON_STRING,
 			     "when it was registered (ISO 8601)" },
 	[COL_CHECK] = { "CHECK", 5, 0, SCOLS_JSON_STRING,
-			"kernel cross-check: ok, no-lease, no-guard, no-kernel-mr; - if not possible" },
+			"kernel cross-check: ok, no-lease, no-guard, no-kernel-mr; - if not "
+			"possible; then the quirks the MR runs under (rxe-odp-offset)" },
 };
 
 static const int default_columns[] = {
@@ -175,20 +177,51 @@ static const char *state_name(uint32_t state)
 	return state < ARRAY_SIZE(names) && names[state] ? names[state] : "unknown";
 }
 
-static const char *check_name(unsigned int check, char *buf, size_t size)
+const char *quirk_list(uint32_t quirks, char *buf, size_t size)
+{
+	size_t used = 0;
+	uint32_t q;
+
+	buf[0] = '\0';
+	for (; quirks && used < size; quirks &= quirks - 1) {
+		q = quirks & -quirks;
+		used += snprintf(buf + used, size - used, "%s%s", used ? "," : "",
+				 rdmapin_quirk_str(q));
+	}
+	return buf;
+}
+
+/* The check's findings, then the quirks a live MR runs under, which no check clears. */
+static const char *check_name(const struct pin *p, char *buf, size_t size)
 {
 	const struct pin_check_name *names = pin_check_names;
+	char quirks[128];
 	size_t i, used = 0;
 
-	if (check & CHECK_NOT_RUN)
-		return "-";
-	if (!check)
-		return "ok";
-	buf[0] = '\0';
-	for (i = 0; i < NR_PIN_CHECK_NAMES; i++)
-		if (check & names[i].bit)
-			used += snprintf(buf + used, size - used, "%s%s", used ? "," : "",
-					 names[i].name);
+	if (p->check & CHECK_NOT_RUN)
+		used = snprintf(buf, size, "-");
+	else if (!p->check)
+		used = snprintf(buf, size, "ok");
+	else
+		for (i = 0; i < NR_PIN_CHECK_NAMES; i++)
+			if (p->check & names[i].bit)
+				used += snprintf(buf + used, size - used, "%s%s", used ? "," : "",
+						 names[i].name);
+	if (p->rec.slot.state == RDMAPIN_PIN_ACTIVE &&
+	    *quirk_list(p->rec.slot.quirks, quirks, sizeof(quirks)))
+		snprintf(buf + used, size - used, ",%s", quirks);
+	return buf;
+}
+
+/* Deleted files read as lsof shows them, unless the path said so already. */
+static const char *path_name(const struct pin *p, char *buf, size_t size)
+{
+	const char *path = p->rec.slot.path;
+	size_t len = strlen(path);
+
+	if (!p->deleted || (len >= 10 && !strcmp(path + len - 10, " (deleted)")))
+		return path;
+	snprintf(buf, size, "%s (deleted)", path);
 	return buf;
 }
 
@@ -214,7 +247,7 @@ static const char *cell(const struct pin *p, int col, const struct output_opts *
 			return s->backing == RDMAPIN_BACKING_DEVDAX ? "devdax" : "file";
 		return rdmapin_backing_str(s->backing);
 	case COL_PATH:
-		return s->path;
+		return path_name(p, buf, size);
 	case COL_OFFSET:
 	case COL_LENGTH:
 		if (exact)
@@ -253,7 +286,7 @@ static const char *cell(const struct pin *p, int col, const struct output_opts *
 	case COL_REGISTERED:
 		return !p->unmanaged && iso_time(s->registered_ns, buf, size) ? buf : NULL;
 	case COL_CHECK:
-		return check_name(p->check, buf, size);
+		return check_name(p, buf, size);
 	}
 	return NULL;
 }
@@ -267,7 +300,7 @@ void print_pins(const struct pin_list *pins, const struct columns *cols,
 		       const struct output_opts *o)
 {
 	struct libscols_table *tb = output_table(o, "pins");
-	char buf[64];
+	char buf[sizeof(((struct rdmapin_registry_slot *)0)->path) + 16];
 	size_t i, c;
 
 	for (c = 0; c < cols->n; c++) {

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "output.h"
@@ -46,6 +47,8 @@ bool columns_have(const struct columns *cols, int id);
 int column_id(const char *name, size_t len);
 /* One line per column, its name and what it shows, for --help. */
 void print_column_help(void);
+/* The names of @quirks (enum rdmapin_quirk), comma-separated; "" for none. */
+const char *quirk_list(uint32_t quirks, char *buf, size_t size);
 
 void print_pins(const struct pin_list *pins, const struct columns *cols,
 		const struct output_opts *o);

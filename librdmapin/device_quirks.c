@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The quirk table: device driver x kernel range -> a known defect that
+ * loses or misplaces data while completions report success. Such a mode is
+ * never chosen silently: the registration takes another mode the caller
+ * allows, or is refused, unless the caller accepts the quirk by name.
+ *
+ * A driver is recognised by the vendor id it reports through the verbs
+ * (struct ibv_device_attr), which the kernel driver sets and no rename of
+ * the device changes; rxe reports RXE_VENDOR_ID (0xffffff).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "array.h"
+#include "device_quirks.h"
+#include "error.h"
+#include "host_caps.h"
+
+#define RXE_VENDOR_ID 0xffffff
+
+struct device_quirk {
+	enum rdmapin_quirk quirk;
+	const char *name;		/* rdmapin_quirk_str() */
+	uint32_t vendor_id;		/* the driver */
+	unsigned int since[2];		/* first kernel (major, minor) with the defect */
+	unsigned int fixed[2];		/* first kernel without it; { 0, 0 }: none known */
+	enum rdmapin_reg_mode mode;	/* the mode it corrupts */
+	const char *defect;
+};
+
+static const struct device_quirk quirks[] = {
+	{
+		/*
+		 * __rxe_odp_mr_copy() (drivers/infiniband/sw/rxe/rxe_odp.c)
+		 * copies into the page without its in-page offset. rxe ODP
+		 * arrived in 6.15; seen on 7.2.13, no fix upstream yet.
+		 */
+		.quirk = RDMAPIN_QUIRK_RXE_ODP_OFFSET,
+		.name = "rxe-odp-offset",
+		.vendor_id = RXE_VENDOR_ID,
+		.since = { 6, 15 },
+		.mode = RDMAPIN_MODE_ODP,
+		.defect = "RDMA WRITEs into an On-Demand Paging MR that do not start at a page "
+			  "boundary complete successfully but land at the wrong offset",
+	},
+};
+
+static const struct device_quirk *find(enum rdmapin_quirk q)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(quirks); i++)
+		if (quirks[i].quirk == q)
+			return &quirks[i];
+	return NULL;
+}
+
+const char *rdmapin_quirk_str(enum rdmapin_quirk quirk)
+{
+	const struct device_quirk *q = find(quirk);
+
+	return q ? q->name : "unknown";
+}
+
+static bool kernel_in(const struct device_quirk *q)
+{
+	return rdmapin_host_kernel_at_least(q->since[0], q->since[1]) &&
+	       (!q->fixed[0] || !rdmapin_host_kernel_at_least(q->fixed[0], q->fixed[1]));
+}
+
+uint32_t rdmapin_device_quirks(const struct ibv_device_attr_ex *attr)
+{
+	uint32_t found = 0;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(quirks); i++)
+		if (attr->orig_attr.vendor_id == quirks[i].vendor_id && kernel_in(&quirks[i]))
+			found |= quirks[i].quirk;
+	return found;
+}
+
+uint32_t rdmapin_quirks_of_mode(uint32_t found, enum rdmapin_reg_mode mode)
+{
+	uint32_t of_mode = 0;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(quirks); i++)
+		if (quirks[i].mode == mode)
+			of_mode |= quirks[i].quirk;
+	return found & of_mode;
+}
+
+static const struct device_quirk *find_name(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(quirks); i++)
+		if (strlen(quirks[i].name) == len && !strncmp(quirks[i].name, name, len))
+			return &quirks[i];
+	return NULL;
+}
+
+static int unknown_name(const char *name, size_t len)
+{
+	char known[256];
+	size_t i, used = 0;
+
+	known[0] = '\0';
+	for (i = 0; i < ARRAY_SIZE(quirks) && used < sizeof(known); i++)
+		used += snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "",
+				 quirks[i].name);
+	return rdmapin_fail(EINVAL, "RDMAPIN_ALLOW_QUIRKS names '%.*s', which this librdmapin "
+			    "does not know (it knows %s); fix or unset the variable", (int)len,
+			    name, known);
+}
+
+/* A comma-separated list of names; set-user-ID programs ignore it, as every variable. */
+int rdmapin_quirks_from_env(uint32_t *allowed)
+{
+	const char *list = secure_getenv("RDMAPIN_ALLOW_QUIRKS"), *p, *end;
+	const struct device_quirk *q;
+
+	*allowed = 0;
+	for (p = list; p && *p; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ',');
+		if (end == p)
+			continue;
+		q = find_name(p, end - p);
+		if (!q)
+			return unknown_name(p, end - p);
+		*allowed |= q->quirk;
+	}
+	return 0;
+}
+
+int rdmapin_quirk_refuse(uint32_t found, const char *what, const char *dev)
+{
+	const struct device_quirk *q = find(found & -found);
+
+	return rdmapin_fail(EOPNOTSUPP, "%s: only %s is left, and %s on Linux %s has a known "
+			    "defect there (%s): %s. Use device-DAX (/dev/daxX.Y), a backing that "
+			    "can be pinned, or another device; or, if every peer writes only at "
+			    "page boundaries, accept it with RDMAPIN_ALLOW_QUIRKS=%s or "
+			    "allow_quirks in rdmapin_reg_mr_ex()", what,
+			    q->mode == RDMAPIN_MODE_ODP ? "On-Demand Paging" : "pinning", dev,
+			    rdmapin_host()->kernel_release, q->name, q->defect, q->name);
+}

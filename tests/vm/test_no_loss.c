@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: MIT
+/*
+ * No silent data loss, end to end. For every path that frees or moves a
+ * file's blocks, on a registered page-cache file and a registered fsdax file,
+ * once leased (no guard loaded) and once guarded (rdmapin-guardd running):
+ * do it (from another process, through an inherited fd, or as the owner),
+ * see whether the library revoked the MR, then RDMA-WRITE into the range from
+ * the other rxe device and read the bytes back through an open of their own.
+ * The one rule: a write that completes has its bytes in the file. Under the
+ * guard every path is also refused. Each case prints a "# row" line, the
+ * table in the closing notes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rdmapin/rdmapin.h>
+#include "check.h"
+#include "guardd_ctl.h"
+#include "guest.h"
+#include "rdma_peer.h"
+#include "remote_writer.h"
+
+#define ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
+#define OP_LEN (1UL << 20)		/* what an operation frees or moves: [0, 1 MiB) */
+#define PROBE_OFF (512UL << 10)		/* the write afterwards lands inside it */
+#define PROBE_LEN (64UL << 10)
+#define SANITY_OFF (2UL << 20)		/* a write before, outside the range */
+#define REVOKE_WAIT_MS 200
+
+/* What the operation runs on: the registered file, and a mapping of it. */
+struct target {
+	const char *path;
+	int fd;
+	void *addr;
+};
+
+enum who {
+	BY_OTHER,	/* another process, which opens the file itself */
+	BY_INHERITED,	/* a child, through the fd it inherited */
+	BY_OWNER,	/* the registering process itself */
+};
+
+static const char *const who_name[] = { "other", "inherited", "owner" };
+
+struct op {
+	const char *name;
+	enum who who;
+	int (*run)(const struct target *t);	/* 0 or an errno */
+};
+
+static int op_truncate(const struct target *t)
+{
+	return truncate(t->path, 0) ? errno : 0;
+}
+
+static int op_open_trunc(const struct target *t)
+{
+	int fd = open(t->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int op_ftruncate(const struct target *t)
+{
+	return ftruncate(t->fd, 0) ? errno : 0;
+}
+
+static int falloc(const struct target *t, int mode)
+{
+	return fallocate(t->fd, mode, 0, OP_LEN) ? errno : 0;
+}
+
+static int op_punch(const struct target *t)
+{
+	return falloc(t, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+}
+
+static int op_collapse(const struct target *t)
+{
+	return falloc(t, FALLOC_FL_COLLAPSE_RANGE);
+}
+
+static int op_zero(const struct target *t)
+{
+	return falloc(t, FALLOC_FL_ZERO_RANGE);
+}
+
+static int op_insert(const struct target *t)
+{
+	return falloc(t, FALLOC_FL_INSERT_RANGE);
+}
+
+static int op_madv_remove(const struct target *t)
+{
+	return madvise(t->addr, OP_LEN, MADV_REMOVE) ? errno : 0;
+}
+
+static int op_uring_punch(const struct target *t)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	int ret;
+
+	ret = -io_uring_queue_init(2, &ring, 0);
+	if (ret)
+		return ret;
+	io_uring_prep_fallocate(io_uring_get_sqe(&ring), t->fd,
+				FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, OP_LEN);
+	ret = io_uring_submit_and_wait(&ring, 1);
+	if (ret >= 0 && !(ret = io_uring_peek_cqe(&ring, &cqe)))
+		ret = cqe->res;
+	io_uring_queue_exit(&ring);
+	return ret < 0 ? -ret : 0;
+}
+
+/* A file of written data beside the target, on its filesystem: what a remap brings in. */
+static int source_file(const struct target *t)
+{
+	static char data[OP_LEN];
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s.src", t->path);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (pwrite(fd, data, OP_LEN, 0) != (ssize_t)OP_LEN || fsync(fd)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int op_ficlone(const struct target *t)
+{
+	int src = source_file(t), ret;
+
+	if (src < 0)
+		return errno;
+	ret = ioctl(t->fd, FICLONE, src) ? errno : 0;
+	close(src);
+	return ret;
+}
+
+static int op_ficlonerange(const struct target *t)
+{
+	struct file_clone_range r = { .src_length = OP_LEN };
+	int ret;
+
+	r.src_fd = source_file(t);
+	if ((int)r.src_fd < 0)
+		return errno;
+	ret = ioctl(t->fd, FICLONERANGE, &r) ? errno : 0;
+	close(r.src_fd);
+	return ret;
+}
+
+/* Both ranges hold zeros, so a dedupe that is let through shares the blocks. */
+static int op_dedupe(const struct target *t)
+{
+	struct {
+		struct file_dedupe_range r;
+		struct file_dedupe_range_info info;
+	} d = { .r = { .src_length = OP_LEN, .dest_count = 1 }, .info = { .dest_fd = t->fd } };
+	int src = source_file(t), ret;
+
+	if (src < 0)
+		return errno;
+	ret = ioctl(src, FIDEDUPERANGE, &d) ? errno : 0;
+	close(src);
+	if (ret)
+		return ret;
+	if (d.info.status < 0)
+		return -d.info.status;
+	return d.info.status == FILE_DEDUPE_RANGE_DIFFERS ? EILSEQ : 0;
+}
+
+static int op_copy_range(const struct target *t)
+{
+	loff_t in = 0, out = 0;
+	int src = source_file(t);
+	ssize_t n;
+	int ret;
+
+	if (src < 0)
+		return errno;
+	n = copy_file_range(src, &in, t->fd, &out, OP_LEN, 0);
+	ret = n < 0 ? errno : n == (ssize_t)OP_LEN ? 0 : EIO;
+	close(src);
+	return ret;
+}
+
+static const struct op ops[] = {
+	{ "truncate", BY_OTHER, op_truncate },
+	{ "open(O_TRUNC)", BY_OTHER, op_open_trunc },
+	{ "ftruncate", BY_INHERITED, op_ftruncate },
+	{ "ftruncate", BY_OWNER, op_ftruncate },
+	{ "punch", BY_OTHER, op_punch },
+	{ "punch", BY_INHERITED, op_punch },
+	{ "punch", BY_OWNER, op_punch },
+	{ "collapse", BY_INHERITED, op_collapse },
+	{ "zero-range", BY_INHERITED, op_zero },
+	{ "insert-range", BY_INHERITED, op_insert },
+	{ "MADV_REMOVE", BY_OWNER, op_madv_remove },
+	{ "MADV_REMOVE", BY_OTHER, op_madv_remove },
+	{ "io_uring punch", BY_INHERITED, op_uring_punch },
+	{ "FICLONE", BY_INHERITED, op_ficlone },
+	{ "FICLONERANGE", BY_INHERITED, op_ficlonerange },
+	{ "FIDEDUPERANGE", BY_INHERITED, op_dedupe },
+	{ "copy_file_range", BY_INHERITED, op_copy_range },
+};
+
+/* Another process's view of the file: its own open and mapping. */
+static int run_as_other(const struct op *op, const char *path)
+{
+	struct target t = { .path = path };
+
+	t.fd = open(path, O_RDWR | O_CLOEXEC);
+	if (t.fd < 0)
+		return errno;
+	t.addr = mmap(NULL, OP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, t.fd, 0);
+	if (t.addr == MAP_FAILED)
+		return errno;
+	return op->run(&t);
+}
+
+/* The operation's result: 0 or an errno (ETIMEDOUT: it hung for 30 s). */
+static int run_op(const struct op *op, const struct mapping *m)
+{
+	struct target t = { .path = m->path, .fd = m->fd, .addr = m->addr };
+	pid_t pid;
+	int err;
+
+	if (op->who == BY_OWNER)
+		return op->run(&t);
+	pid = fork();
+	if (pid == 0) {
+		alarm(30);
+		_exit(op->who == BY_OTHER ? run_as_other(op, m->path) : op->run(&t));
+	}
+	err = child_errno(pid);
+	return err == ECHILD ? ETIMEDOUT : err;
+}
+
+static bool revoked(struct ibv_mr *mr)
+{
+	struct rdmapin_mr_attr attr = { 0 };
+
+	return !rdmapin_query_mr(mr, &attr) && attr.revoked;
+}
+
+/* Revocation runs on the library's thread: give it time to land. */
+static bool wait_revoked(struct ibv_mr *mr)
+{
+	const struct timespec step = { .tv_nsec = 5000000 };
+	int i;
+
+	for (i = 0; i < REVOKE_WAIT_MS / 5; i++) {
+		if (revoked(mr))
+			return true;
+		nanosleep(&step, NULL);
+	}
+	return revoked(mr);
+}
+
+/* Whether another process's open + pread finds the probe's bytes: 0 or an errno. */
+static int bytes_in_file(const char *path)
+{
+	static char buf[PROBE_LEN];
+	pid_t pid = fork();
+	int fd;
+
+	if (pid == 0) {
+		alarm(30);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || pread(fd, buf, PROBE_LEN, PROBE_OFF) != (ssize_t)PROBE_LEN)
+			_exit(errno ?: ENODATA);
+		_exit(remote_writer_verify(buf, PROBE_LEN) == PROBE_LEN ? 0 : EILSEQ);
+	}
+	return child_errno(pid);
+}
+
+enum protection { LEASED, GUARDED };
+
+static const char *const protection_name[] = { "lease", "guard" };
+
+struct place {
+	const char *backing, *dir;
+};
+
+struct row {
+	int op_err, status, bytes_err;
+	bool revoked;
+};
+
+static void print_row(const struct place *at, enum protection prot, const struct op *op,
+		      const struct row *r)
+{
+	struct utsname u;
+
+	uname(&u);
+	printf("# row | %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s |\n", u.release,
+	       env.fsdax_fs, at->backing, protection_name[prot], op->name, who_name[op->who],
+	       r->op_err ? strerrorname_np(r->op_err) : "done", r->revoked ? "revoked" : "kept",
+	       r->status < 0 ? "no completion" : ibv_wc_status_str(r->status),
+	       r->status != IBV_WC_SUCCESS ? "-" : r->bytes_err ? "LOST" : "in file");
+}
+
+static void check_row(const struct place *at, enum protection prot, const struct op *op,
+		      const struct row *r)
+{
+	char what[160];
+
+	snprintf(what, sizeof(what), "%s, %s: %s (%s)", at->backing, protection_name[prot],
+		 op->name, who_name[op->who]);
+	print_row(at, prot, op, r);
+	check(r->status != IBV_WC_SUCCESS || !r->bytes_err,
+	      "%s: the RDMA WRITE after it completed and its bytes are in the file (%s)", what,
+	      strerror(r->bytes_err));
+	if (prot == GUARDED)
+		check(r->op_err && !r->revoked, "%s: refused (%s), the MR kept", what,
+		      r->op_err ? strerror(r->op_err) : "it succeeded");
+}
+
+/* The MR lives in the peer's PD, where the QP that the writer reaches is. */
+static void run_case(const struct place *at, enum protection prot, const struct op *op)
+{
+	struct rdma_peer_info remote;
+	struct mapping m = unmapped;
+	struct row r = { .status = -1 };
+	struct rdma_peer peer;
+	struct ibv_mr *mr;
+	int sock = -1;
+	pid_t pid;
+
+	if (!check(!rdma_peer_open(&peer, env.rxe0, env.gid_index), "open %s", env.rxe0))
+		return;
+	if (!check(!map_file(&m, at->dir, MAP_SHARED), "%s: map a file: %s", at->backing, m.err))
+		goto out_peer;
+	mr = rdmapin_reg_mr(peer.pd, m.addr, m.len, ACCESS);
+	if (!check(mr != NULL, "%s, %s: register: %s", at->backing, protection_name[prot],
+		   rdmapin_last_error()))
+		goto out_unmap;
+	sock = remote_writer_start(env.rxe1, env.gid_index, PROBE_LEN, &pid);
+	if (!check(sock >= 0 && !rdma_peer_connect(&peer, sock, mr, &remote) &&
+			   remote_writer_write(sock, SANITY_OFF, 4096) == IBV_WC_SUCCESS,
+		   "%s: a writer on %s writes into the MR", at->backing, env.rxe1))
+		goto out_writer;
+	r.op_err = run_op(op, &m);
+	r.revoked = wait_revoked(mr);
+	r.status = remote_writer_write(sock, PROBE_OFF, PROBE_LEN);
+	if (r.status == IBV_WC_SUCCESS)
+		r.bytes_err = bytes_in_file(m.path);
+	check_row(at, prot, op, &r);
+out_writer:
+	if (sock >= 0)
+		remote_writer_stop(sock, pid);
+	rdmapin_dereg_mr(mr);
+out_unmap:
+	unlink(m.path);
+	unmap(&m);
+out_peer:
+	rdma_peer_close(&peer);
+}
+
+/* Registration's protection is what the case is about: check it first. */
+static bool protected_as(struct ibv_pd *pd, const struct place *at, enum protection prot)
+{
+	struct rdmapin_mr_attr attr = { 0 };
+	struct mapping m = unmapped;
+	struct ibv_mr *mr;
+	bool ok = false;
+
+	if (map_file(&m, at->dir, MAP_SHARED)) {
+		check(0, "%s: map a file: %s", at->backing, m.err);
+		return false;
+	}
+	mr = rdmapin_reg_mr(pd, m.addr, m.len, ACCESS);
+	if (!mr) {
+		printf("# %s, %s: not registered here: %s\n", at->backing, protection_name[prot],
+		       rdmapin_last_error());
+	} else {
+		rdmapin_query_mr(mr, &attr);
+		ok = check(prot == GUARDED ? attr.guard != RDMAPIN_GUARD_KIND_NONE :
+					     attr.lease != RDMAPIN_LEASE_KIND_NONE &&
+						     attr.guard == RDMAPIN_GUARD_KIND_NONE,
+			   "%s, %s: registered as %s, lease %s, guard %s", at->backing,
+			   protection_name[prot], rdmapin_reg_mode_str(attr.mode),
+			   rdmapin_lease_kind_str(attr.lease), rdmapin_guard_kind_str(attr.guard));
+		rdmapin_dereg_mr(mr);
+	}
+	unlink(m.path);
+	unmap(&m);
+	return ok;
+}
+
+static void run_place(struct ibv_pd *pd, const struct place *at, enum protection prot)
+{
+	size_t i;
+
+	if (!protected_as(pd, at, prot))
+		return;
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		run_case(at, prot, &ops[i]);
+}
+
+int main(void)
+{
+	struct ibv_pd *pd = start_guest_test();
+	const struct place at[] = {
+		{ "page-cache", env.pagecache_dir },
+		{ "fsdax", env.fsdax_dir },
+	};
+	struct guardd_run guardd;
+	size_t i;
+
+	if (!pd)
+		return check_done();
+	/* Every write below starts at a page boundary: see rdmapin_query_device(3). */
+	setenv("RDMAPIN_ALLOW_QUIRKS", "rxe-odp-offset", 1);
+	guardd_init(&guardd, "/run/test_no_loss-guardd", NULL);
+	setenv("RDMAPIN_GUARDD_SOCKET", guardd.socket, 1);
+	check(!guard_unload(), "the lease cases run without the guard");
+	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+		run_place(pd, &at[i], LEASED);
+	if (check(!guardd_start(&guardd, NULL), "start rdmapin-guardd"))
+		for (i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+			run_place(pd, &at[i], GUARDED);
+	if (guardd.pid > 0)
+		guardd_stop(&guardd, SIGTERM);
+	check(!guard_unload(), "later tests find no guard");
+	close_pd(pd);
+	return check_done();
+}
