@@ -23,6 +23,7 @@
 
 /* The 2019 RFC's lease flag (see host_caps.c). */
 #define RDMAPIN_F_LAYOUT 16
+#define PIN_SWEEP_NS 1000000000ull
 
 struct rdmapin_lease {
 	dev_t dev;
@@ -62,6 +63,33 @@ static struct rdmapin_lease *lease_by_file(dev_t dev, ino_t ino)
 	return NULL;
 }
 
+/* Long-term pins of page-cache pages: the NIC keeps them when the file lets them go. */
+static bool pins_page_cache(const struct rdmapin_mr *mr)
+{
+	return mr->mode == RDMAPIN_MODE_PIN && mr->backing.shared &&
+	       mr->backing.kind == RDMAPIN_BACKING_PAGECACHE;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * Some changes raise no inotify event (FIDEDUPERANGE; a kernel thread's
+ * fallocate): while page-cache pages are pinned, the revoker also looks at
+ * them every PIN_SWEEP_NS. Under the lock.
+ */
+static void arm_sweep(uint64_t now)
+{
+	if (rdmapin_lib.pin_sweep_ns <= now)
+		rdmapin_lib.pin_sweep_ns = now + PIN_SWEEP_NS;
+	rdmapin_revoker_arm(rdmapin_lib.pin_sweep_ns);
+}
+
 /* A broken lease and its successor on the same file share the watch. */
 static struct rdmapin_lease *lease_by_wd(int wd)
 {
@@ -78,6 +106,8 @@ static void attach(struct rdmapin_lease *lease, struct rdmapin_mr *mr)
 	mr->lease = lease;
 	mr->lease_next = lease->mrs;
 	lease->mrs = mr;
+	if (pins_page_cache(mr))
+		arm_sweep(now_ns());
 }
 
 /*
@@ -174,14 +204,6 @@ void rdmapin_lease_forget_all(void)
 	}
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /*
  * The NIC must lose access before the lease goes: deregister first, and keep
  * the lease if that fails (the kernel then breaks it after lease-break-time).
@@ -235,12 +257,18 @@ static void arm_next_deadline(void)
 	const struct rdmapin_mr *mr;
 	uint64_t next = 0;
 
+	bool pinned = false;
+
 	for (l = rdmapin_lib.leases; l; l = l->next)
-		for (mr = l->mrs; mr; mr = mr->lease_next)
+		for (mr = l->mrs; mr; mr = mr->lease_next) {
 			if (mr->grace_deadline_ns && (!next || mr->grace_deadline_ns < next))
 				next = mr->grace_deadline_ns;
+			pinned |= pins_page_cache(mr);
+		}
 	if (next)
 		rdmapin_revoker_arm(next);
+	if (pinned)
+		arm_sweep(now_ns());
 }
 
 /* Under the lock. */
@@ -289,13 +317,6 @@ static void on_file_changed(int wd)
 	rdmapin_unlock();
 }
 
-/* Long-term pins of page-cache pages: the NIC keeps them when the file lets them go. */
-static bool pins_page_cache(const struct rdmapin_mr *mr)
-{
-	return mr->ibmr && mr->mode == RDMAPIN_MODE_PIN && mr->backing.shared &&
-	       mr->backing.kind == RDMAPIN_BACKING_PAGECACHE;
-}
-
 /*
  * Whether every page under the MR is still in the file's page cache: one
  * that was punched, truncated, collapsed, zeroed or remapped away is not,
@@ -329,7 +350,7 @@ static void check_pages(struct rdmapin_lease *lease)
 	lease->changed = false;
 	for (mr = lease->mrs; mr; mr = next) {
 		next = mr->lease_next;
-		if (pins_page_cache(mr) && !pages_in_file(mr))
+		if (mr->ibmr && pins_page_cache(mr) && !pages_in_file(mr))
 			revoke_mr(mr);
 	}
 }
@@ -340,13 +361,16 @@ static void revoke_work(void)
 	struct rdmapin_lease *l;
 	uint64_t now = now_ns();
 
+	bool sweep;
+
 	rdmapin_lock();
+	sweep = rdmapin_lib.pin_sweep_ns && rdmapin_lib.pin_sweep_ns <= now;
 	for (l = rdmapin_lib.leases; l; l = l->next) {
 		if (l->break_seen && !l->broken)
 			lease_broken(l);
 		else if (l->broken)
 			revoke_due(l, now);
-		else if (l->changed)
+		else if (l->changed || sweep)
 			check_pages(l);
 	}
 	arm_next_deadline();

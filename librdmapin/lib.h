@@ -121,6 +121,7 @@ struct rdmapin_lib {
 
 	struct rdmapin_mr *mrs[RDMAPIN_MR_TABLE_BUCKETS];	/* by struct ibv_mr */
 	struct rdmapin_lease *leases;
+	uint64_t pin_sweep_ns;		/* next look at pinned page-cache pages (lease.c) */
 	struct rdmapin_break_thread brk;
 	struct rdmapin_revoker revoker;
 	struct rdmapin_guard_client guard;

@@ -40,7 +40,9 @@
 #define PROBE_OFF (512UL << 10)		/* the write afterwards lands inside it */
 #define PROBE_LEN (64UL << 10)
 #define SANITY_OFF (2UL << 20)		/* a write before, outside the range */
-#define REVOKE_WAIT_MS 200
+/* A change that no event announces is found by the library's sweep, once a second. */
+#define LEASE_REVOKE_WAIT_MS 1500
+#define GUARD_REVOKE_WAIT_MS 50
 
 /* What the operation runs on: the registered file, and a mapping of it. */
 struct target {
@@ -269,12 +271,12 @@ static bool revoked(struct ibv_mr *mr)
 }
 
 /* Revocation runs on the library's thread: give it time to land. */
-static bool wait_revoked(struct ibv_mr *mr)
+static bool wait_revoked(struct ibv_mr *mr, int wait_ms)
 {
 	const struct timespec step = { .tv_nsec = 5000000 };
 	int i;
 
-	for (i = 0; i < REVOKE_WAIT_MS / 5; i++) {
+	for (i = 0; i < wait_ms / 5; i++) {
 		if (revoked(mr))
 			return true;
 		nanosleep(&step, NULL);
@@ -366,7 +368,7 @@ static void run_case(const struct place *at, enum protection prot, const struct 
 		   "%s: a writer on %s writes into the MR", at->backing, env.rxe1))
 		goto out_writer;
 	r.op_err = run_op(op, &m);
-	r.revoked = wait_revoked(mr);
+	r.revoked = wait_revoked(mr, prot == LEASED ? LEASE_REVOKE_WAIT_MS : GUARD_REVOKE_WAIT_MS);
 	r.status = remote_writer_write(sock, PROBE_OFF, PROBE_LEN);
 	if (r.status == IBV_WC_SUCCESS)
 		r.bytes_err = bytes_in_file(m.path);
