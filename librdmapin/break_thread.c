@@ -11,6 +11,7 @@
 #include <string.h>
 #include <stddef.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -203,6 +204,37 @@ static void drain_signals(const struct rdmapin_break_thread *t)
 			t->handlers->signal(si[i].ssi_fd);
 }
 
+int rdmapin_break_thread_watch(int fd)
+{
+	char link[48];
+
+	/* The thread's own table: the file is the one its fd names, not a path's. */
+	snprintf(link, sizeof(link), "/proc/thread-self/fd/%d", fd);
+	return inotify_add_watch(rdmapin_lib.brk.ino_fd, link, IN_MODIFY);
+}
+
+void rdmapin_break_thread_unwatch(int wd)
+{
+	inotify_rm_watch(rdmapin_lib.brk.ino_fd, wd);
+}
+
+static void drain_changes(const struct rdmapin_break_thread *t)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t n;
+	char *p;
+
+	while ((n = read(t->ino_fd, buf, sizeof(buf))) > 0)
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW)
+				t->handlers->changed(-1);
+			else if (ev->mask & IN_MODIFY)
+				t->handlers->changed(ev->wd);
+		}
+}
+
 static int watch(int ep, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
@@ -243,8 +275,10 @@ static int private_table(struct rdmapin_break_thread *t)
 	sigaddset(&set, t->signal);
 	t->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	t->ep_fd = epoll_create1(EPOLL_CLOEXEC);
+	t->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	t->listen_fd = listen_socket(t);
-	if (t->sig_fd < 0 || t->ep_fd < 0 || t->listen_fd < 0 || watch(t->ep_fd, t->sig_fd) ||
+	if (t->sig_fd < 0 || t->ep_fd < 0 || t->ino_fd < 0 || t->listen_fd < 0 ||
+	    watch(t->ep_fd, t->sig_fd) || watch(t->ep_fd, t->ino_fd) ||
 	    watch(t->ep_fd, t->listen_fd))
 		return -1;
 	return 0;
@@ -259,7 +293,7 @@ static void *break_thread(void *p)
 {
 	struct rdmapin_break_thread *t = &rdmapin_lib.brk;
 	struct start *start = p;
-	struct epoll_event ev[2];
+	struct epoll_event ev[3];
 	int n, i;
 
 	start->err = private_table(t) ? errno : 0;
@@ -269,10 +303,12 @@ static void *break_thread(void *p)
 	if (!t->tid)
 		return NULL;
 	for (;;) {
-		n = epoll_wait(t->ep_fd, ev, 2, -1);
+		n = epoll_wait(t->ep_fd, ev, 3, -1);
 		for (i = 0; i < n; i++)
 			if (ev[i].data.fd == t->sig_fd)
 				drain_signals(t);
+			else if (ev[i].data.fd == t->ino_fd)
+				drain_changes(t);
 		accept_fds(t);
 		run_calls(t);
 		t->handlers->wake();

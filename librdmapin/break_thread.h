@@ -28,6 +28,8 @@ struct rdmapin_break_handlers {
 	void (*revoke)(void);
 	/* After every wake-up: rdmapin_break_thread_kick() work. */
 	void (*wake)(void);
+	/* A watched file changed (rdmapin_break_thread_watch()); -1: maybe any of them. */
+	void (*changed)(int wd);
 };
 
 /* Sets the handlers, once, before any start (lease.c's constructor). */
@@ -52,5 +54,15 @@ void rdmapin_break_thread_kick(void);
  */
 typedef int (*rdmapin_thread_fn)(void *ctx, int fd);
 int rdmapin_break_thread_call(rdmapin_thread_fn fn, void *ctx, int app_fd);
+
+/*
+ * On the thread: have the changed handler hear of every change of the data or
+ * size of the file open at @fd (inotify IN_MODIFY: writes, truncates,
+ * fallocate, remaps). Returns the watch's number, the same for every fd of one
+ * file, or -1 with errno (ENOSPC: fs.inotify.max_user_watches reached).
+ */
+int rdmapin_break_thread_watch(int fd);
+/* On the thread: no more of that file's changes. */
+void rdmapin_break_thread_unwatch(int wd);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,15 +23,18 @@
 
 /* The 2019 RFC's lease flag (see host_caps.c). */
 #define RDMAPIN_F_LAYOUT 16
+#define PIN_SWEEP_NS 1000000000ull
 
 struct rdmapin_lease {
 	dev_t dev;
 	ino_t ino;
 	int fd;				/* the leased open file, in the thread's table */
+	int wd;				/* its inotify watch (break_thread.h) */
 	enum rdmapin_lease_kind kind;
 	struct rdmapin_mr *mrs;		/* live MRs it guards, via mr->lease_next */
 	bool break_seen;		/* the keeper read its break signal */
 	bool broken;			/* the revoker took the break; MRs are being revoked */
+	bool changed;			/* the file changed: are its pinned pages still its own? */
 	struct rdmapin_lease *next;
 };
 
@@ -59,11 +63,51 @@ static struct rdmapin_lease *lease_by_file(dev_t dev, ino_t ino)
 	return NULL;
 }
 
+/* Long-term pins of page-cache pages: the NIC keeps them when the file lets them go. */
+static bool pins_page_cache(const struct rdmapin_mr *mr)
+{
+	return mr->mode == RDMAPIN_MODE_PIN && mr->backing.shared &&
+	       mr->backing.kind == RDMAPIN_BACKING_PAGECACHE;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * Some changes raise no inotify event (FIDEDUPERANGE; a kernel thread's
+ * fallocate): while page-cache pages are pinned, the revoker also looks at
+ * them every PIN_SWEEP_NS. Under the lock.
+ */
+static void arm_sweep(uint64_t now)
+{
+	if (rdmapin_lib.pin_sweep_ns <= now)
+		rdmapin_lib.pin_sweep_ns = now + PIN_SWEEP_NS;
+	rdmapin_revoker_arm(rdmapin_lib.pin_sweep_ns);
+}
+
+/* A broken lease and its successor on the same file share the watch. */
+static struct rdmapin_lease *lease_by_wd(int wd)
+{
+	struct rdmapin_lease *l;
+
+	for (l = rdmapin_lib.leases; l; l = l->next)
+		if (l->wd == wd)
+			return l;
+	return NULL;
+}
+
 static void attach(struct rdmapin_lease *lease, struct rdmapin_mr *mr)
 {
 	mr->lease = lease;
 	mr->lease_next = lease->mrs;
 	lease->mrs = mr;
+	if (pins_page_cache(mr))
+		arm_sweep(now_ns());
 }
 
 /*
@@ -81,6 +125,8 @@ static void release_idle(void)
 			continue;
 		}
 		*p = l->next;
+		if (!lease_by_wd(l->wd))
+			rdmapin_break_thread_unwatch(l->wd);
 		fcntl(l->fd, F_SETLEASE, F_UNLCK);
 		close(l->fd);
 		free(l);
@@ -158,14 +204,6 @@ void rdmapin_lease_forget_all(void)
 	}
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /*
  * The NIC must lose access before the lease goes: deregister first, and keep
  * the lease if that fails (the kernel then breaks it after lease-break-time).
@@ -219,12 +257,18 @@ static void arm_next_deadline(void)
 	const struct rdmapin_mr *mr;
 	uint64_t next = 0;
 
+	bool pinned = false;
+
 	for (l = rdmapin_lib.leases; l; l = l->next)
-		for (mr = l->mrs; mr; mr = mr->lease_next)
+		for (mr = l->mrs; mr; mr = mr->lease_next) {
 			if (mr->grace_deadline_ns && (!next || mr->grace_deadline_ns < next))
 				next = mr->grace_deadline_ns;
+			pinned |= pins_page_cache(mr);
+		}
 	if (next)
 		rdmapin_revoker_arm(next);
+	if (pinned)
+		arm_sweep(now_ns());
 }
 
 /* Under the lock. */
@@ -253,18 +297,81 @@ static void on_break_signal(int fd)
 	rdmapin_unlock();
 }
 
-/* On the revoker: new breaks, and grace periods that ended. */
+/*
+ * On the keeper. A lease does not break for what is done through an fd that
+ * was open before it (an inherited one, or the owner's own): ftruncate,
+ * fallocate, MADV_REMOVE, a remap. Those change the file, and the revoker
+ * looks whether the pinned pages left it.
+ */
+static void on_file_changed(int wd)
+{
+	struct rdmapin_lease *l;
+	bool any = false;
+
+	rdmapin_lock();
+	for (l = rdmapin_lib.leases; l; l = l->next)
+		if (wd < 0 || l->wd == wd)
+			any = l->changed = true;
+	if (any)
+		rdmapin_revoker_wake();
+	rdmapin_unlock();
+}
+
+/*
+ * Whether every page under the MR is still in the file's page cache: one
+ * that was punched, truncated, collapsed, zeroed or remapped away is not,
+ * until something faults it in anew. A range the application unmapped
+ * cannot be looked at, and is taken as intact.
+ */
+static bool pages_in_file(const struct rdmapin_mr *mr)
+{
+	uintptr_t start = (uintptr_t)mr->ibmr->addr & ~(uintptr_t)4095;
+	uintptr_t end = (uintptr_t)mr->ibmr->addr + mr->ibmr->length;
+	unsigned char vec[1024];
+	size_t n, i;
+
+	for (; start < end; start += n * 4096) {
+		n = (end - start + 4095) / 4096;
+		if (n > sizeof(vec))
+			n = sizeof(vec);
+		if (mincore((void *)start, n * 4096, vec))
+			return true;
+		for (i = 0; i < n; i++)
+			if (!(vec[i] & 1))
+				return false;
+	}
+	return true;
+}
+
+static void check_pages(struct rdmapin_lease *lease)
+{
+	struct rdmapin_mr *mr, *next;
+
+	lease->changed = false;
+	for (mr = lease->mrs; mr; mr = next) {
+		next = mr->lease_next;
+		if (mr->ibmr && pins_page_cache(mr) && !pages_in_file(mr))
+			revoke_mr(mr);
+	}
+}
+
+/* On the revoker: new breaks, changed files, and grace periods that ended. */
 static void revoke_work(void)
 {
 	struct rdmapin_lease *l;
 	uint64_t now = now_ns();
 
+	bool sweep;
+
 	rdmapin_lock();
+	sweep = rdmapin_lib.pin_sweep_ns && rdmapin_lib.pin_sweep_ns <= now;
 	for (l = rdmapin_lib.leases; l; l = l->next) {
 		if (l->break_seen && !l->broken)
 			lease_broken(l);
 		else if (l->broken)
 			revoke_due(l, now);
+		else if (l->changed || sweep)
+			check_pages(l);
 	}
 	arm_next_deadline();
 	rdmapin_unlock();
@@ -275,6 +382,7 @@ static const struct rdmapin_break_handlers break_handlers = {
 	.signal = on_break_signal,
 	.wake = on_wake,
 	.revoke = revoke_work,
+	.changed = on_file_changed,
 };
 
 static __attribute__((constructor)) void init_break_handlers(void)
@@ -339,8 +447,13 @@ static int lease_new_on_thread(void *ctx, int fd)
 	if (!l)
 		return rdmapin_fail(ENOMEM, "out of memory for a lease record");
 	l->fd = lease_take(t, fd);
-	if (l->fd < 0) {
+	l->wd = l->fd < 0 ? -1 : rdmapin_break_thread_watch(l->fd);
+	if (l->wd < 0) {
 		err = errno;
+		if (l->fd >= 0) {
+			fcntl(l->fd, F_SETLEASE, F_UNLCK);
+			close(l->fd);
+		}
 		free(l);
 		errno = err;
 		return -1;
@@ -376,6 +489,10 @@ static int lease_fail(const struct rdmapin_backing_info *b, int err)
 		return rdmapin_fail(EBUSY, "%s: this open file is leased already, by another process "
 				    "that shares it (a parent across fork?); open the file anew and "
 				    "register that", b->path);
+	case ENOSPC:
+		return rdmapin_fail(ENOSPC, "%s: cannot watch the leased file for changes made "
+				    "through fds open before the lease: this user has "
+				    "fs.inotify.max_user_watches watches; raise it", b->path);
 	case EBADF:
 		return rdmapin_fail(EBADF, "%s: this process has no open file for the mapping (was "
 				    "its fd closed?); keep the fd open and pass it in "

@@ -96,6 +96,7 @@ struct rdmapin_break_thread {
 	pid_t tid;			/* 0: not running */
 	int signal;			/* the lease-break signal, read once */
 	int sig_fd, ep_fd;		/* in the thread's table */
+	int ino_fd;			/* inotify: changes of files it watches */
 	int listen_fd;			/* where other threads send it files */
 	struct sockaddr_un addr;	/* listen_fd's abstract name */
 	socklen_t addr_len;
@@ -120,6 +121,7 @@ struct rdmapin_lib {
 
 	struct rdmapin_mr *mrs[RDMAPIN_MR_TABLE_BUCKETS];	/* by struct ibv_mr */
 	struct rdmapin_lease *leases;
+	uint64_t pin_sweep_ns;		/* next look at pinned page-cache pages (lease.c) */
 	struct rdmapin_break_thread brk;
 	struct rdmapin_revoker revoker;
 	struct rdmapin_guard_client guard;

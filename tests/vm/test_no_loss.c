@@ -40,7 +40,9 @@
 #define PROBE_OFF (512UL << 10)		/* the write afterwards lands inside it */
 #define PROBE_LEN (64UL << 10)
 #define SANITY_OFF (2UL << 20)		/* a write before, outside the range */
-#define REVOKE_WAIT_MS 200
+/* A change that no event announces is found by the library's sweep, once a second. */
+#define LEASE_REVOKE_WAIT_MS 1500
+#define GUARD_REVOKE_WAIT_MS 50
 
 /* What the operation runs on: the registered file, and a mapping of it. */
 struct target {
@@ -269,12 +271,12 @@ static bool revoked(struct ibv_mr *mr)
 }
 
 /* Revocation runs on the library's thread: give it time to land. */
-static bool wait_revoked(struct ibv_mr *mr)
+static bool wait_revoked(struct ibv_mr *mr, int wait_ms)
 {
 	const struct timespec step = { .tv_nsec = 5000000 };
 	int i;
 
-	for (i = 0; i < REVOKE_WAIT_MS / 5; i++) {
+	for (i = 0; i < wait_ms / 5; i++) {
 		if (revoked(mr))
 			return true;
 		nanosleep(&step, NULL);
@@ -366,7 +368,7 @@ static void run_case(const struct place *at, enum protection prot, const struct 
 		   "%s: a writer on %s writes into the MR", at->backing, env.rxe1))
 		goto out_writer;
 	r.op_err = run_op(op, &m);
-	r.revoked = wait_revoked(mr);
+	r.revoked = wait_revoked(mr, prot == LEASED ? LEASE_REVOKE_WAIT_MS : GUARD_REVOKE_WAIT_MS);
 	r.status = remote_writer_write(sock, PROBE_OFF, PROBE_LEN);
 	if (r.status == IBV_WC_SUCCESS)
 		r.bytes_err = bytes_in_file(m.path);
@@ -423,6 +425,53 @@ static void run_place(struct ibv_pd *pd, const struct place *at, enum protection
 		run_case(at, prot, &ops[i]);
 }
 
+static int write_sysctl(const char *path, const char *value, char *old, size_t len)
+{
+	FILE *f = fopen(path, "r+e");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = (!old || fgets(old, len, f)) && !fseek(f, 0, SEEK_SET) && fputs(value, f) >= 0;
+	return fclose(f) || !ok ? -1 : 0;
+}
+
+/* A lease whose file cannot be watched is no lease the library takes: ENOSPC, and why. */
+static void check_watch_limit(struct ibv_pd *pd)
+{
+	static const char limit[] = "/proc/sys/fs/inotify/max_user_watches";
+	struct mapping a = unmapped, b = unmapped;
+	struct ibv_mr *ma = NULL, *mb = NULL;
+	char old[32];
+	int err;
+
+	if (!check(!map_file(&a, env.pagecache_dir, MAP_SHARED) &&
+			   !map_file(&b, env.pagecache_dir, MAP_SHARED),
+		   "watch limit: map two files"))
+		goto out;
+	ma = rdmapin_reg_mr(pd, a.addr, a.len, ACCESS);
+	if (check(ma && !write_sysctl(limit, "1", old, sizeof(old)),
+		  "watch limit: one leased file, and fs.inotify.max_user_watches = 1")) {
+		mb = rdmapin_reg_mr_ex(pd, &(struct rdmapin_mr_init_attr){
+			.comp_mask = RDMAPIN_MR_INIT_ATTR_LEASE, .access = ACCESS,
+			.addr = b.addr, .length = b.len, .lease = RDMAPIN_LEASE_REQUIRE });
+		err = errno;
+		write_sysctl(limit, old, NULL, 0);
+		check(!mb && err == ENOSPC && strstr(rdmapin_last_error(), "max_user_watches"),
+		      "watch limit: a second file that must be leased fails with ENOSPC and says why: %s",
+		      mb ? "registered" : rdmapin_last_error());
+	}
+out:
+	if (mb)
+		rdmapin_dereg_mr(mb);
+	if (ma)
+		rdmapin_dereg_mr(ma);
+	unlink(a.path);
+	unlink(b.path);
+	unmap(&a);
+	unmap(&b);
+}
+
 int main(void)
 {
 	struct ibv_pd *pd = start_guest_test();
@@ -440,6 +489,7 @@ int main(void)
 	guardd_init(&guardd, "/run/test_no_loss-guardd", NULL);
 	setenv("RDMAPIN_GUARDD_SOCKET", guardd.socket, 1);
 	check(!guard_unload(), "the lease cases run without the guard");
+	check_watch_limit(pd);
 	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++)
 		run_place(pd, &at[i], LEASED);
 	if (check(!guardd_start(&guardd, NULL), "start rdmapin-guardd"))
