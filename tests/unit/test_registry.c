@@ -95,7 +95,7 @@ static void check_consistent_reads(const char *dir, uint32_t slot)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	t1 = t0;
 	pthread_create(&t, NULL, rewriter, &slot);
-	while (scans < 2000 && t1.tv_sec - t0.tv_sec < 3) {
+	while (scans < 2000 && t1.tv_sec - t0.tv_sec < 6) {
 		s = scan(dir);
 		all.n += s.n;
 		all.torn += s.torn;
