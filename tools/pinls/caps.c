@@ -108,7 +108,10 @@ static void add_guard(struct libscols_table *tb)
 	add_guard_probe(tb);
 	add(tb, "guarded registrations", "no: %s", why);
 	add(tb, "truncate of a pin", "not refused; on a leased file it waits until librdmapin "
-	    "revokes the MR and releases the lease, then goes through");
+	    "revokes the MR and releases the lease, then goes through. Nor are fallocate, "
+	    "madvise(MADV_REMOVE) or remaps, which through an fd open before the lease break "
+	    "none: a long-term pin whose pages they take is revoked after, within a second, "
+	    "and what the device wrote meanwhile is lost (rdmapin_guard(7))");
 }
 
 /* Side by side, so that pins the registry cannot explain stand out. */
