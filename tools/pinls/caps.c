@@ -110,8 +110,9 @@ static void add_guard(struct libscols_table *tb)
 	add(tb, "truncate of a pin", "not refused; on a leased file it waits until librdmapin "
 	    "revokes the MR and releases the lease, then goes through. Nor are fallocate, "
 	    "madvise(MADV_REMOVE) or remaps, which through an fd open before the lease break "
-	    "none: a long-term pin whose pages they take is revoked after, within a second, "
-	    "and what the device wrote meanwhile is lost (rdmapin_guard(7))");
+	    "none: a long-term pin whose pages they take is revoked after, within a second "
+	    "unless the pages were faulted back first, and what the device wrote meanwhile "
+	    "is lost (rdmapin_guard(7))");
 }
 
 /* Side by side, so that pins the registry cannot explain stand out. */
