@@ -142,6 +142,26 @@ static uint64_t smaps_page_size(uintptr_t start)
 }
 
 /*
+ * On older kernels (6.1; not 7.x) /proc/self/maps names an overlay file's
+ * real inode, which neither its path nor its fd names: what is leased or
+ * guarded could not be told to be what is mapped.
+ */
+static bool on_overlayfs(const char *path)
+{
+	struct statfs sf;
+
+	return path[0] == '/' && !statfs(path, &sf) && sf.f_type == OVERLAYFS_SUPER_MAGIC;
+}
+
+static int overlay_refusal(const char *what)
+{
+	return rdmapin_fail(EOPNOTSUPP, "%s is on overlayfs, and this kernel names the underlying "
+				    "file in /proc/self/maps, not the one the path or fd opens, so "
+				    "it cannot be leased or guarded; register a file of the "
+				    "underlying filesystem", what);
+}
+
+/*
  * Kernel-internal files that no path reaches (memfd, MAP_SHARED|MAP_ANONYMOUS,
  * SysV shm, MAP_HUGETLB, named shared anonymous memory) are shmem, or
  * hugetlb when their pages are huge.
@@ -158,6 +178,8 @@ static int unreachable_kind(const struct rdmapin_vma *vma, const char *what,
 	for (i = 0; i < ARRAY_SIZE(internal); i++)
 		if (!strncmp(vma->name, internal[i], strlen(internal[i])))
 			break;
+	if (i == ARRAY_SIZE(internal) && on_overlayfs(vma->name))
+		return overlay_refusal(what);
 	if (i == ARRAY_SIZE(internal))
 		return rdmapin_fail(ENOENT, "%s cannot be reopened to learn its kind (it was "
 					    "deleted or renamed, and /proc/self/map_files needs "
@@ -178,6 +200,8 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, const char *range
 	char what[PATH_MAX + 64];
 	int file, ret;
 
+	if (fd >= 0 && !maps_file(fd, vma) && on_overlayfs(vma->name))
+		return overlay_refusal(range);
 	if (fd >= 0 && !maps_file(fd, vma))
 		return rdmapin_fail(EINVAL, "%s: fd %d is not the file mapped at 0x%" PRIxPTR
 					    " (%s, dev %u:%u inode %" PRIu64 "); pass the fd that "

@@ -582,8 +582,10 @@ static void overlay_form(struct ibv_pd *pd, const char *dir, bool drop_in)
 		goto out;
 	mr = reg_overlay(pd, &m, drop_in);
 	if (!mr) {
-		check(env.kernel == KERNEL_6_1, "overlayfs, %s: refused on 6.1 only: %s", form,
-		      rdmapin_last_error());
+		check(env.kernel == KERNEL_6_1 && errno == EOPNOTSUPP &&
+			      strstr(rdmapin_last_error(), "overlayfs"),
+		      "overlayfs, %s: refused on 6.1 only, with EOPNOTSUPP, naming overlayfs: %s",
+		      form, rdmapin_last_error());
 		goto out;
 	}
 	ret = rdmapin_query_mr(mr, &a);
