@@ -727,6 +727,62 @@ static void check_forged_state(void)
 	unlink(victim);
 }
 
+/*
+ * The state's journal (rdmapin-guardd(8) FILES): a daemon killed while
+ * appending leaves a torn last line, which is not believed while the lines
+ * before it are; a line that undoes what the state never held is a state
+ * the daemon did not write, and nothing of it is believed. @torn: the first
+ * case (the snapshot's entry 1 goes, entry 2 comes, a third is torn).
+ */
+static void journal_case(const char *what, bool torn)
+{
+	char dir[96], path[128], text[1024], victim[256], log[sizeof(guardd.log)];
+	unsigned long long st = rdmapin_proc_start_time(getpid());
+	struct rdmapin_guard_key key;
+	int fd, err, rejected;
+	size_t n;
+
+	snprintf(dir, sizeof(dir), "%s/%s", work, what);
+	snprintf(path, sizeof(path), "%s/private", dir);
+	if (mkdir(dir, 0755) || mkdir(path, 0700) ||
+	    new_file(victim, sizeof(victim), env.pagecache_dir, what, 0, 0, 0600, &fd))
+		return;
+	rdmapin_guard_key_of(fd, &key, "test");
+	n = snprintf(text, sizeof(text), "rdmapin-guardd-state 3\nnext_id 2\nclient %d %llu 0\n"
+		     "entry 1 %u %llu 0 0 %s\n", getpid(), st, key.dev,
+		     (unsigned long long)key.ino, victim);
+	if (torn)
+		snprintf(text + n, sizeof(text) - n, "+ %d %llu 0 2 %u %llu 0 0 %s\n- %d %llu 1\n"
+			 "+ 1 2 0 3 4 5 0 0 /torn", getpid(), st, key.dev,
+			 (unsigned long long)key.ino, victim, getpid(), st);
+	else
+		snprintf(text + n, sizeof(text) - n, "- %d %llu 7\n", getpid(), st);
+	snprintf(path, sizeof(path), "%s/private/state", dir);
+	write_file(path, text, 0, 0600);
+	memcpy(log, guardd.log, sizeof(log));
+	guardd_init(&guardd, dir, log);
+	rejected = log_lines("set aside as state.rejected");
+	if (!start(what, NULL)) {
+		err = truncate_err(fd);
+		rejected = log_lines("set aside as state.rejected") - rejected;
+		check(rejected == !torn && err == (torn ? ETXTBSY : 0),
+		      "%s: %s (%d rejections logged, truncate: %s)", what,
+		      torn ? "believed, the file guarded" : "not believed, the file not guarded",
+		      rejected, strerror(err));
+		stop(what);
+	}
+	while (rdmapin_guard_holds(&key) == 1 && !rdmapin_guard_unref(&key, "test"))
+		;
+	close(fd);
+	unlink(victim);
+}
+
+static void check_journal(void)
+{
+	journal_case("journal-torn", true);
+	journal_case("journal-forged", false);
+}
+
 /* --- the daemon as its unit runs it ------------------------------------- */
 
 static void check_config_refused(const char *conf)
@@ -837,6 +893,7 @@ int main(void)
 	phase("flood");
 	check_users_dir();
 	check_forged_state();
+	check_journal();
 	phase("state dir");
 
 	check(!guard_unload(), "unload the guard");
