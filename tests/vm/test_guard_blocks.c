@@ -16,101 +16,30 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <liburing.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <linux/falloc.h>
-#include <linux/fs.h>
 
 #include <rdmapin/rdmapin.h>
+#include "block_paths.h"
 #include "check.h"
 #include "guardd_ctl.h"
 #include "guest.h"
 #include "rdma_peer.h"
 #include "remote_writer.h"
 
-#ifndef FALLOC_FL_WRITE_ZEROES
-#define FALLOC_FL_WRITE_ZEROES 0x80	/* Linux 6.17; Debian 12's headers lack it */
-#endif
-
 #define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
 /* A range aligned to any block size, DAX's 2 MiB too. */
 #define CHUNK (2UL << 20)
 #define WRITE_LEN (1UL << 20)
 
-/* What a call is given: the file it targets, and a file with the same bytes. */
-struct target {
-	int fd;
-	void *map;		/* a shared mapping of fd's file, REGION_SIZE long */
-	int same;		/* same filesystem, same bytes, never guarded */
-	int dst;		/* where the clone-source call clones to */
-	struct io_uring *ring;
-};
-
-static int err_of(int ret)
-{
-	return ret < 0 ? errno : 0;
-}
-
-static int falloc(const struct target *t, int mode, off_t len)
-{
-	return err_of(fallocate(t->fd, mode, 0, len));
-}
-
-static int punch(const struct target *t)
-{
-	return falloc(t, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, CHUNK);
-}
-
-static int collapse(const struct target *t)
-{
-	return falloc(t, FALLOC_FL_COLLAPSE_RANGE, CHUNK);
-}
-
-static int zero(const struct target *t)
-{
-	return falloc(t, FALLOC_FL_ZERO_RANGE, CHUNK);
-}
-
-static int zero_keep(const struct target *t)
-{
-	return falloc(t, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, CHUNK);
-}
-
-static int insert(const struct target *t)
-{
-	return falloc(t, FALLOC_FL_INSERT_RANGE, CHUNK);
-}
-
-static int write_zeroes(const struct target *t)
-{
-	return falloc(t, FALLOC_FL_WRITE_ZEROES, CHUNK);
-}
-
-static int alloc(const struct target *t)
-{
-	return falloc(t, 0, REGION_SIZE);
-}
-
-static int alloc_keep(const struct target *t)
-{
-	return falloc(t, FALLOC_FL_KEEP_SIZE, REGION_SIZE);
-}
-
-static int unshare_range(const struct target *t)
-{
-	return falloc(t, FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE, CHUNK);
-}
-
-/* The same punch (4 KiB) by a 32-bit process: ia32_punch.c, on our fd as its fd 3. */
-static int ia32_punch(const struct target *t)
+/* The same punch by a 32-bit process: ia32_punch.c, on our fd as its fd 3. */
+static int ia32_punch(const struct block_target *t)
 {
 	pid_t pid;
 
@@ -124,137 +53,33 @@ static int ia32_punch(const struct target *t)
 	return pid < 0 ? errno : child_errno(pid);
 }
 
-static int madv_remove(const struct target *t)
-{
-	return err_of(madvise(t->map, CHUNK, MADV_REMOVE));
-}
-
-static int ficlone(const struct target *t)
-{
-	return err_of(ioctl(t->fd, FICLONE, t->same));
-}
-
-static int ficlonerange(const struct target *t)
-{
-	struct file_clone_range r = { .src_fd = t->same, .src_length = CHUNK };
-
-	return err_of(ioctl(t->fd, FICLONERANGE, &r));
-}
-
-/* The per-file status is the call's outcome; identical bytes would dedupe. */
-static int fideduperange(const struct target *t)
-{
-	struct {
-		struct file_dedupe_range r;
-		struct file_dedupe_range_info info;
-	} d = { .r = { .src_length = CHUNK, .dest_count = 1 }, .info = { .dest_fd = t->fd } };
-
-	if (ioctl(t->same, FIDEDUPERANGE, &d))
-		return errno;
-	if (d.info.status == FILE_DEDUPE_RANGE_DIFFERS)
-		return EBADE;
-	return d.info.status < 0 ? -d.info.status : 0;
-}
-
-static int copy_into(const struct target *t)
-{
-	loff_t in = 0, out = 0;
-
-	return err_of(copy_file_range(t->same, &in, t->fd, &out, CHUNK, 0));
-}
-
-static int clone_from(const struct target *t)
-{
-	return err_of(ioctl(t->dst, FICLONE, t->fd));
-}
-
-static int pwrite_same(const struct target *t)
-{
-	char buf[4096];
-
-	if (pread(t->same, buf, sizeof(buf), 0) != sizeof(buf))
-		return EIO;
-	return pwrite(t->fd, buf, sizeof(buf), 0) == sizeof(buf) ? 0 : errno;
-}
-
-/* One io_uring request, prepared by @prep: its result's errno. */
-static int uring_one(const struct target *t, void (*prep)(struct io_uring_sqe *, const struct target *))
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(t->ring);
-	struct io_uring_cqe *cqe;
-	int ret;
-
-	if (!sqe)
-		return EBUSY;
-	prep(sqe, t);
-	ret = io_uring_submit_and_wait(t->ring, 1);
-	if (ret < 0)
-		return -ret;
-	ret = io_uring_wait_cqe(t->ring, &cqe);
-	if (ret < 0)
-		return -ret;
-	ret = cqe->res < 0 ? -cqe->res : 0;
-	io_uring_cqe_seen(t->ring, cqe);
-	return ret;
-}
-
-static void prep_punch(struct io_uring_sqe *sqe, const struct target *t)
-{
-	io_uring_prep_fallocate(sqe, t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, CHUNK);
-}
-
-static void prep_alloc_keep(struct io_uring_sqe *sqe, const struct target *t)
-{
-	io_uring_prep_fallocate(sqe, t->fd, FALLOC_FL_KEEP_SIZE, 0, REGION_SIZE);
-}
-
-static void prep_madv_remove(struct io_uring_sqe *sqe, const struct target *t)
-{
-	io_uring_prep_madvise(sqe, t->map, CHUNK, MADV_REMOVE);
-}
-
-static int uring_punch(const struct target *t)
-{
-	return uring_one(t, prep_punch);
-}
-
-static int uring_alloc_keep(const struct target *t)
-{
-	return uring_one(t, prep_alloc_keep);
-}
-
-static int uring_madv_remove(const struct target *t)
-{
-	return uring_one(t, prep_madv_remove);
-}
-
 struct op {
 	const char *name;
-	int (*run)(const struct target *t);
+	int (*run)(const struct block_target *t);
 	bool refused;
 };
 
 static const struct op ops[] = {
-	{ "fallocate(PUNCH_HOLE)", punch, true },
-	{ "fallocate(COLLAPSE_RANGE)", collapse, true },
-	{ "fallocate(ZERO_RANGE)", zero, true },
-	{ "fallocate(ZERO_RANGE|KEEP_SIZE)", zero_keep, true },
-	{ "fallocate(INSERT_RANGE)", insert, true },
-	{ "fallocate(WRITE_ZEROES)", write_zeroes, true },
+	{ "fallocate(PUNCH_HOLE)", block_punch, true },
+	{ "fallocate(COLLAPSE_RANGE)", block_collapse, true },
+	{ "fallocate(ZERO_RANGE)", block_zero, true },
+	{ "fallocate(ZERO_RANGE|KEEP_SIZE)", block_zero_keep, true },
+	{ "fallocate(INSERT_RANGE)", block_insert, true },
+	{ "fallocate(WRITE_ZEROES)", block_write_zeroes, true },
 	{ "ia32 fallocate(PUNCH_HOLE)", ia32_punch, true },
-	{ "madvise(MADV_REMOVE)", madv_remove, true },
-	{ "ioctl(FICLONE) into it", ficlone, true },
-	{ "ioctl(FICLONERANGE) into it", ficlonerange, true },
-	{ "ioctl(FIDEDUPERANGE) into it", fideduperange, true },
-	{ "copy_file_range() into it", copy_into, true },
-	{ "io_uring fallocate(PUNCH_HOLE)", uring_punch, true },
-	{ "io_uring madvise(MADV_REMOVE)", uring_madv_remove, true },
-	{ "fallocate(0)", alloc, false },
-	{ "fallocate(KEEP_SIZE)", alloc_keep, false },
-	{ "fallocate(UNSHARE_RANGE)", unshare_range, false },
-	{ "io_uring fallocate(KEEP_SIZE)", uring_alloc_keep, false },
-	{ "pwrite()", pwrite_same, false },
-	{ "ioctl(FICLONE) from it", clone_from, false },
+	{ "madvise(MADV_REMOVE)", block_madv_remove, true },
+	{ "ioctl(FICLONE) into it", block_ficlone, true },
+	{ "ioctl(FICLONERANGE) into it", block_ficlonerange, true },
+	{ "ioctl(FIDEDUPERANGE) into it", block_dedupe, true },
+	{ "copy_file_range() into it", block_copy_into, true },
+	{ "io_uring fallocate(PUNCH_HOLE)", block_uring_punch, true },
+	{ "io_uring madvise(MADV_REMOVE)", block_uring_madv_remove, true },
+	{ "fallocate(0)", block_alloc, false },
+	{ "fallocate(KEEP_SIZE)", block_alloc_keep, false },
+	{ "fallocate(UNSHARE_RANGE)", block_unshare, false },
+	{ "io_uring fallocate(KEEP_SIZE)", block_uring_alloc_keep, false },
+	{ "pwrite()", block_pwrite, false },
+	{ "ioctl(FICLONE) from it", block_clone_from, false },
 };
 
 #define NR_OPS (sizeof(ops) / sizeof(ops[0]))
@@ -318,7 +143,7 @@ struct place {
 	struct io_uring ring;
 };
 
-static void run_ops(const struct place *p, const struct target *t, const char *who)
+static void run_ops(const struct place *p, const struct block_target *t, const char *who)
 {
 	size_t i;
 	int got;
@@ -336,8 +161,8 @@ static void run_ops(const struct place *p, const struct target *t, const char *w
 /* The twin, whole again before each call, so every call meets the same file. */
 static void measure_baselines(struct place *p)
 {
-	struct target t = { .fd = p->twin.fd, .map = p->twin.addr, .same = p->same.fd,
-			    .dst = p->dst.fd, .ring = &p->ring };
+	struct block_target t = { .fd = p->twin.fd, .map = p->twin.addr, .src = p->same.fd,
+				  .dst = p->dst.fd, .len = CHUNK, .ring = &p->ring };
 	size_t i;
 
 	for (i = 0; i < NR_OPS; i++) {
@@ -354,7 +179,8 @@ static void other_process(void *arg)
 {
 	const struct place *p = arg;
 	struct io_uring ring;
-	struct target t = { .same = p->same.fd, .dst = p->dst.fd, .ring = &ring };
+	struct block_target t = { .src = p->same.fd, .dst = p->dst.fd, .len = CHUNK,
+				  .ring = &ring };
 
 	t.fd = open(p->m.path, O_RDWR | O_CLOEXEC);
 	t.map = t.fd < 0 ? MAP_FAILED : mmap(NULL, REGION_SIZE, PROT_READ | PROT_WRITE,
@@ -398,7 +224,7 @@ static void close_place(struct place *p)
 
 static void registered(struct ibv_pd *pd, struct place *p)
 {
-	struct target t = { .ring = &p->ring };
+	struct block_target t = { .ring = &p->ring };
 	struct ibv_mr *mr = NULL;
 
 	if (!check(!open_place(p), "%s: create, fill and map files, and a ring: %s", p->name,
@@ -410,15 +236,15 @@ static void registered(struct ibv_pd *pd, struct place *p)
 		   mr ? "" : rdmapin_last_error()))
 		goto out;
 	check_guarded(mr, p->name);
-	t = (struct target){ .fd = p->m.fd, .map = p->m.addr, .same = p->same.fd,
-			     .dst = p->dst.fd, .ring = &p->ring };
+	t = (struct block_target){ .fd = p->m.fd, .map = p->m.addr, .src = p->same.fd,
+				   .dst = p->dst.fd, .len = CHUNK, .ring = &p->ring };
 	run_ops(p, &t, "its owner");
 	check_in_child(other_process, p);
 	check(intact(p->m.path), "%s: a separate open reads the file's bytes and size unchanged",
 	      p->name);
 	check_guarded(mr, p->name);
 	check(!rdmapin_dereg_mr(mr), "%s: rdmapin_dereg_mr", p->name);
-	check(!punch(&t), "%s: deregistered, the file's hole punches again", p->name);
+	check(!block_punch(&t), "%s: deregistered, the file's hole punches again", p->name);
 out:
 	close_place(p);
 }
@@ -436,7 +262,7 @@ static void clone_then_write(struct rdma_peer *peer, struct ibv_mr *mr, const st
 	char *buf = malloc(WRITE_LEN);
 	pid_t pid;
 
-	err = err_of(ioctl(p->dst.fd, FICLONE, p->m.fd));
+	err = block_clone_from(&(struct block_target){ .fd = p->m.fd, .dst = p->dst.fd });
 	printf("# table %s %s %s | clone from it, then remote write | %s\n",
 	       env.kernel == KERNEL_7 ? "7" : "6.1", env.fsdax_fs, p->name, errname(err));
 	if (err) {

@@ -13,14 +13,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <liburing.h>
-#include <linux/falloc.h>
-#include <linux/fs.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -29,6 +25,7 @@
 #include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
+#include "block_paths.h"
 #include "check.h"
 #include "guardd_ctl.h"
 #include "guest.h"
@@ -44,13 +41,6 @@
 #define LEASE_REVOKE_WAIT_MS 1500
 #define GUARD_REVOKE_WAIT_MS 50
 
-/* What the operation runs on: the registered file, and a mapping of it. */
-struct target {
-	const char *path;
-	int fd;
-	void *addr;
-};
-
 enum who {
 	BY_OTHER,	/* another process, which opens the file itself */
 	BY_INHERITED,	/* a child, through the fd it inherited */
@@ -62,15 +52,15 @@ static const char *const who_name[] = { "other", "inherited", "owner" };
 struct op {
 	const char *name;
 	enum who who;
-	int (*run)(const struct target *t);	/* 0 or an errno */
+	int (*run)(const struct block_target *t);	/* 0 or an errno */
 };
 
-static int op_truncate(const struct target *t)
+static int op_truncate(const struct block_target *t)
 {
 	return truncate(t->path, 0) ? errno : 0;
 }
 
-static int op_open_trunc(const struct target *t)
+static int op_open_trunc(const struct block_target *t)
 {
 	int fd = open(t->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 
@@ -80,135 +70,9 @@ static int op_open_trunc(const struct target *t)
 	return 0;
 }
 
-static int op_ftruncate(const struct target *t)
+static int op_ftruncate(const struct block_target *t)
 {
 	return ftruncate(t->fd, 0) ? errno : 0;
-}
-
-static int falloc(const struct target *t, int mode)
-{
-	return fallocate(t->fd, mode, 0, OP_LEN) ? errno : 0;
-}
-
-static int op_punch(const struct target *t)
-{
-	return falloc(t, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
-}
-
-static int op_collapse(const struct target *t)
-{
-	return falloc(t, FALLOC_FL_COLLAPSE_RANGE);
-}
-
-static int op_zero(const struct target *t)
-{
-	return falloc(t, FALLOC_FL_ZERO_RANGE);
-}
-
-static int op_insert(const struct target *t)
-{
-	return falloc(t, FALLOC_FL_INSERT_RANGE);
-}
-
-static int op_madv_remove(const struct target *t)
-{
-	return madvise(t->addr, OP_LEN, MADV_REMOVE) ? errno : 0;
-}
-
-static int op_uring_punch(const struct target *t)
-{
-	struct io_uring_cqe *cqe;
-	struct io_uring ring;
-	int ret;
-
-	ret = -io_uring_queue_init(2, &ring, 0);
-	if (ret)
-		return ret;
-	io_uring_prep_fallocate(io_uring_get_sqe(&ring), t->fd,
-				FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, OP_LEN);
-	ret = io_uring_submit_and_wait(&ring, 1);
-	if (ret >= 0 && !(ret = io_uring_peek_cqe(&ring, &cqe)))
-		ret = cqe->res;
-	io_uring_queue_exit(&ring);
-	return ret < 0 ? -ret : 0;
-}
-
-/* A file of written data beside the target, on its filesystem: what a remap brings in. */
-static int source_file(const struct target *t)
-{
-	static char data[OP_LEN];
-	char path[PATH_MAX];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s.src", t->path);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	unlink(path);
-	if (pwrite(fd, data, OP_LEN, 0) != (ssize_t)OP_LEN || fsync(fd)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int op_ficlone(const struct target *t)
-{
-	int src = source_file(t), ret;
-
-	if (src < 0)
-		return errno;
-	ret = ioctl(t->fd, FICLONE, src) ? errno : 0;
-	close(src);
-	return ret;
-}
-
-static int op_ficlonerange(const struct target *t)
-{
-	struct file_clone_range r = { .src_length = OP_LEN };
-	int ret;
-
-	r.src_fd = source_file(t);
-	if ((int)r.src_fd < 0)
-		return errno;
-	ret = ioctl(t->fd, FICLONERANGE, &r) ? errno : 0;
-	close(r.src_fd);
-	return ret;
-}
-
-/* Both ranges hold zeros, so a dedupe that is let through shares the blocks. */
-static int op_dedupe(const struct target *t)
-{
-	struct {
-		struct file_dedupe_range r;
-		struct file_dedupe_range_info info;
-	} d = { .r = { .src_length = OP_LEN, .dest_count = 1 }, .info = { .dest_fd = t->fd } };
-	int src = source_file(t), ret;
-
-	if (src < 0)
-		return errno;
-	ret = ioctl(src, FIDEDUPERANGE, &d) ? errno : 0;
-	close(src);
-	if (ret)
-		return ret;
-	if (d.info.status < 0)
-		return -d.info.status;
-	return d.info.status == FILE_DEDUPE_RANGE_DIFFERS ? EILSEQ : 0;
-}
-
-static int op_copy_range(const struct target *t)
-{
-	loff_t in = 0, out = 0;
-	int src = source_file(t);
-	ssize_t n;
-	int ret;
-
-	if (src < 0)
-		return errno;
-	n = copy_file_range(src, &in, t->fd, &out, OP_LEN, 0);
-	ret = n < 0 ? errno : n == (ssize_t)OP_LEN ? 0 : EIO;
-	close(src);
-	return ret;
 }
 
 static const struct op ops[] = {
@@ -216,49 +80,74 @@ static const struct op ops[] = {
 	{ "open(O_TRUNC)", BY_OTHER, op_open_trunc },
 	{ "ftruncate", BY_INHERITED, op_ftruncate },
 	{ "ftruncate", BY_OWNER, op_ftruncate },
-	{ "punch", BY_OTHER, op_punch },
-	{ "punch", BY_INHERITED, op_punch },
-	{ "punch", BY_OWNER, op_punch },
-	{ "collapse", BY_INHERITED, op_collapse },
-	{ "zero-range", BY_INHERITED, op_zero },
-	{ "insert-range", BY_INHERITED, op_insert },
-	{ "MADV_REMOVE", BY_OWNER, op_madv_remove },
-	{ "MADV_REMOVE", BY_OTHER, op_madv_remove },
-	{ "io_uring punch", BY_INHERITED, op_uring_punch },
-	{ "FICLONE", BY_INHERITED, op_ficlone },
-	{ "FICLONERANGE", BY_INHERITED, op_ficlonerange },
-	{ "FIDEDUPERANGE", BY_INHERITED, op_dedupe },
-	{ "copy_file_range", BY_INHERITED, op_copy_range },
+	{ "punch", BY_OTHER, block_punch },
+	{ "punch", BY_INHERITED, block_punch },
+	{ "punch", BY_OWNER, block_punch },
+	{ "collapse", BY_INHERITED, block_collapse },
+	{ "zero-range", BY_INHERITED, block_zero },
+	{ "insert-range", BY_INHERITED, block_insert },
+	{ "MADV_REMOVE", BY_OWNER, block_madv_remove },
+	{ "MADV_REMOVE", BY_OTHER, block_madv_remove },
+	{ "io_uring punch", BY_INHERITED, block_uring_punch },
+	{ "FICLONE", BY_INHERITED, block_ficlone },
+	{ "FICLONERANGE", BY_INHERITED, block_ficlonerange },
+	{ "FIDEDUPERANGE", BY_INHERITED, block_dedupe },
+	{ "copy_file_range", BY_INHERITED, block_copy_into },
 };
 
 /* Another process's view of the file: its own open and mapping. */
-static int run_as_other(const struct op *op, const char *path)
+static int run_as_other(const struct op *op, struct block_target t)
 {
-	struct target t = { .path = path };
-
-	t.fd = open(path, O_RDWR | O_CLOEXEC);
+	t.fd = open(t.path, O_RDWR | O_CLOEXEC);
 	if (t.fd < 0)
 		return errno;
-	t.addr = mmap(NULL, OP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, t.fd, 0);
-	if (t.addr == MAP_FAILED)
+	t.map = mmap(NULL, OP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, t.fd, 0);
+	if (t.map == MAP_FAILED)
 		return errno;
 	return op->run(&t);
+}
+
+/* A file of written zeros beside the target, on its filesystem: what a remap brings in. */
+static int source_file(const char *target)
+{
+	static char zeros[OP_LEN];
+	char path[PATH_MAX + 8];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s.src", target);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (pwrite(fd, zeros, OP_LEN, 0) == (ssize_t)OP_LEN && !fsync(fd))
+		return fd;
+	close(fd);
+	return -1;
 }
 
 /* The operation's result: 0 or an errno (ETIMEDOUT: it hung for 30 s). */
 static int run_op(const struct op *op, const struct mapping *m)
 {
-	struct target t = { .path = m->path, .fd = m->fd, .addr = m->addr };
+	struct block_target t = {
+		.path = m->path, .fd = m->fd, .map = m->addr, .dst = -1, .len = OP_LEN,
+	};
 	pid_t pid;
 	int err;
 
-	if (op->who == BY_OWNER)
-		return op->run(&t);
+	t.src = source_file(m->path);
+	if (t.src < 0)
+		return errno;
+	if (op->who == BY_OWNER) {
+		err = op->run(&t);
+		close(t.src);
+		return err;
+	}
 	pid = fork();
 	if (pid == 0) {
 		alarm(30);
-		_exit(op->who == BY_OTHER ? run_as_other(op, m->path) : op->run(&t));
+		_exit(op->who == BY_OTHER ? run_as_other(op, t) : op->run(&t));
 	}
+	close(t.src);
 	err = child_errno(pid);
 	return err == ECHILD ? ETIMEDOUT : err;
 }
