@@ -740,6 +740,7 @@ static void journal_case(const char *what, bool torn)
 	unsigned long long st = rdmapin_proc_start_time(getpid());
 	struct rdmapin_guard_key key;
 	int fd, err, rejected;
+	struct statx stx;
 	size_t n;
 
 	snprintf(dir, sizeof(dir), "%s/%s", work, what);
@@ -748,13 +749,18 @@ static void journal_case(const char *what, bool torn)
 	    new_file(victim, sizeof(victim), env.pagecache_dir, what, 0, 0, 0600, &fd))
 		return;
 	rdmapin_guard_key_of(fd, &key, "test");
+	/* The daemon finds the file again by its path and birth time. */
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) || !(stx.stx_mask & STATX_BTIME))
+		stx.stx_btime = (struct statx_timestamp){ 0 };
 	n = snprintf(text, sizeof(text), "rdmapin-guardd-state 3\nnext_id 2\nclient %d %llu 0\n"
-		     "entry 1 %u %llu 0 0 %s\n", getpid(), st, key.dev,
-		     (unsigned long long)key.ino, victim);
+		     "entry 1 %u %llu %lld %u %s\n", getpid(), st, key.dev,
+		     (unsigned long long)key.ino, (long long)stx.stx_btime.tv_sec,
+		     stx.stx_btime.tv_nsec, victim);
 	if (torn)
-		snprintf(text + n, sizeof(text) - n, "+ %d %llu 0 2 %u %llu 0 0 %s\n- %d %llu 1\n"
-			 "+ 1 2 0 3 4 5 0 0 /torn", getpid(), st, key.dev,
-			 (unsigned long long)key.ino, victim, getpid(), st);
+		snprintf(text + n, sizeof(text) - n, "+ %d %llu 0 2 %u %llu %lld %u %s\n"
+			 "- %d %llu 1\n+ 1 2 0 3 4 5 0 0 /torn", getpid(), st, key.dev,
+			 (unsigned long long)key.ino, (long long)stx.stx_btime.tv_sec,
+			 stx.stx_btime.tv_nsec, victim, getpid(), st);
 	else
 		snprintf(text + n, sizeof(text) - n, "- %d %llu 7\n", getpid(), st);
 	snprintf(path, sizeof(path), "%s/private/state", dir);
