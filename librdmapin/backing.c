@@ -193,6 +193,16 @@ static int unreachable_kind(const struct rdmapin_vma *vma, const char *what,
 	return 0;
 }
 
+static int wrong_fd(const struct rdmapin_vma *vma, int fd, const char *range)
+{
+	if (on_overlayfs(vma->name))
+		return overlay_refusal(range);
+	return rdmapin_fail(EINVAL, "%s: fd %d is not the file mapped at 0x%" PRIxPTR " (%s, dev "
+				    "%u:%u inode %" PRIu64 "); pass the fd that was mmap()ed, or -1",
+			    range, fd, vma->start, vma->inode ? vma->name : "anonymous memory",
+			    vma->dev_major, vma->dev_minor, vma->inode);
+}
+
 /* One mapping's kind; range names the caller's range in messages. */
 static int classify_vma(const struct rdmapin_vma *vma, int fd, const char *range,
 			struct rdmapin_backing_info *info)
@@ -200,14 +210,8 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, const char *range
 	char what[PATH_MAX + 64];
 	int file, ret;
 
-	if (fd >= 0 && !maps_file(fd, vma) && on_overlayfs(vma->name))
-		return overlay_refusal(range);
 	if (fd >= 0 && !maps_file(fd, vma))
-		return rdmapin_fail(EINVAL, "%s: fd %d is not the file mapped at 0x%" PRIxPTR
-					    " (%s, dev %u:%u inode %" PRIu64 "); pass the fd that "
-					    "was mmap()ed, or -1", range, fd, vma->start,
-				    vma->inode ? vma->name : "anonymous memory", vma->dev_major,
-				    vma->dev_minor, vma->inode);
+		return wrong_fd(vma, fd, range);
 	/* SysV shm's inode number is its id, 0 for the first: anonymous has no name too. */
 	if (!vma->inode && vma->name[0] != '/') {
 		info->kind = RDMAPIN_BACKING_ANON;
