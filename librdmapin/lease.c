@@ -256,7 +256,6 @@ static void arm_next_deadline(void)
 	const struct rdmapin_lease *l;
 	const struct rdmapin_mr *mr;
 	uint64_t next = 0;
-
 	bool pinned = false;
 
 	for (l = rdmapin_lib.leases; l; l = l->next)
