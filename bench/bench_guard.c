@@ -873,6 +873,7 @@ int main(void)
 {
 	/* Lines in order with those that rdmapin-guardd writes to the same stderr. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	bench_accept_quirks();
 	if (read_env() || raise_fd_limit())
 		return 1;
 	printf("# Linux %s, %s, fsdax on %s\n", env.kernel == KERNEL_7 ? "7.x" : "6.1", env.rxe0,

@@ -157,6 +157,7 @@ int main(void)
 {
 	struct ibv_pd *pd;
 
+	bench_accept_quirks();
 	if (read_env() || load_preload() || !(pd = open_pd(env.rxe0)))
 		return 1;
 	printf("# Linux %s, %s, fsdax on %s\n", env.kernel == KERNEL_7 ? "7.x" : "6.1", env.rxe0,

@@ -193,6 +193,7 @@ int main(void)
 	struct rdma_peer p;
 	bool odp;
 
+	bench_accept_quirks();
 	if (read_env() || rdma_peer_open(&p, env.rxe0, env.gid_index))
 		return 1;
 	odp = env.kernel == KERNEL_7;

@@ -307,6 +307,7 @@ int main(int argc, char **argv)
 	char self[PATH_MAX];
 	ssize_t n;
 
+	bench_accept_quirks();
 	if (read_env() || rdma_peer_open(&p, env.rxe0, env.gid_index))
 		return 1;
 	odp = env.kernel == KERNEL_7;
