@@ -39,7 +39,6 @@
 #include <bpf/bpf.h>
 #include <rdmapin/rdmapin.h>
 #include "bench.h"
-#include "guard_client.h"
 #include "guard_map.h"
 #include "guardd_ctl.h"
 #include "guardd_proto.h"
@@ -497,7 +496,6 @@ struct variant {
 	struct ibv_mr *(*reg)(struct reg_bench *b);
 	enum rdmapin_guard_kind guard;
 	enum rdmapin_lease_kind lease;
-	bool away;		/* the library finds no daemon, as when it is stopped */
 	double s[REG_ROUNDS];
 };
 
@@ -505,9 +503,6 @@ struct variant {
 #define REG(what_, reg_, guard_, lease_) \
 	{ .what = (what_), .time = time_rdmapin, .reg = (reg_), .guard = (guard_), \
 	  .lease = (lease_) }
-#define AWAY(what_, reg_, guard_, lease_) \
-	{ .what = (what_), .time = time_rdmapin, .reg = (reg_), .guard = (guard_), \
-	  .lease = (lease_), .away = true }
 
 static double time_verbs(struct reg_bench *b, const struct variant *v)
 {
@@ -605,36 +600,12 @@ static struct ibv_mr *reg_leased(struct reg_bench *b)
 	return rdmapin_reg_mr_ex(b->pd, &attr);
 }
 
-/*
- * Makes the library find no daemon, as when it is stopped, or (@away false)
- * find it again, untimed: with the daemon stopped in between rounds instead,
- * the rows would not share their rounds. The library forgets its connection
- * as a forked child does, and a request on our own connection waits until
- * the daemon has dropped it as a client that hung up; coming back, a
- * registration connects again.
- */
-static int set_away(struct reg_bench *b, bool away)
-{
-	struct ibv_mr *mr;
-
-	if (away) {
-		rdmapin_guard_client_forget();
-		setenv("RDMAPIN_GUARDD_SOCKET", GUARDD_DIR "/stopped", 1);
-		return guardd_noop(b->sock);
-	}
-	setenv("RDMAPIN_GUARDD_SOCKET", GUARDD_SOCKET, 1);
-	mr = reg_fd(b);
-	return mr ? rdmapin_dereg_mr(mr) : -1;
-}
-
 /* Registers as @v says, and hands back what the MR got; NULL if it failed. */
 static struct ibv_mr *reg_variant(struct reg_bench *b, const struct variant *v,
 				  struct rdmapin_mr_attr *attr)
 {
 	struct ibv_mr *mr;
 
-	if (v->away && set_away(b, true))
-		return NULL;
 	mr = v->reg(b);
 	if (mr && rdmapin_query_mr(mr, attr)) {
 		rdmapin_dereg_mr(mr);
@@ -648,15 +619,11 @@ static double time_rdmapin(struct reg_bench *b, const struct variant *v)
 	struct ibv_mr *mr;
 	double t;
 
-	if (v->away && set_away(b, true))
-		return -1;
 	t = now_s();
 	mr = v->reg(b);
 	if (mr)
 		rdmapin_dereg_mr(mr);
 	t = now_s() - t;
-	if (v->away && set_away(b, false))
-		return -1;
 	return mr ? t : -1;
 }
 
@@ -679,8 +646,6 @@ static int check_kind(struct reg_bench *b, const struct variant *v)
 		printf("%s: got guard kind %d and lease kind %d, not %d and %d\n", v->what,
 		       attr.guard, attr.lease, v->guard, v->lease);
 	rdmapin_dereg_mr(mr);
-	if (v->away && set_away(b, false))
-		return -1;
 	return ret;
 }
 
@@ -785,10 +750,6 @@ static void bench_with_daemon(struct reg_bench *b)
 		    RDMAPIN_GUARD_KIND_DAEMON, RDMAPIN_LEASE_KIND_NONE),
 		REG("rdmapin reg+dereg, guarded via rdmapin-guardd (own fd found)", reg_nofd,
 		    RDMAPIN_GUARD_KIND_DAEMON, RDMAPIN_LEASE_KIND_NONE),
-		AWAY("rdmapin reg+dereg, guarded directly (attr.fd)", reg_fd,
-		     RDMAPIN_GUARD_KIND_DIRECT, RDMAPIN_LEASE_KIND_NONE),
-		AWAY("rdmapin reg+dereg, guarded directly (own fd found)", reg_nofd,
-		     RDMAPIN_GUARD_KIND_DIRECT, RDMAPIN_LEASE_KIND_NONE),
 		REG("rdmapin reg+dereg, leased (RDMAPIN_LEASE_REQUIRE)", reg_leased,
 		    RDMAPIN_GUARD_KIND_NONE, RDMAPIN_LEASE_KIND_EMULATED),
 	};
@@ -798,7 +759,7 @@ static void bench_with_daemon(struct reg_bench *b)
 		printf("%s\n", rdmapin_last_error());
 		return;
 	}
-	printf("-- rdmapin-guardd running (\"directly\": the library pointed at no socket):\n");
+	printf("-- rdmapin-guardd running:\n");
 	compare(b, v, ARRAY_SIZE(v));
 	bench_daemon_entries(b);
 	close(b->sock);
