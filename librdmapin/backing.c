@@ -29,6 +29,36 @@ static uint64_t base_page_size(void)
 	return sysconf(_SC_PAGESIZE);
 }
 
+/* Zeroing the whole path would be most of an anonymous registration's work. */
+static void info_clear(struct rdmapin_backing_info *info)
+{
+	memset(info, 0, offsetof(struct rdmapin_backing_info, path));
+	info->path[0] = '\0';
+}
+
+struct classify_ctx {
+	uintptr_t start, end;
+	int fd;
+	char range[48];			/* "start-end" for messages, made when first needed */
+	struct rdmapin_backing_info *info;
+	unsigned int count;		/* mappings seen */
+	/* The last mapping seen, as much of it as continues() compares. */
+	uint64_t last_inode, last_offset;
+	uint32_t last_major, last_minor;
+	bool last_shared;
+	bool mixed;			/* other is not the first mapping's object */
+	uintptr_t other_start;
+	struct rdmapin_backing_info other;
+};
+
+static const char *range_of(struct classify_ctx *c)
+{
+	if (!c->range[0])
+		snprintf(c->range, sizeof(c->range), "0x%" PRIxPTR "-0x%" PRIxPTR, c->start,
+			 c->end);
+	return c->range;
+}
+
 /*
  * Device-DAX is the one character device whose mappings are registrable
  * memory; its alignment (the page size of its mappings) is the devdax
@@ -203,15 +233,15 @@ static int wrong_fd(const struct rdmapin_vma *vma, int fd, const char *range)
 			    vma->dev_major, vma->dev_minor, vma->inode);
 }
 
-/* One mapping's kind; range names the caller's range in messages. */
-static int classify_vma(const struct rdmapin_vma *vma, int fd, const char *range,
+/* One mapping's kind. */
+static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_ctx *c,
 			struct rdmapin_backing_info *info)
 {
 	char what[PATH_MAX + 64];
 	int file, ret;
 
 	if (fd >= 0 && !maps_file(fd, vma))
-		return wrong_fd(vma, fd, range);
+		return wrong_fd(vma, fd, range_of(c));
 	/* SysV shm's inode number is its id, 0 for the first: anonymous has no name too. */
 	if (!vma->inode && vma->name[0] != '/') {
 		info->kind = RDMAPIN_BACKING_ANON;
@@ -223,7 +253,7 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, const char *range
 	info->ino = vma->inode;
 	if (rdmapin_file_cache_get(info))
 		return 0;
-	snprintf(what, sizeof(what), "%s: %s", range, vma->name);
+	snprintf(what, sizeof(what), "%s: %s", range_of(c), vma->name);
 	file = fd >= 0 ? fd : open_mapped_file(vma);
 	if (file < 0)
 		return unreachable_kind(vma, what, info);
@@ -233,24 +263,21 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, const char *range
 	return ret;
 }
 
-struct classify_ctx {
-	uintptr_t start;
-	int fd;
-	char range[48];
-	struct rdmapin_backing_info *info;
-	unsigned int count;		/* mappings seen */
-	struct rdmapin_vma last;
-	bool mixed;			/* other is not the first mapping's object */
-	uintptr_t other_start;
-	struct rdmapin_backing_info other;
-};
-
-/* Whether vma goes on where prev ends: one mmap() that was later split. */
-static bool continues(const struct rdmapin_vma *prev, const struct rdmapin_vma *vma)
+/* Whether vma goes on where the last one ends: one mmap() that was later split. */
+static bool continues(const struct classify_ctx *c, const struct rdmapin_vma *vma)
 {
-	return vma->inode == prev->inode && vma->dev_major == prev->dev_major &&
-	       vma->dev_minor == prev->dev_minor && vma->shared == prev->shared &&
-	       (!vma->inode || vma->offset == prev->offset + (prev->end - prev->start));
+	return vma->inode == c->last_inode && vma->dev_major == c->last_major &&
+	       vma->dev_minor == c->last_minor && vma->shared == c->last_shared &&
+	       (!vma->inode || vma->offset == c->last_offset);
+}
+
+static void remember_last(struct classify_ctx *c, const struct rdmapin_vma *vma)
+{
+	c->last_inode = vma->inode;
+	c->last_offset = vma->offset + (vma->end - vma->start);
+	c->last_major = vma->dev_major;
+	c->last_minor = vma->dev_minor;
+	c->last_shared = vma->shared;
 }
 
 static int classify_one(const struct rdmapin_vma *vma, void *arg)
@@ -260,7 +287,7 @@ static int classify_one(const struct rdmapin_vma *vma, void *arg)
 	int ret;
 
 	if (!c->count++) {
-		ret = classify_vma(vma, c->fd, c->range, info);
+		ret = classify_vma(vma, c->fd, c, info);
 		if (ret)
 			return ret;
 		info->shared = vma->shared;
@@ -268,41 +295,48 @@ static int classify_one(const struct rdmapin_vma *vma, void *arg)
 		info->map_start = vma->start;
 		if (vma->inode)
 			info->offset = vma->offset + (c->start - vma->start);
-	} else if (!c->mixed && !continues(&c->last, vma)) {
+	} else if (!c->mixed && !continues(c, vma)) {
 		/* Classified only to name it; its own failure does not matter. */
 		c->mixed = true;
 		c->other_start = vma->start;
-		classify_vma(vma, -1, c->range, &c->other);
+		info_clear(&c->other);
+		classify_vma(vma, -1, c, &c->other);
 	}
 	info->writable &= vma->writable;
 	info->map_end = vma->end;
-	c->last = *vma;
+	remember_last(c, vma);
 	return 0;
 }
 
 int rdmapin_backing_classify(const void *addr, size_t length, int fd,
 			     struct rdmapin_backing_info *info)
 {
-	struct classify_ctx c = { .start = (uintptr_t)addr, .fd = fd, .info = info };
-	uintptr_t end = c.start + length;
+	/* Not zeroed whole: other is cleared when used, the last mapping when seen. */
+	struct classify_ctx c;
 	int ret;
 
 	if (!length)
 		return rdmapin_fail(EINVAL, "%p: length is 0; register at least one byte", addr);
-	if (end < c.start)
+	c.start = (uintptr_t)addr;
+	c.end = c.start + length;
+	if (c.end < c.start)
 		return rdmapin_fail(EINVAL, "%p: length 0x%zx wraps past the end of the address "
 					    "space; pass a range inside it", addr, length);
-	memset(info, 0, sizeof(*info));
-	snprintf(c.range, sizeof(c.range), "0x%" PRIxPTR "-0x%" PRIxPTR, c.start, end);
+	c.fd = fd;
+	c.range[0] = '\0';
+	c.info = info;
+	c.count = 0;
+	c.mixed = false;
+	info_clear(info);
 	if (rdmapin_host()->flags & RDMAPIN_HOST_PROCMAP_QUERY)
-		ret = rdmapin_vma_walk_procmap(c.start, end, classify_one, &c);
+		ret = rdmapin_vma_walk_procmap(c.start, c.end, classify_one, &c);
 	else
-		ret = rdmapin_vma_walk_maps(c.start, end, classify_one, &c);
+		ret = rdmapin_vma_walk_maps(c.start, c.end, classify_one, &c);
 	if (ret || !c.mixed)
 		return ret;
 	return rdmapin_fail(EINVAL, "%s: range spans %u mappings of different kinds or files "
 				    "(%s%s%s at 0x%" PRIxPTR ", %s%s%s at 0x%" PRIxPTR "); register "
-				    "each mapping separately", c.range, c.count,
+				    "each mapping separately", range_of(&c), c.count,
 			    rdmapin_backing_str(info->kind), info->path[0] ? " " : "", info->path,
 			    c.start, rdmapin_backing_str(c.other.kind),
 			    c.other.path[0] ? " " : "", c.other.path, c.other_start);
@@ -313,7 +347,7 @@ int rdmapin_backing_of_fd(int fd, struct rdmapin_backing_info *info)
 	char link[32], what[PATH_MAX + 32];
 	ssize_t n;
 
-	memset(info, 0, sizeof(*info));
+	info_clear(info);
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, info->path, sizeof(info->path) - 1);
 	info->path[n > 0 ? n : 0] = '\0';

@@ -90,6 +90,15 @@ static void probe_host(struct rdmapin_host_caps *host)
 		snprintf(host->kernel_release, sizeof(host->kernel_release), "%s", u.release);
 }
 
+/* Every registration asks: parsed once, not per call. */
+static unsigned int parse_version(const char *release)
+{
+	unsigned int major = 0, minor = 0;
+
+	sscanf(release, "%u.%u", &major, &minor);
+	return major << 16 | (minor & 0xffff);
+}
+
 /* Probed once, under the setup lock; the flag is published after the facts. */
 const struct rdmapin_host_caps *rdmapin_host(void)
 {
@@ -100,6 +109,7 @@ const struct rdmapin_host_caps *rdmapin_host(void)
 	rdmapin_setup_lock();
 	if (!l->host_probed) {
 		probe_host(&l->host);
+		l->host_version = parse_version(l->host.kernel_release);
 		__atomic_store_n(&l->host_probed, true, __ATOMIC_RELEASE);
 	}
 	rdmapin_setup_unlock();
@@ -108,10 +118,8 @@ const struct rdmapin_host_caps *rdmapin_host(void)
 
 bool rdmapin_host_kernel_at_least(unsigned int want_major, unsigned int want_minor)
 {
-	unsigned int major = 0, minor = 0;
-
-	sscanf(rdmapin_host()->kernel_release, "%u.%u", &major, &minor);
-	return major > want_major || (major == want_major && minor >= want_minor);
+	rdmapin_host();
+	return rdmapin_lib.host_version >= (want_major << 16 | want_minor);
 }
 
 bool rdmapin_host_refuses_file_pins(void)

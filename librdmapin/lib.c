@@ -66,6 +66,7 @@ void rdmapin_lib_reset(void)
 {
 	struct rdmapin_lib *l = &rdmapin_lib;
 	struct rdmapin_host_caps host = l->host;
+	unsigned int version = l->host_version;
 	bool probed = l->host_probed;
 
 	memset(l, 0, sizeof(*l));
@@ -81,6 +82,7 @@ void rdmapin_lib_reset(void)
 	pthread_mutex_init(&l->brk.call_lock, NULL);
 	pthread_cond_init(&l->brk.call_done, NULL);
 	l->host = host;
+	l->host_version = version;
 	l->host_probed = probed;
 }
 

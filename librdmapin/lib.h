@@ -136,6 +136,7 @@ struct rdmapin_lib {
 	ino_t maps_ino;
 	bool host_probed;		/* release/acquire: host is complete */
 	struct rdmapin_host_caps host;
+	unsigned int host_version;	/* major << 16 | minor, from host.kernel_release */
 	struct rdmapin_device_entry devices[8];
 	unsigned int devices_next;
 };

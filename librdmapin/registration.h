@@ -18,7 +18,6 @@ struct rdmapin_mr {
 	struct ibv_mr *ibmr;			/* the MR handed to the caller */
 	struct ibv_pd *pd;
 	struct rdmapin_mr_init_attr attr;	/* as the caller asked, defaults filled */
-	struct rdmapin_backing_info backing;
 	struct rdmapin_policy policy;		/* what the backing allows on this host */
 
 	enum rdmapin_reg_mode mode;
@@ -36,6 +35,8 @@ struct rdmapin_mr {
 	int64_t registered_ns;		/* CLOCK_REALTIME, as published */
 	struct ibv_mr *tombstone;	/* see rdmapin_mr_table_add() callers */
 	struct rdmapin_mr *table_next;	/* hash chain in the MR table */
+	/* Last: a new record is zeroed up to its path (see mr_alloc()). */
+	struct rdmapin_backing_info backing;
 };
 
 /* The access flags for which the kernel pins with FOLL_WRITE (ib_access_writable). */

@@ -38,12 +38,18 @@ struct vma_source {
 	int fd;
 	/* The maps text, read a buffer at a time. */
 	char *buf;
-	size_t len, pos;
+	size_t len, pos, want;
 	off_t off;
 };
 
-/* Large reads: seq_file fills the whole buffer, so one pread() covers ~600 mappings. */
+/*
+ * seq_file makes as many lines as a read asks for, each costing a path
+ * lookup: reads start small, so a range among the first mappings costs few
+ * lines, and double up to the buffer (~600 mappings), so a far one costs
+ * few reads.
+ */
 #define MAPS_BUF_SIZE (64 << 10)
+#define MAPS_FIRST_READ 1024
 
 static int open_maps(void)
 {
@@ -168,6 +174,7 @@ static int maps_unreadable(void)
 static char *maps_line(struct vma_source *src)
 {
 	char *line = src->buf + src->pos, *nl;
+	size_t room;
 	ssize_t n;
 
 	for (;;) {
@@ -181,7 +188,11 @@ static char *maps_line(struct vma_source *src)
 		src->len -= src->pos;
 		src->pos = 0;
 		line = src->buf;
-		n = pread(src->fd, src->buf + src->len, MAPS_BUF_SIZE - 1 - src->len, src->off);
+		room = MAPS_BUF_SIZE - 1 - src->len;
+		n = pread(src->fd, src->buf + src->len, room < src->want ? room : src->want,
+			  src->off);
+		if (src->want < MAPS_BUF_SIZE)
+			src->want *= 2;
 		if (n <= 0) {
 			errno = n ? errno : 0;
 			return NULL;
@@ -273,7 +284,7 @@ bool rdmapin_vma_private_anon(uintptr_t start, uintptr_t end)
  */
 int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
 {
-	struct vma_source src = { .next = maps_next };
+	struct vma_source src = { .next = maps_next, .want = MAPS_FIRST_READ };
 	int ret, err;
 
 	if (check_range(start, end))
