@@ -251,6 +251,12 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_c
 	snprintf(info->path, sizeof(info->path), "%s", vma->name);
 	info->dev = makedev(vma->dev_major, vma->dev_minor);
 	info->ino = vma->inode;
+	/* memfd and the like: known by their mount, without opening them. */
+	if (info->dev && info->dev == rdmapin_host_shm_dev()) {
+		info->kind = RDMAPIN_BACKING_SHMEM;
+		info->page_size = base_page_size();
+		return 0;
+	}
 	if (rdmapin_file_cache_get(info))
 		return 0;
 	snprintf(what, sizeof(what), "%s: %s", range_of(c), vma->name);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -90,6 +91,19 @@ static void probe_host(struct rdmapin_host_caps *host)
 		snprintf(host->kernel_release, sizeof(host->kernel_release), "%s", u.release);
 }
 
+static dev_t probe_shm_dev(void)
+{
+	int fd = memfd_create("rdmapin-shm-probe", MFD_CLOEXEC);
+	struct stat st;
+	dev_t dev;
+
+	if (fd < 0)
+		return 0;
+	dev = fstat(fd, &st) ? 0 : st.st_dev;
+	close(fd);
+	return dev;
+}
+
 /* Every registration asks: parsed once, not per call. */
 static unsigned int parse_version(const char *release)
 {
@@ -110,6 +124,7 @@ const struct rdmapin_host_caps *rdmapin_host(void)
 	if (!l->host_probed) {
 		probe_host(&l->host);
 		l->host_version = parse_version(l->host.kernel_release);
+		l->host_shm_dev = probe_shm_dev();
 		__atomic_store_n(&l->host_probed, true, __ATOMIC_RELEASE);
 	}
 	rdmapin_setup_unlock();
@@ -120,6 +135,12 @@ bool rdmapin_host_kernel_at_least(unsigned int want_major, unsigned int want_min
 {
 	rdmapin_host();
 	return rdmapin_lib.host_version >= (want_major << 16 | want_minor);
+}
+
+dev_t rdmapin_host_shm_dev(void)
+{
+	rdmapin_host();
+	return rdmapin_lib.host_shm_dev;
 }
 
 bool rdmapin_host_refuses_file_pins(void)

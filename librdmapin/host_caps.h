@@ -3,6 +3,7 @@
 #define RDMAPIN_HOST_CAPS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <rdmapin/rdmapin.h>
 
 /* The probed host, without the caller's copy: probes on first use. */
@@ -23,5 +24,12 @@ bool rdmapin_host_kernel_at_least(unsigned int major, unsigned int minor);
  * PROT_WRITE refuses with EFAULT.
  */
 bool rdmapin_host_forces_ro_pins(void);
+
+/*
+ * The device of the kernel's internal shmem mount, where every memfd, shared
+ * anonymous mapping and SysV segment lives (hugetlb ones excepted); 0 if
+ * unknown. No filesystem that a path reaches has it.
+ */
+dev_t rdmapin_host_shm_dev(void);
 
 #endif

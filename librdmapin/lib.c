@@ -67,6 +67,7 @@ void rdmapin_lib_reset(void)
 	struct rdmapin_lib *l = &rdmapin_lib;
 	struct rdmapin_host_caps host = l->host;
 	unsigned int version = l->host_version;
+	dev_t shm_dev = l->host_shm_dev;
 	bool probed = l->host_probed;
 
 	memset(l, 0, sizeof(*l));
@@ -83,6 +84,7 @@ void rdmapin_lib_reset(void)
 	pthread_cond_init(&l->brk.call_done, NULL);
 	l->host = host;
 	l->host_version = version;
+	l->host_shm_dev = shm_dev;
 	l->host_probed = probed;
 }
 

@@ -137,6 +137,7 @@ struct rdmapin_lib {
 	bool host_probed;		/* release/acquire: host is complete */
 	struct rdmapin_host_caps host;
 	unsigned int host_version;	/* major << 16 | minor, from host.kernel_release */
+	dev_t host_shm_dev;		/* rdmapin_host_shm_dev() */
 	struct rdmapin_device_entry devices[8];
 	unsigned int devices_next;
 };

@@ -85,7 +85,7 @@ static int maps_fd_open(void)
 		l->maps_dev = st.st_dev;
 		l->maps_ino = st.st_ino;
 	}
-	l->maps_fd = fd;
+	__atomic_store_n(&l->maps_fd, fd, __ATOMIC_RELEASE);
 	return fd;
 }
 
@@ -100,8 +100,14 @@ static int maps_fd_open(void)
  */
 static int procmap_query(struct procmap_query *q)
 {
-	int ret, fd;
+	int ret, fd = __atomic_load_n(&rdmapin_lib.maps_fd, __ATOMIC_ACQUIRE);
 
+	/* Only a failure needs the lock: a number no longer ours answers ENOTTY. */
+	if (fd >= 0) {
+		ret = ioctl(fd, PROCMAP_QUERY, q);
+		if (!ret || errno == ENOENT)
+			return ret;
+	}
 	rdmapin_lock();
 	fd = rdmapin_lib.maps_fd;
 	if (fd < 0)

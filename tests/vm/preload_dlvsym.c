@@ -6,6 +6,11 @@
  *   iova2   dlvsym(h, "ibv_reg_mr_iova2", "IBVERBS_1.8"), as verbs.h's
  *           ibv_reg_mr() macro reaches it (NCCL looks this one up too), or
  *   1.1     dlvsym(h, "ibv_reg_mr", "IBVERBS_1.1"),
+ *   planted as 1.1, after a registration of anonymous memory made the
+ *           preload open /proc/self/pagemap, whose descriptor is then
+ *           closed and its number given to a file that says "anonymous"
+ *           for every page of FILE's mapping (the preload's pagemap check,
+ *           Linux before 6.11: it must notice that the number is not its),
  * says "registered" or "refused: ERRNO", and waits for a line on standard
  * input; then it deregisters the MR through dlvsym(h, "ibv_dereg_mr",
  * "IBVERBS_1.1") ("dlvsym") or the ibv_dereg_mr() it is linked against
@@ -19,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <infiniband/verbs.h>
@@ -56,6 +62,50 @@ static struct ibv_pd *open_pd(const char *name)
 	return ctx ? alloc_pd(ctx) : NULL;
 }
 
+/* The descriptor of our /proc/PID/pagemap; -1 if none is open. */
+static int pagemap_fd(void)
+{
+	char link[64], target[PATH_MAX], want[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(want, sizeof(want), "/proc/%d/pagemap", getpid());
+	for (fd = 3; fd < 1024; fd++) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n > 0 && (target[n] = '\0', !strcmp(target, want)))
+			return fd;
+	}
+	return -1;
+}
+
+/* Puts at the preload's pagemap number a file that calls p's pages anonymous. */
+static int plant(struct ibv_pd *pd, struct ibv_mr *(*reg_mr)(struct ibv_pd *, void *, size_t, int),
+		 void *p, size_t size)
+{
+	static char anon[4096];
+	uint64_t present = 1ULL << 63;
+	struct ibv_mr *mr = reg_mr(pd, anon, sizeof(anon), ACCESS_RW);
+	int num = pagemap_fd(), fd;
+	char path[] = "/tmp/planted-pagemap-XXXXXX";
+	size_t i;
+
+	if (mr)
+		ibv_dereg_mr(mr);
+	fd = mkstemp(path);
+	if (!mr || num < 0 || fd < 0 || unlink(path) || dup2(fd, num) != num) {
+		fprintf(stderr, "preload_dlvsym: cannot plant a pagemap (fd %d, number %d)\n", fd,
+			num);
+		exit(2);
+	}
+	close(fd);
+	for (i = 0; i < size / 4096; i++)
+		if (pwrite(num, &present, sizeof(present),
+			   ((uintptr_t)p / 4096 + i) * sizeof(present)) != sizeof(present))
+			exit(2);
+	return 0;
+}
+
 static struct ibv_mr *reg(const char *how, struct ibv_pd *pd, void *p, size_t size)
 {
 	struct ibv_mr *(*reg_mr)(struct ibv_pd *, void *, size_t, int);
@@ -66,6 +116,8 @@ static struct ibv_mr *reg(const char *how, struct ibv_pd *pd, void *p, size_t si
 		return reg_mr_iova2(pd, p, size, (uintptr_t)p, ACCESS_RW);
 	}
 	reg_mr = sym("ibv_reg_mr", "IBVERBS_1.1");
+	if (!strcmp(how, "planted"))
+		plant(pd, reg_mr, p, size);
 	return reg_mr(pd, p, size, ACCESS_RW);
 }
 
@@ -87,10 +139,11 @@ int main(int argc, char **argv)
 	void *p;
 	int fd;
 
-	if (!size || !dev || (strcmp(argv[3], "iova2") && strcmp(argv[3], "1.1")) ||
+	if (!size || !dev ||
+	    (strcmp(argv[3], "iova2") && strcmp(argv[3], "1.1") && strcmp(argv[3], "planted")) ||
 	    (strcmp(argv[4], "dlvsym") && strcmp(argv[4], "linked"))) {
-		fprintf(stderr, "usage: RDMAPIN_RXE0=DEV preload_dlvsym FILE SIZE iova2|1.1 "
-				"dlvsym|linked\n");
+		fprintf(stderr, "usage: RDMAPIN_RXE0=DEV preload_dlvsym FILE SIZE "
+				"iova2|1.1|planted dlvsym|linked\n");
 		return 2;
 	}
 	h = dlopen("libibverbs.so.1", RTLD_NOW);

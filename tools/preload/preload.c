@@ -30,6 +30,7 @@
 #include <stdlib.h>
 
 #include "file_mr.h"
+#include "pinned_pages.h"
 
 /* libibverbs' own functions, resolved past this library. */
 struct preload_real {
@@ -47,6 +48,7 @@ struct preload_real {
 static struct preload_real real;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static uintptr_t librdmapin_text, librdmapin_text_end;
+static bool procmap_query;	/* the kernel says what maps an address (Linux 6.11) */
 
 static void *need(const char *name, const char *version)
 {
@@ -83,6 +85,8 @@ static int find_text(struct dl_phdr_info *info, size_t size, void *addr)
 
 static void init(void)
 {
+	struct rdmapin_host_caps host = { .comp_mask = 0 };
+
 	real.reg_mr_1_0 = need("ibv_reg_mr", "IBVERBS_1.0");
 	real.dereg_mr_1_0 = need("ibv_dereg_mr", "IBVERBS_1.0");
 	real.reg_mr_iova2 = need("ibv_reg_mr_iova2", "IBVERBS_1.8");
@@ -90,6 +94,7 @@ static void init(void)
 	real.rereg_mr = need("ibv_rereg_mr", "IBVERBS_1.1");
 	real.reg_dmabuf_mr = need("ibv_reg_dmabuf_mr", "IBVERBS_1.12");
 	dl_iterate_phdr(find_text, (void *)rdmapin_reg_mr_ex);
+	procmap_query = !rdmapin_query_host(&host) && host.flags & RDMAPIN_HOST_PROCMAP_QUERY;
 }
 
 /* Once per process, whichever entry point comes first, constructors included. */
@@ -111,17 +116,53 @@ static bool is_file(const struct rdmapin_range_attr *r)
 	return r->backing == RDMAPIN_BACKING_PAGECACHE || r->backing == RDMAPIN_BACKING_FSDAX;
 }
 
+/* What backs the range, if it is a file; errno stays as it was. */
+static bool file_range(void *addr, size_t length, struct rdmapin_range_attr *range)
+{
+	int err = errno;
+	bool file;
+
+	range->comp_mask = 0;
+	file = !rdmapin_query_range(addr, length, range) && is_file(range);
+	errno = err;
+	return file;
+}
+
+/*
+ * Without PROCMAP_QUERY, libibverbs pins first and pagemap then tells the
+ * common case, anonymous pages, for a fixed cost per page. Anything else
+ * is classified: a file's MR is made again through librdmapin, any other
+ * stays as libibverbs made it, or failed. Nothing reaches the program
+ * before that, so an MR of a file never runs unprotected. On-Demand Paging
+ * pins nothing, so pagemap would tell nothing: it is classified first.
+ */
+static struct ibv_mr *reg_then_classify(struct ibv_pd *pd, void *addr, size_t length,
+					uint64_t iova, unsigned int access)
+{
+	struct ibv_mr *mr = preload_real()->reg_mr_iova2(pd, addr, length, iova, access);
+	struct rdmapin_range_attr range;
+
+	if (mr && preload_pinned_anonymous(addr, length))
+		return mr;
+	if (!file_range(addr, length, &range))
+		return mr;
+	if (mr)
+		preload_real()->dereg_mr(mr);
+	return preload_reg_file(pd, addr, length, iova, access, &range);
+}
+
 static struct ibv_mr *reg(struct ibv_pd *pd, void *addr, size_t length, uint64_t iova,
 			  unsigned int access, const void *caller)
 {
-	struct rdmapin_range_attr range = { .comp_mask = 0 };
-	int err = errno;
+	struct rdmapin_range_attr range;
 
-	if (pd && !from_librdmapin(caller) && !rdmapin_query_range(addr, length, &range) &&
-	    is_file(&range))
+	if (!pd || from_librdmapin(caller))
+		return preload_real()->reg_mr_iova2(pd, addr, length, iova, access);
+	if (!procmap_query && !(access & IBV_ACCESS_ON_DEMAND))
+		return reg_then_classify(pd, addr, length, iova, access);
+	if (file_range(addr, length, &range))
 		return preload_reg_file(pd, addr, length, iova, access, &range);
 	/* What libibverbs leaves in errno, as without the preload. */
-	errno = err;
 	return preload_real()->reg_mr_iova2(pd, addr, length, iova, access);
 }
 
