@@ -248,7 +248,8 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_c
 		info->page_size = base_page_size();
 		return 0;
 	}
-	snprintf(info->path, sizeof(info->path), "%s", vma->name);
+	memcpy(info->path, vma->name, strnlen(vma->name, sizeof(info->path) - 1) + 1);
+	info->path[sizeof(info->path) - 1] = '\0';
 	info->dev = makedev(vma->dev_major, vma->dev_minor);
 	info->ino = vma->inode;
 	/* memfd and the like: known by their mount, without opening them. */

@@ -405,7 +405,8 @@ static void mr_slot(const struct rdmapin_mr *mr, struct rdmapin_registry_slot *v
 {
 	struct timespec now;
 
-	memset(v, 0, sizeof(*v));
+	/* The path ends at its NUL: the registry copies no further. */
+	memset(v, 0, offsetof(struct rdmapin_registry_slot, path));
 	clock_gettime(CLOCK_REALTIME, &now);
 	v->state = mr->revoked ? RDMAPIN_PIN_REVOKED : RDMAPIN_PIN_ACTIVE;
 	v->backing = mr->backing.kind;
@@ -421,7 +422,7 @@ static void mr_slot(const struct rdmapin_mr *mr, struct rdmapin_registry_slot *v
 	v->length = mr->attr.length;
 	v->addr = (uintptr_t)mr->attr.addr;
 	v->registered_ns = mr->registered_ns ?: now.tv_sec * 1000000000ll + now.tv_nsec;
-	snprintf(v->device, sizeof(v->device), "%s", ibv_get_device_name(mr->pd->context->device));
+	copy_path(v->device, sizeof(v->device), ibv_get_device_name(mr->pd->context->device));
 	copy_path(v->path, sizeof(v->path), mr->backing.path);
 }
 

@@ -32,19 +32,45 @@ static struct rdmapin_registry_slot *slot_at(uint32_t i)
  * else changes, so a reader copying the slot front to back sees begin and
  * end differ whenever its copy overlaps a write.
  */
-static void slot_store(struct rdmapin_registry_slot *s, const struct rdmapin_registry_slot *v)
+static void slot_begin(struct rdmapin_registry_slot *s)
 {
 	uint64_t seq = s->seq_begin + 1;
-	size_t off = offsetof(struct rdmapin_registry_slot, state);
-	size_t len = offsetof(struct rdmapin_registry_slot, seq_end) - off;
 
 	__atomic_store_n(&s->seq_end, seq, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->seq_begin, seq, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	memcpy((char *)s + off, (const char *)v + off, len);
+}
+
+static void slot_end(struct rdmapin_registry_slot *s)
+{
+	uint64_t seq = s->seq_begin + 1;
+
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	__atomic_store_n(&s->seq_end, seq + 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&s->seq_begin, seq + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->seq_end, seq, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->seq_begin, seq, __ATOMIC_RELEASE);
+}
+
+/*
+ * The path is copied up to its NUL only: readers stop there, and a whole
+ * slot's worth of copying per registration is most of the registry's cost
+ * under emulation.
+ */
+static void slot_store(struct rdmapin_registry_slot *s, const struct rdmapin_registry_slot *v)
+{
+	size_t off = offsetof(struct rdmapin_registry_slot, state);
+	size_t len = offsetof(struct rdmapin_registry_slot, path) - off;
+
+	slot_begin(s);
+	memcpy((char *)s + off, (const char *)v + off, len);
+	memcpy(s->path, v->path, strnlen(v->path, sizeof(v->path) - 1) + 1);
+	slot_end(s);
+}
+
+static void slot_set_state(struct rdmapin_registry_slot *s, enum rdmapin_pin_state state)
+{
+	slot_begin(s);
+	s->state = state;
+	slot_end(s);
 }
 
 /*
@@ -244,22 +270,15 @@ void rdmapin_registry_update(uint32_t slot, const struct rdmapin_registry_slot *
 /* Our own slot, read back: nobody else writes it, and we hold the lock. */
 void rdmapin_registry_set_state(uint32_t slot, enum rdmapin_pin_state state)
 {
-	struct rdmapin_registry_slot v;
-
-	if (!slot)
-		return;
-	v = *slot_at(slot - 1);
-	v.state = state;
-	rdmapin_registry_update(slot, &v);
+	if (slot)
+		slot_set_state(slot_at(slot - 1), state);
 }
 
 void rdmapin_registry_del(uint32_t slot)
 {
-	struct rdmapin_registry_slot v = { .state = RDMAPIN_PIN_FREE };
-
 	if (!slot)
 		return;
-	rdmapin_registry_update(slot, &v);
+	slot_set_state(slot_at(slot - 1), RDMAPIN_PIN_FREE);
 	rec->free[rec->nfree++] = slot - 1;
 }
 
