@@ -33,17 +33,6 @@ static struct {
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static void forget_in_child(void)
-{
-	pthread_mutex_init(&pagemap.lock, NULL);
-	pagemap.fd = -1;
-}
-
-static void init(void)
-{
-	pthread_atfork(NULL, NULL, forget_in_child);
-}
-
 /* Under the lock. */
 static bool still_ours(void)
 {
@@ -51,6 +40,20 @@ static bool still_ours(void)
 
 	return pagemap.fd >= 0 && !fstat(pagemap.fd, &st) && st.st_dev == pagemap.dev &&
 	       st.st_ino == pagemap.ino;
+}
+
+/* The child's copy of our number is closed only if the number was still ours. */
+static void forget_in_child(void)
+{
+	if (still_ours())
+		close(pagemap.fd);
+	pthread_mutex_init(&pagemap.lock, NULL);
+	pagemap.fd = -1;
+}
+
+static void init(void)
+{
+	pthread_atfork(NULL, NULL, forget_in_child);
 }
 
 /* Under the lock. */
