@@ -15,7 +15,8 @@
  * input; then it deregisters the MR through dlvsym(h, "ibv_dereg_mr",
  * "IBVERBS_1.1") ("dlvsym") or the ibv_dereg_mr() it is linked against
  * ("linked"), says "deregistered: RET", and waits for the end of its input.
- * test_preload runs it with and without rdmapin-run --audit.
+ * test_preload runs it with and without rdmapin-run --audit. With
+ * DLVSYM_PRIVATE set, FILE is mapped MAP_PRIVATE instead.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -156,7 +157,9 @@ int main(int argc, char **argv)
 	pd = open_pd(dev);
 	/* The descriptor stays open: a lease can be taken through it. */
 	fd = open(argv[1], O_RDWR | O_CLOEXEC);
-	p = fd < 0 ? MAP_FAILED : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = fd < 0 ? MAP_FAILED :
+		     mmap(NULL, size, PROT_READ | PROT_WRITE,
+			  getenv("DLVSYM_PRIVATE") ? MAP_PRIVATE : MAP_SHARED, fd, 0);
 	if (!pd || p == MAP_FAILED) {
 		fprintf(stderr, "preload_dlvsym: set up %s on %s: %s\n", argv[1], dev,
 			strerror(errno));
