@@ -63,13 +63,13 @@
 #define FILL_INO (1ULL << 48)
 #define REG_ROUNDS 200
 #define ENTRY_ROUNDS 50
+#define GUARDD_DIR "/tmp/bench-guardd"
+#define GUARDD_SOCKET GUARDD_DIR "/" RDMAPIN_GUARDD_SOCKET_NAME
 
 /* --short: fewer and smaller of each (bench_short()). */
 static int load_rounds = LOAD_ROUNDS, batch = BATCH, reg_rounds = REG_ROUNDS;
 static int entry_rounds = ENTRY_ROUNDS, entries_div = 1;
 static double settle_s = SETTLE_S;
-#define GUARDD_DIR "/tmp/bench-guardd"
-#define GUARDD_SOCKET GUARDD_DIR "/" RDMAPIN_GUARDD_SOCKET_NAME
 
 #include "array.h"
 

@@ -244,7 +244,7 @@ static int update(void *arg)
 }
 
 /*
- * Classification takes the library's lock itself (for its maps fd): the
+ * Classification may take the library's lock (to open its maps fd): the
  * writer's is let go around it, at a cost far below its microseconds.
  */
 static int classify(void *arg)
