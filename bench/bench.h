@@ -6,7 +6,10 @@
 #ifndef RDMAPIN_BENCH_H
 #define RDMAPIN_BENCH_H
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static inline int bench_cmp_double(const void *a, const void *b)
 {
@@ -23,6 +26,21 @@ static inline int bench_cmp_double(const void *a, const void *b)
 static inline void bench_accept_quirks(void)
 {
 	setenv("RDMAPIN_ALLOW_QUIRKS", "rxe-odp-offset", 0);
+}
+
+/*
+ * --short: the few rounds that CI runs in each test guest (tests/vm), enough
+ * to show that every row still measures; its ratios are too noisy to judge.
+ * Exits on any other argument.
+ */
+static inline bool bench_short(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "--short"))
+		return true;
+	if (argc == 1)
+		return false;
+	fprintf(stderr, "usage: %s [--short]\n", argv[0]);
+	exit(2);
 }
 
 /* Sorts v in place. */

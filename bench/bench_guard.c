@@ -19,7 +19,7 @@
  * reads and writes hit the page cache (or fsdax), fallocate(0) finds the
  * blocks there, and each punch frees one block. Leaves the guest as found:
  * the daemon stopped, the guard unloaded. Run inside a test guest, as root:
- * tests/vm/run-vm -- build/bench/bench_guard
+ * tests/vm/run-vm -- build/bench/bench_guard [--short]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -62,8 +62,14 @@
 /* Inode numbers that no file in the guest has. */
 #define FILL_INO (1ULL << 48)
 #define REG_ROUNDS 200
+#define ENTRY_ROUNDS 50
 #define GUARDD_DIR "/tmp/bench-guardd"
 #define GUARDD_SOCKET GUARDD_DIR "/" RDMAPIN_GUARDD_SOCKET_NAME
+
+/* --short: fewer and smaller of each (bench_short()). */
+static int load_rounds = LOAD_ROUNDS, batch = BATCH, reg_rounds = REG_ROUNDS;
+static int entry_rounds = ENTRY_ROUNDS, entries_div = 1;
+static double settle_s = SETTLE_S;
 
 #include "array.h"
 
@@ -296,13 +302,13 @@ static int truncate_state(struct trunc_bench *b, int r)
 	const struct mapping *m;
 	int f, op;
 
-	if (warm_up(FTRUNCATE, &b->file[PAGECACHE], SETTLE_S))
+	if (warm_up(FTRUNCATE, &b->file[PAGECACHE], settle_s))
 		return -1;
 	for (f = 0; f < NR_FILES; f++)
 		for (op = 0; op < NR_OPS; op++) {
 			m = file_for(b, f, op);
 			if (warm_up(op, m, WARMUP_S) ||
-			    (b->us[f][op][b->now][r] = op_us(op, m, BATCH)) < 0)
+			    (b->us[f][op][b->now][r] = op_us(op, m, batch)) < 0)
 				return -1;
 		}
 	return 0;
@@ -325,9 +331,9 @@ static double ratio(double *s, double *base)
 	double q[LOAD_ROUNDS];
 	int r;
 
-	for (r = 0; r < LOAD_ROUNDS; r++)
+	for (r = 0; r < load_rounds; r++)
 		q[r] = s[r] / base[r];
-	return bench_median(q, LOAD_ROUNDS);
+	return bench_median(q, load_rounds);
 }
 
 static void truncate_report(struct trunc_bench *b)
@@ -337,7 +343,7 @@ static void truncate_report(struct trunc_bench *b)
 
 	printf("ops on an unguarded 4 MiB file, us per op, median of %d rounds of %d\n"
 	       "(ratio: the median of the rounds' ratios to no guard):\n"
-	       "%-36s %9s %9s %6s %9s %6s\n", LOAD_ROUNDS, BATCH, "", "no guard", "guard",
+	       "%-36s %9s %9s %6s %9s %6s\n", load_rounds, batch, "", "no guard", "guard",
 	       "ratio", "+inodes", "ratio");
 	for (f = 0; f < NR_FILES; f++)
 		for (op = 0; op < NR_OPS; op++) {
@@ -347,7 +353,7 @@ static void truncate_report(struct trunc_bench *b)
 				q[st] = ratio(us[st], us[UNLOADED]);
 			/* Last: bench_median() sorts in place. */
 			for (st = 0; st < NR_STATES; st++)
-				m[st] = bench_median(us[st], LOAD_ROUNDS);
+				m[st] = bench_median(us[st], load_rounds);
 			printf("%-10s %-25s %9.2f %9.2f %5.2fx %9.2f %5.2fx\n", file_name[f],
 			       op_name[op], m[UNLOADED], m[LOADED], q[LOADED], m[FILLED],
 			       q[FILLED]);
@@ -376,10 +382,10 @@ static void bench_truncates(void)
 		       b->file[FSDAX].err, b->io[PAGECACHE].err, b->io[FSDAX].err);
 		goto out;
 	}
-	for (r = 0; r < LOAD_ROUNDS; r++)
+	for (r = 0; r < load_rounds; r++)
 		if (truncate_round(b, r))
 			break;
-	if (r == LOAD_ROUNDS)
+	if (r == load_rounds)
 		truncate_report(b);
 	else
 		printf("truncates: round %d failed: %s\n", r, strerror(errno));
@@ -423,11 +429,11 @@ static void bench_refused_punch(void)
 		       rdmapin_last_error());
 		goto out;
 	}
-	for (r = 0; r < LOAD_ROUNDS; r++)
+	for (r = 0; r < load_rounds; r++)
 		for (k = 0; k < 2; k++) {
 			bool refused = (r + k) & 1;
 
-			us[refused][r] = punch_us(refused ? &guarded : &other, BATCH,
+			us[refused][r] = punch_us(refused ? &guarded : &other, batch,
 						  refused ? ETXTBSY : 0);
 			if (us[refused][r] < 0) {
 				printf("refused punch: round %d: %s\n", r, strerror(errno));
@@ -436,8 +442,8 @@ static void bench_refused_punch(void)
 		}
 	printf("hole punch, 4 KiB, page-cache, the guard loaded, us per op (median of %d rounds "
 	       "of %d):\n  of an unguarded file %.2f, refused (ETXTBSY) %.2f: %.2fx\n",
-	       LOAD_ROUNDS, BATCH, bench_median(us[0], LOAD_ROUNDS),
-	       bench_median(us[1], LOAD_ROUNDS), ratio(us[1], us[0]));
+	       load_rounds, batch, bench_median(us[0], load_rounds),
+	       bench_median(us[1], load_rounds), ratio(us[1], us[0]));
 unref:
 	rdmapin_guard_unref(&key, "bench_guard");
 out:
@@ -668,16 +674,16 @@ static void compare(struct reg_bench *b, struct variant *v, int n)
 	for (i = 0; i < n; i++)
 		if (check_kind(b, &v[i]))
 			return;
-	for (r = 0; r < REG_ROUNDS; r++)
+	for (r = 0; r < reg_rounds; r++)
 		for (i = 0; i < n; i++)
 			if (level_start(b) || (v[i].s[r] = v[i].time(b, &v[i])) < 0) {
 				printf("%s: failed: %s %s\n", v[i].what, strerror(errno),
 				       rdmapin_last_error());
 				return;
 			}
-	base = bench_median(v[0].s, REG_ROUNDS);
+	base = bench_median(v[0].s, reg_rounds);
 	for (i = 0; i < n; i++) {
-		double m = bench_median(v[i].s, REG_ROUNDS);
+		double m = bench_median(v[i].s, reg_rounds);
 
 		printf("%-62s %9.1f %6.2fx\n", v[i].what, m * 1e6, m / base);
 	}
@@ -716,22 +722,24 @@ static void drop_entries(struct reg_bench *b, const uint64_t *ids, int n)
  */
 static void bench_daemon_entries(struct reg_bench *b)
 {
-	static const int held[] = { 0, 1023, 3999 };
-	enum { ROUNDS = 50, N = ARRAY_SIZE(held) };
+	static const int full[] = { 0, 1023, 3999 };
+	enum { N = ARRAY_SIZE(full) };
 	static uint64_t ids[3999];
-	double t[ROUNDS], med[N];
-	int i, r;
+	double t[ENTRY_ROUNDS], med[N];
+	int held[N], i, r;
 
+	for (i = 0; i < N; i++)
+		held[i] = full[i] / entries_div;
 	printf("-- GUARD + UNGUARD to rdmapin-guardd by the number of entries it holds "
-	       "(median of %d, us; flat is the goal):\n", ROUNDS);
+	       "(median of %d, us; flat is the goal):\n", entry_rounds);
 	for (i = 0; i < N; i++) {
 		if (hold_entries(b, ids, i ? held[i - 1] : 0, held[i])) {
 			printf("daemon entries: cannot hold %d: %s\n", held[i], strerror(errno));
 			break;
 		}
-		for (r = 0; r < ROUNDS; r++)
+		for (r = 0; r < entry_rounds; r++)
 			t[r] = time_guardd(b, NULL);
-		med[i] = bench_median(t, ROUNDS);
+		med[i] = bench_median(t, entry_rounds);
 		printf("  %4d entries held: %8.1f us  %.2fx\n", held[i] + 1, med[i] * 1e6,
 		       med[i] / med[0]);
 	}
@@ -802,7 +810,7 @@ static void bench_guard_entries(void)
 	}
 	printf("reg+dereg of a 4 MiB %s file (%s) on %s, or a guard entry added and removed,\n"
 	       "median of %d, us, and the ratio to ibv_reg_mr + ibv_dereg_mr:\n",
-	       odp ? "fsdax" : "page-cache", odp ? "ODP" : "pinned", env.rxe0, REG_ROUNDS);
+	       odp ? "fsdax" : "page-cache", odp ? "ODP" : "pinned", env.rxe0, reg_rounds);
 	setenv("RDMAPIN_GUARDD_SOCKET", GUARDD_SOCKET, 1);
 	if (start_guardd())
 		goto out;
@@ -830,8 +838,16 @@ static int raise_fd_limit(void)
 	return -1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (bench_short(argc, argv)) {
+		load_rounds = 2;
+		batch = 100;
+		settle_s = 0.1;
+		reg_rounds = 20;
+		entry_rounds = 10;
+		entries_div = 16;
+	}
 	/* Lines in order with those that rdmapin-guardd writes to the same stderr. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	bench_accept_quirks();

@@ -12,7 +12,7 @@
  * process: its functions come from its handle, libibverbs' from the link.
  * No rdmapin-guardd: files are leased through the descriptor the mapping
  * keeps open.
- * Run inside a test guest: tests/vm/run-vm -- build/bench/bench_preload
+ * Run inside a test guest: tests/vm/run-vm -- build/bench/bench_preload [--short]
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -28,6 +28,8 @@
 #define ANON_SIZE (2UL << 20)
 #define ROUNDS 200
 #define FILE_ROUNDS 40
+
+static int rounds = ROUNDS, file_rounds = FILE_ROUNDS;
 
 struct side {
 	struct ibv_mr *(*reg)(struct ibv_pd *pd, void *addr, size_t length, int access);
@@ -88,7 +90,7 @@ static void bench_anon(struct ibv_pd *pd)
 		printf("anonymous memory: %s\n", m.err);
 		return;
 	}
-	for (i = 0; i < ROUNDS; i++) {
+	for (i = 0; i < rounds; i++) {
 		v[i] = time_reg_dereg(&verbs, pd, m.addr, ANON_SIZE);
 		p[i] = time_reg_dereg(&preload, pd, m.addr, ANON_SIZE);
 		if (v[i] < 0 || p[i] < 0) {
@@ -96,9 +98,9 @@ static void bench_anon(struct ibv_pd *pd)
 			goto out;
 		}
 	}
-	mv = bench_median(v, ROUNDS);
-	mp = bench_median(p, ROUNDS);
-	printf("reg+dereg, median of %d, us:  ibv_reg_mr  preload  overhead  ratio\n", ROUNDS);
+	mv = bench_median(v, rounds);
+	mp = bench_median(p, rounds);
+	printf("reg+dereg, median of %d, us:  ibv_reg_mr  preload  overhead  ratio\n", rounds);
 	printf("%-30s %10.1f %8.1f %9.1f %6.3fx (allowed: 1.05x)\n", "anonymous 2 MiB (fast path)",
 	       mv * 1e6, mp * 1e6, (mp - mv) * 1e6, mp / mv);
 out:
@@ -136,34 +138,38 @@ static void bench_file(struct ibv_pd *pd, const char *what, int (*map)(struct ma
 		printf("%s: %s\n", what, m.err);
 		return;
 	}
-	for (i = 0; i < FILE_ROUNDS; i++)
+	for (i = 0; i < file_rounds; i++)
 		if (time_file(&direct, pd, &m, &df[i], &dl[i]) ||
 		    time_file(&preload, pd, &m, &pf[i], &pl[i])) {
 			printf("%s: failed: %s; %s\n", what, strerror(errno), rdmapin_last_error());
 			goto out;
 		}
-	d = bench_median(df, FILE_ROUNDS);
-	p = bench_median(pf, FILE_ROUNDS);
+	d = bench_median(df, file_rounds);
+	p = bench_median(pf, file_rounds);
 	printf("%-30s %10.1f %8.1f %9.1f %6.3fx\n", what, d * 1e6, p * 1e6, (p - d) * 1e6, p / d);
-	d = bench_median(dl, FILE_ROUNDS);
-	p = bench_median(pl, FILE_ROUNDS);
+	d = bench_median(dl, file_rounds);
+	p = bench_median(pl, file_rounds);
 	printf("%-30s %10.1f %8.1f %9.1f %6.3fx\n", "  a later one, first held", d * 1e6, p * 1e6,
 	       (p - d) * 1e6, p / d);
 out:
 	unmap(&m);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct ibv_pd *pd;
 
+	if (bench_short(argc, argv)) {
+		rounds = 20;
+		file_rounds = 5;
+	}
 	bench_accept_quirks();
 	if (read_env() || load_preload() || !(pd = open_pd(env.rxe0)))
 		return 1;
 	printf("# Linux %s, %s, fsdax on %s\n", env.kernel == KERNEL_7 ? "7.x" : "6.1", env.rxe0,
 	       env.fsdax_fs);
 	bench_anon(pd);
-	printf("reg of 4 MiB, median of %d, us: rdmapin  preload  overhead  ratio\n", FILE_ROUNDS);
+	printf("reg of 4 MiB, median of %d, us: rdmapin  preload  overhead  ratio\n", file_rounds);
 	/* 6.1's rxe has no On-Demand Paging, which shared fsdax mappings need. */
 	if (env.kernel == KERNEL_7)
 		bench_file(pd, "fsdax, first registration", map_fsdax_shared);

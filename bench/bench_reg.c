@@ -3,7 +3,7 @@
  * Registration cost of librdmapin against plain verbs, measured side by side
  * in one run (interleaved, so machine noise hits both alike), and the time a
  * truncating process waits for a registered file: break -> revoke -> release.
- * Run inside a test guest: tests/vm/run-vm -- build/bench/bench_reg
+ * Run inside a test guest: tests/vm/run-vm -- build/bench/bench_reg [--short]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +25,8 @@
 #define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
 #define ROUNDS 200
 #define BREAKS 20
+
+static int rounds = ROUNDS, breaks = BREAKS;
 
 
 /* Seconds for one register + deregister; -1 if it failed. */
@@ -55,7 +57,7 @@ static void compare(struct ibv_pd *pd, const char *what, void *addr, size_t len,
 	double v[ROUNDS], r[ROUNDS], mv, mr;
 	int i;
 
-	for (i = 0; i < ROUNDS; i++) {
+	for (i = 0; i < rounds; i++) {
 		v[i] = time_verbs(pd, addr, len, verbs_access);
 		r[i] = time_rdmapin(pd, addr, len, MR_ACCESS);
 		if (v[i] < 0 || r[i] < 0) {
@@ -63,8 +65,8 @@ static void compare(struct ibv_pd *pd, const char *what, void *addr, size_t len,
 			return;
 		}
 	}
-	mv = bench_median(v, ROUNDS);
-	mr = bench_median(r, ROUNDS);
+	mv = bench_median(v, rounds);
+	mr = bench_median(r, rounds);
 	printf("%-34s %10.1f %10.1f %8.1f %7.2fx\n", what, mv * 1e6, mr * 1e6, (mr - mv) * 1e6,
 	       mr / mv);
 }
@@ -85,7 +87,7 @@ static void bench_registry(struct ibv_pd *pd)
 
 	if (map_anon(&m))
 		return;
-	for (i = 0; i < ROUNDS; i++)
+	for (i = 0; i < rounds; i++)
 		reg[i] = time_rdmapin(pd, m.addr, m.len, MR_ACCESS);
 	mr = rdmapin_reg_mr(pd, m.addr, m.len, MR_ACCESS);
 	if (!mr || rdmapin_query_mr(mr, &a))
@@ -98,7 +100,7 @@ static void bench_registry(struct ibv_pd *pd)
 	v.addr = (uintptr_t)m.addr;
 	snprintf(v.device, sizeof(v.device), "%s", a.device);
 	rdmapin_lock();
-	for (i = 0; i < ROUNDS; i++) {
+	for (i = 0; i < rounds; i++) {
 		t = now_s();
 		slot = rdmapin_registry_add(&v);
 		rdmapin_registry_del(slot);
@@ -106,8 +108,9 @@ static void bench_registry(struct ibv_pd *pd)
 	}
 	rdmapin_unlock();
 	printf("registry add+del per pin: %.2f us, %.4f of a 4 MiB reg+dereg (%.1f us)\n",
-	       bench_median(pub, ROUNDS) * 1e6, bench_median(pub, ROUNDS) / bench_median(reg, ROUNDS),
-	       bench_median(reg, ROUNDS) * 1e6);
+	       bench_median(pub, rounds) * 1e6,
+	       bench_median(pub, rounds) / bench_median(reg, rounds),
+	       bench_median(reg, rounds) * 1e6);
 out:
 	if (mr)
 		rdmapin_dereg_mr(mr);
@@ -119,7 +122,7 @@ static void bench_registration(struct ibv_pd *pd, bool odp)
 	struct mapping m = unmapped;
 
 	printf("reg+dereg, median of %d, us:       ibv_reg_mr  rdmapin   overhead  ratio\n",
-	       ROUNDS);
+	       rounds);
 	if (!map_anon(&m))
 		compare(pd, "anonymous 4 MiB (pin)", m.addr, m.len, MR_ACCESS);
 	unmap(&m);
@@ -177,22 +180,26 @@ static void bench_breaks(struct ibv_pd *pd, int (*map)(struct mapping *), const 
 	double v[BREAKS];
 	int i;
 
-	for (i = 0; i < BREAKS; i++)
+	for (i = 0; i < breaks; i++)
 		if ((v[i] = one_break(pd, map)) < 0) {
 			printf("break -> truncate unblocked (%s): failed\n", what);
 			return;
 		}
-	bench_median(v, BREAKS);
+	bench_median(v, breaks);
 	printf("break -> truncate unblocked (%s), %d runs: median %.2f ms, max %.2f ms "
-	       "(%.5f of lease-break-time 45 s)\n", what, BREAKS, v[BREAKS / 2] * 1e3,
-	       v[BREAKS - 1] * 1e3, v[BREAKS / 2] / 45);
+	       "(%.5f of lease-break-time 45 s)\n", what, breaks, v[breaks / 2] * 1e3,
+	       v[breaks - 1] * 1e3, v[breaks / 2] / 45);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct rdma_peer p;
 	bool odp;
 
+	if (bench_short(argc, argv)) {
+		rounds = 20;
+		breaks = 5;
+	}
 	bench_accept_quirks();
 	if (read_env() || rdma_peer_open(&p, env.rxe0, env.gid_index))
 		return 1;
