@@ -30,6 +30,8 @@
 #define SIZE_2M (2UL << 20)
 
 static int rounds = MAX_ROUNDS;
+static size_t scale_steps = 3;	/* --short: the two smallest of each "as it grows" row */
+static int count_calls_n = 100;	/* warm registrations strace counts (and twice that) */
 static bool odp;		/* 7.x: files register with On-Demand Paging */
 
 /* A memory region and how plain verbs registers it. */
@@ -180,7 +182,7 @@ static void scale_fds(struct ibv_pd *pd)
 	setrlimit(RLIMIT_NOFILE, &lim);
 
 	/* Room stays for the files and sockets the rows themselves open. */
-	for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+	for (c = 0; c < scale_steps; c++) {
 		while (nfds + 14 < (int)counts[c] && nfds + 64 < (int)lim.rlim_cur &&
 		       (fds[nfds] = open("/dev/null", O_RDONLY)) >= 0)
 			nfds++;
@@ -200,7 +202,7 @@ static void scale_mrs(struct ibv_pd *pd)
 
 	if (map_anon(&m))
 		return;
-	for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+	for (c = 0; c < scale_steps; c++) {
 		while (n < counts[c] &&
 		       (mrs[n] = rdmapin_reg_mr(pd, (char *)m.addr + n % 1024 * SIZE_4K, SIZE_4K,
 						MR_ACCESS)))
@@ -224,7 +226,7 @@ static void scale_vmas(struct ibv_pd *pd)
 		 -1, 0);
 	if (p == MAP_FAILED)
 		return;
-	for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+	for (c = 0; c < scale_steps; c++) {
 		for (; n < counts[c]; n++)
 			mprotect(p + (2 * n + 1) * SIZE_4K, SIZE_4K, PROT_NONE);
 		scale_row(pd, "more mappings", n);
@@ -260,9 +262,10 @@ static long count_calls(const char *self, const char *mode, int n)
 
 static void syscall_row(const char *self, const char *mode, const char *what, double goal)
 {
-	long v1 = count_calls(self, "verbs", 100), v2 = count_calls(self, "verbs", 200);
-	long r1 = count_calls(self, mode, 100), r2 = count_calls(self, mode, 200);
-	double extra = ((r2 - r1) - (v2 - v1)) / 100.0;
+	int n = count_calls_n;
+	long v1 = count_calls(self, "verbs", n), v2 = count_calls(self, "verbs", 2 * n);
+	long r1 = count_calls(self, mode, n), r2 = count_calls(self, mode, 2 * n);
+	double extra = ((r2 - r1) - (v2 - v1)) / (double)n;
 
 	if (v1 < 0 || v2 < 0 || r1 < 0 || r2 < 0)
 		printf("%-40s strace failed\n", what);
@@ -313,8 +316,11 @@ int main(int argc, char **argv)
 	odp = env.kernel == KERNEL_7;
 	if (argc == 4 && !strcmp(argv[1], "--count"))
 		return count_mode(p.pd, argv[2], atoi(argv[3]));
-	if (argc == 2 && !strcmp(argv[1], "--short"))
+	if (bench_short(argc, argv)) {
 		rounds = 20;
+		scale_steps = 2;
+		count_calls_n = 20;
+	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	self[n > 0 ? n : 0] = '\0';
 	printf("# Linux %s, %s, fsdax on %s, median of %d interleaved rounds\n",
