@@ -160,13 +160,12 @@ int rdmapin_proc_map_parse(char *line, struct rdmapin_proc_map *map)
 	return 0;
 }
 
-/* What d_path() appends to the name of an unlinked file. */
-static bool deleted_name(const char *name)
+bool rdmapin_proc_map_unlinked(const struct rdmapin_proc_map *map)
 {
-	static const char suffix[] = " (deleted)";
-	size_t len = strlen(name);
+	static const char suffix[] = " (deleted)";	/* what d_path() appends */
+	size_t len = strlen(map->name);
 
-	return len >= sizeof(suffix) && !strcmp(name + len - (sizeof(suffix) - 1), suffix);
+	return len >= sizeof(suffix) && !strcmp(map->name + len - (sizeof(suffix) - 1), suffix);
 }
 
 bool rdmapin_proc_map_deleted(pid_t pid, uint64_t addr, uint64_t dev, uint64_t ino)
@@ -187,7 +186,7 @@ bool rdmapin_proc_map_deleted(pid_t pid, uint64_t addr, uint64_t dev, uint64_t i
 			continue;
 		found = true;
 		deleted = map.inode == ino && makedev(map.dev_major, map.dev_minor) == dev &&
-			  deleted_name(map.name);
+			  rdmapin_proc_map_unlinked(&map);
 	}
 	free(line);
 	if (f)

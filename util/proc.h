@@ -49,6 +49,9 @@ struct rdmapin_proc_map {
  */
 int rdmapin_proc_map_parse(char *line, struct rdmapin_proc_map *map);
 
+/* Whether @map is of a file unlinked or renamed over: its name ends in " (deleted)". */
+bool rdmapin_proc_map_unlinked(const struct rdmapin_proc_map *map);
+
 /*
  * Whether the file (@dev, @ino) that @pid (0: the caller) maps at @addr was
  * unlinked or renamed over: the kernel names its mapping "... (deleted)",

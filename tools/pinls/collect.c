@@ -7,14 +7,15 @@
 
 #include <rdmapin/rdmapin.h>
 #include "collect.h"
+#include "deleted.h"
 #include "pid_set.h"
-#include "proc.h"
 #include "unmanaged.h"
 
 struct collect {
 	const struct filter *filter;
 	struct pin_list *pins;
 	struct pid_set *managed;
+	struct deleted_maps deleted;
 };
 
 static int collect_pin(const struct rdmapin_pin_record *rec, void *ctx)
@@ -32,7 +33,7 @@ static int collect_pin(const struct rdmapin_pin_record *rec, void *ctx)
 	/* As the library's rdmapin_query_mr() tells it: only files, as the kernel names them. */
 	p->deleted = (s->backing == RDMAPIN_BACKING_PAGECACHE ||
 		      s->backing == RDMAPIN_BACKING_FSDAX) &&
-		     rdmapin_proc_map_deleted(rec->pid, s->addr, s->dev, s->ino);
+		     deleted_pin(&c->deleted, rec);
 	return 0;
 }
 
@@ -51,6 +52,7 @@ void collect_pins(struct pin_list *pins, const struct filter *f)
 	/* No registry directory is a host where nothing registered yet: not an error. */
 	if (rdmapin_registry_scan(dir, collect_pin, registry_warning, &c) && errno != ENOENT)
 		warn("cannot read the registry %s", dir);
+	deleted_maps_free(&c.deleted);
 	pid_set_sort(&managed);
 	/* As /proc/PID/maps names its records, if it exists. */
 	real = realpath(dir, NULL);
