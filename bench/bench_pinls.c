@@ -272,20 +272,13 @@ static int update(void *arg)
 	return 0;
 }
 
-/*
- * Classification may take the library's lock (to open its maps fd): the
- * writer's is let go around it, at a cost far below its microseconds.
- */
+/* Not a writer op: classification may take the library's lock itself (its maps fd). */
 static int classify(void *arg)
 {
 	static struct rdmapin_backing_info info;	/* PATH_MAX inside: not on the stack */
 	const struct mapping *m = arg;
-	int ret;
 
-	rdmapin_unlock();
-	ret = rdmapin_backing_classify(m->addr, m->len, -1, &info);
-	rdmapin_lock();
-	return ret;
+	return rdmapin_backing_classify(m->addr, m->len, -1, &info);
 }
 
 static int map_unmap(void *arg)
