@@ -250,8 +250,8 @@ static void bench_breaks(struct ibv_pd *pd, int (*map)(struct mapping *), const 
 	printf("break over floor: %.2f ms (goal <= 0.50 ms: %s)\n", over * 1e3,
 	       over <= 0.5e-3 ? "met" : "missed");
 	printf("for reference, a lease and no MR, released from sigwaitinfo by the thread that "
-	       "holds it: median %.2f ms, %.2f ms over floor\n", k[BREAKS / 2] * 1e3,
-	       (k[BREAKS / 2] - f[BREAKS / 2]) * 1e3);
+	       "holds it: median %.2f ms, %.2f ms over floor\n", k[breaks / 2] * 1e3,
+	       (k[breaks / 2] - f[breaks / 2]) * 1e3);
 }
 
 int main(int argc, char **argv)
