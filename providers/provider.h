@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 #include <rdmapin/rdmapin.h>
 
@@ -54,6 +55,15 @@ struct rdmapin_policy {
 	enum rdmapin_lease_policy lease_default;
 	char refusal[256];		/* why no pin, or no registration; the core names the file */
 };
+
+/* A refusal that needs no formatting: every file registration fills one. */
+static inline void rdmapin_policy_refusal(struct rdmapin_policy *p, const char *why)
+{
+	size_t n = strnlen(why, sizeof(p->refusal) - 1);
+
+	memcpy(p->refusal, why, n);
+	p->refusal[n] = '\0';
+}
 
 struct rdmapin_provider {
 	const char *name;

@@ -10,7 +10,6 @@
  * what the NIC writes is durable once it is visible, as for device-DAX.
  */
 #include <errno.h>
-#include <stdio.h>
 
 #include "provider.h"
 
@@ -23,15 +22,14 @@ static int fsdax_policy(const struct rdmapin_range *r, const struct rdmapin_host
 		p->populate_for_pin = true;
 		p->lease_default = RDMAPIN_LEASE_NONE;
 		if (!p->pin_allowed)
-			snprintf(p->refusal, sizeof(p->refusal),
-				 "read-only pins of a private fsdax mapping reach the file's "
-				 "own pages, which no kernel pins long-term");
+			rdmapin_policy_refusal(p, "read-only pins of a private fsdax mapping "
+						  "reach the file's own pages, which no kernel "
+						  "pins long-term");
 		return 0;
 	}
 	p->leasable = true;
 	p->lease_default = RDMAPIN_LEASE_REQUIRE;
-	snprintf(p->refusal, sizeof(p->refusal),
-		 "fsdax memory cannot be pinned long-term on any kernel");
+	rdmapin_policy_refusal(p, "fsdax memory cannot be pinned long-term on any kernel");
 	return 0;
 }
 

@@ -6,7 +6,6 @@
  * Writable pins of a private mapping land on anonymous COW copies.
  */
 #include <errno.h>
-#include <stdio.h>
 
 #include "provider.h"
 
@@ -23,9 +22,8 @@ static int pagecache_policy(const struct rdmapin_range *r, const struct rdmapin_
 	p->pin_errno = EFAULT;
 	p->pin_allowed = !r->writable || !h->refuses_file_pins;
 	if (!p->pin_allowed)
-		snprintf(p->refusal, sizeof(p->refusal),
-			 "Linux %s refuses long-term writable pins of shared page-cache "
-			 "files (since 6.5)", h->kernel_release);
+		rdmapin_policy_refusal(p, "Linux 6.5 and later refuse long-term writable pins "
+					  "of shared page-cache files");
 	return 0;
 }
 
