@@ -195,7 +195,6 @@ static int classify(struct rdmapin_mr *mr)
 		.writable = rdmapin_access_writable(mr->attr.access),
 	};
 	struct rdmapin_host_facts host = {
-		.kernel_release = rdmapin_host()->kernel_release,
 		.refuses_file_pins = rdmapin_host_refuses_file_pins(),
 	};
 	int err;

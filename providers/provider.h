@@ -42,7 +42,6 @@ struct rdmapin_range {
 
 /* What providers decide by. */
 struct rdmapin_host_facts {
-	const char *kernel_release;	/* uname -r, for messages */
 	bool refuses_file_pins;		/* Linux >= 6.5: no writable pins of page-cache files */
 };
 
