@@ -60,11 +60,32 @@ static const char *range_of(struct classify_ctx *c)
 }
 
 /*
- * Device-DAX is the one character device whose mappings are registrable
- * memory; its alignment (the page size of its mappings) is the devdax
- * provider's to find, through libdaxctl.
+ * Device-DAX maps whole pages of its alignment, and its namespace can be
+ * recreated with another alignment whenever nothing maps it: read the
+ * device's align attribute (Linux 5.10) each time, unless the mapping's
+ * page size (PROCMAP_QUERY) already says it. 0 when unreadable.
  */
-static int chardev_kind(const struct statx *stx, const char *what,
+static uint64_t devdax_align(const struct statx *stx, uint64_t map_page_size)
+{
+	char path[80], text[24];
+	ssize_t n = 0;
+	int fd;
+
+	if (map_page_size)
+		return map_page_size;
+	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/align", stx->stx_rdev_major,
+		 stx->stx_rdev_minor);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, text, sizeof(text) - 1);
+		close(fd);
+	}
+	text[n > 0 ? n : 0] = '\0';
+	return strtoull(text, NULL, 0);
+}
+
+/* Device-DAX is the one character device whose mappings are registrable memory. */
+static int chardev_kind(const struct statx *stx, const char *what, uint64_t map_page_size,
 			struct rdmapin_backing_info *info)
 {
 	char path[80], subsystem[PATH_MAX];
@@ -82,11 +103,21 @@ static int chardev_kind(const struct statx *stx, const char *what,
 				    what, stx->stx_rdev_major, stx->stx_rdev_minor);
 	info->kind = RDMAPIN_BACKING_DEVDAX;
 	info->rdev = makedev(stx->stx_rdev_major, stx->stx_rdev_minor);
+	info->page_size = devdax_align(stx, map_page_size);
+	if (info->page_size < base_page_size())
+		return rdmapin_fail(EIO, "%s: cannot read the alignment of device-DAX %u:%u "
+					    "from /sys/dev/char/%u:%u/align; it needs Linux 5.10 "
+					    "or later", what, stx->stx_rdev_major,
+				    stx->stx_rdev_minor, stx->stx_rdev_major, stx->stx_rdev_minor);
 	return 0;
 }
 
-/* Kind, identity and page size of an open file; an O_PATH fd is enough. */
-static int file_kind(int fd, const char *what, struct rdmapin_backing_info *info)
+/*
+ * Kind, identity and page size of an open file; an O_PATH fd is enough.
+ * @map_page_size: that of its mapping, 0 when unknown.
+ */
+static int file_kind(int fd, const char *what, uint64_t map_page_size,
+		     struct rdmapin_backing_info *info)
 {
 	struct statfs sfs;
 	struct statx stx;
@@ -98,7 +129,7 @@ static int file_kind(int fd, const char *what, struct rdmapin_backing_info *info
 	info->ino = stx.stx_ino;
 	info->page_size = base_page_size();
 	if (S_ISCHR(stx.stx_mode))
-		return chardev_kind(&stx, what, info);
+		return chardev_kind(&stx, what, map_page_size, info);
 	if (!S_ISREG(stx.stx_mode))
 		return rdmapin_fail(EOPNOTSUPP, "%s is neither a regular file nor device-DAX "
 						"(mode 0%o); register memory, a file or a "
@@ -264,7 +295,7 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_c
 	file = fd >= 0 ? fd : open_mapped_file(vma);
 	if (file < 0)
 		return unreachable_kind(vma, what, info);
-	ret = file_kind(file, what, info);
+	ret = file_kind(file, what, vma->page_size, info);
 	if (file != fd)
 		close(file);
 	return ret;
@@ -359,5 +390,5 @@ int rdmapin_backing_of_fd(int fd, struct rdmapin_backing_info *info)
 	n = readlink(link, info->path, sizeof(info->path) - 1);
 	info->path[n > 0 ? n : 0] = '\0';
 	snprintf(what, sizeof(what), "fd %d (%s)", fd, info->path);
-	return file_kind(fd, what, info);
+	return file_kind(fd, what, 0, info);
 }

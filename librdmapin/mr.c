@@ -27,6 +27,7 @@
 #include "proc.h"
 #include "provider.h"
 #include "registry.h"
+#include "vma.h"
 
 #define INIT_ATTR_KNOWN                                                                  \
 	(RDMAPIN_MR_INIT_ATTR_IOVA | RDMAPIN_MR_INIT_ATTR_FD | RDMAPIN_MR_INIT_ATTR_MODES | \
@@ -488,13 +489,13 @@ static struct rdmapin_mr *mr_alloc(void)
 	return mr;
 }
 
-struct ibv_mr *rdmapin_reg_mr_ex(struct ibv_pd *pd, const struct rdmapin_mr_init_attr *attr)
+/* @anon: whether the range was classified anonymous. */
+static struct ibv_mr *reg_once(struct ibv_pd *pd, const struct rdmapin_mr_init_attr *attr,
+			       bool *anon)
 {
 	struct rdmapin_mr *mr;
 	int err;
 
-	if (check_attr(pd, attr))
-		return NULL;
 	mr = mr_alloc();
 	if (!mr)
 		return NULL;
@@ -503,11 +504,30 @@ struct ibv_mr *rdmapin_reg_mr_ex(struct ibv_pd *pd, const struct rdmapin_mr_init
 	if (apply_defaults(&mr->attr) || classify(mr) || choose_mode(mr) || protect_file(mr) ||
 	    do_register(mr)) {
 		err = errno;
+		*anon = mr->backing.kind == RDMAPIN_BACKING_ANON;
 		mr_free(mr);
 		errno = err;
 		return NULL;
 	}
 	return mr->ibmr;
+}
+
+/*
+ * A file mapped where the application had replaced the library's maps fd by
+ * another process's, anonymous there, is taken for anonymous memory and
+ * the kernel refuses its pin (vma.h): checked only then, and tried again.
+ */
+struct ibv_mr *rdmapin_reg_mr_ex(struct ibv_pd *pd, const struct rdmapin_mr_init_attr *attr)
+{
+	struct ibv_mr *ibmr;
+	bool anon = false;
+
+	if (check_attr(pd, attr))
+		return NULL;
+	ibmr = reg_once(pd, attr, &anon);
+	if (!ibmr && anon && rdmapin_vma_maps_replaced())
+		ibmr = reg_once(pd, attr, &anon);
+	return ibmr;
 }
 
 struct ibv_mr *rdmapin_reg_mr(struct ibv_pd *pd, void *addr, size_t length, int access)

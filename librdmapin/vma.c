@@ -92,33 +92,51 @@ static int maps_fd_open(void)
 /*
  * PROCMAP_QUERY needs no read position, so one fd serves the process, opened
  * when first needed, and again in a forked child (its /proc/self was the
- * parent's). Its ioctl is quick. It
- * sits in the application's table, which may close it and reuse its number
- * (closefrom): a failure other than "no mapping there" checks that the fd is
- * still ours and, if not, forgets the number (never closing it) and opens
- * anew. Checking only on failure keeps the registration's one syscall.
+ * parent's). Its ioctl is quick. It sits in the application's table, which
+ * may close it and put another file on its number (closefrom), even another
+ * process's maps, which answers for that process. Anonymous memory at the
+ * address is believed as it comes, keeping the common registration at one
+ * syscall (see rdmapin_vma_maps_replaced() for why that is safe); any other
+ * answer (a file, a hole) or failure checks that the fd is still ours and,
+ * if not, forgets the number (never closing it) and asks again through a
+ * new one.
  */
 static int procmap_query(struct procmap_query *q)
 {
-	int ret, fd = __atomic_load_n(&rdmapin_lib.maps_fd, __ATOMIC_ACQUIRE);
+	int ret = -1, err = EBADF, fd = __atomic_load_n(&rdmapin_lib.maps_fd, __ATOMIC_ACQUIRE);
+	/* The one input the kernel overwrites (build IDs are never asked for). */
+	uint32_t name_size = q->vma_name_size;
 
-	/* Only a failure needs the lock: a number no longer ours answers ENOTTY. */
 	if (fd >= 0) {
 		ret = ioctl(fd, PROCMAP_QUERY, q);
-		if (!ret || errno == ENOENT)
-			return ret;
+		if (!ret && !q->inode && q->vma_start <= q->query_addr)
+			return 0;
+		err = errno;
 	}
 	rdmapin_lock();
-	fd = rdmapin_lib.maps_fd;
-	if (fd < 0)
-		fd = maps_fd_open();
-	ret = fd < 0 ? -1 : ioctl(fd, PROCMAP_QUERY, q);
-	if (ret && errno != ENOENT && !maps_fd_ours()) {
-		fd = maps_fd_open();
+	if (fd < 0 || fd != rdmapin_lib.maps_fd || !maps_fd_ours()) {
+		/* Another thread may have opened it meanwhile. */
+		fd = rdmapin_lib.maps_fd >= 0 && maps_fd_ours() ? rdmapin_lib.maps_fd :
+								   maps_fd_open();
+		q->vma_name_size = name_size;
 		ret = fd < 0 ? -1 : ioctl(fd, PROCMAP_QUERY, q);
+		err = errno;
 	}
 	rdmapin_unlock();
+	errno = err;
 	return ret;
+}
+
+bool rdmapin_vma_maps_replaced(void)
+{
+	bool replaced;
+
+	rdmapin_lock();
+	replaced = rdmapin_lib.maps_fd >= 0 && !maps_fd_ours();
+	if (replaced)
+		maps_fd_open();
+	rdmapin_unlock();
+	return replaced;
 }
 
 static int procmap_next(struct vma_source *src, uintptr_t addr, struct rdmapin_vma *vma)

@@ -35,6 +35,14 @@ int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, voi
  * one name-less PROCMAP_QUERY per mapping. Linux 6.11 and later only.
  */
 bool rdmapin_vma_private_anon(uintptr_t start, uintptr_t end);
+/*
+ * Whether the cached /proc/self/maps fd had been replaced by another file
+ * (it is then opened anew). An anonymous answer through it is not checked,
+ * so a file could be called anonymous; the kernel refuses to pin such a
+ * file (Linux 6.5; the fd is cached from 6.11 on), and a failed anonymous
+ * registration asks this before it tries again.
+ */
+bool rdmapin_vma_maps_replaced(void);
 /* In a forked child: the cached /proc/self/maps is the parent's. */
 void rdmapin_vma_forget(void);
 

@@ -282,12 +282,17 @@ static void add_guest_fixtures(void)
 
 	add_dir_fixture("MAP_SHARED fsdax file", RDMAPIN_BACKING_FSDAX, fsdax, MAP_SHARED);
 	add_dir_fixture("MAP_PRIVATE fsdax file", RDMAPIN_BACKING_FSDAX, fsdax, MAP_PRIVATE);
+	struct fixture *f;
+
 	/*
-	 * Device-DAX maps only whole, aligned 2 MiB pages. Classification leaves
-	 * the page size at the base page: the devdax provider asks libdaxctl.
+	 * Device-DAX maps only whole, aligned pages of its alignment (2 MiB in
+	 * the guests), which classification gives as the page size.
 	 */
-	add_fd_fixture("device-DAX", RDMAPIN_BACKING_DEVDAX,
-		       open(need_env("RDMAPIN_DEVDAX"), O_RDWR | O_CLOEXEC), 0, HUGE_2M, MAP_SHARED);
+	f = add_fd_fixture("device-DAX", RDMAPIN_BACKING_DEVDAX,
+			   open(need_env("RDMAPIN_DEVDAX"), O_RDWR | O_CLOEXEC), 0, HUGE_2M,
+			   MAP_SHARED);
+	if (f)
+		f->page_size = HUGE_2M;
 }
 
 static void add_fixtures(void)

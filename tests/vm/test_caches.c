@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What librdmapin remembers between registrations must follow the world as
+ * it changes, and a registration after each change gets the right answer:
+ * - remapped address: anonymous memory, a page-cache file (and an fsdax file
+ *   on 7.x) mapped in turn at one address, and part of a registered file
+ *   remapped while its MR lives, are each classified as what is there now;
+ * - replaced fd: the application closes every fd it did not open and opens
+ *   another process's /proc/PID/maps (or its own) on the freed numbers: the
+ *   maps fd the library keeps for PROCMAP_QUERY must not answer for another
+ *   process. (test_failsafe covers the lease's and the guard's fds.)
+ * - restarted daemon: test_failsafe restarts rdmapin-guardd (SIGKILL) between
+ *   two registrations; here it is stopped with SIGTERM, a registration is
+ *   made while it is away (protected otherwise), and one right after it
+ *   starts again must be guarded through the new daemon, not believed away;
+ * - reconfigured device-DAX: /dev/dax1.0 recreated with a 4 KiB alignment
+ *   takes 4 KiB-aligned ranges and refuses misaligned ones, and again after
+ *   the 2 MiB alignment is restored.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <rdmapin/rdmapin.h>
+#include "check.h"
+#include "guardd_ctl.h"
+#include "guest.h"
+
+#define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
+#define HALF (REGION_SIZE / 2)
+
+static struct ibv_pd *pd;
+
+/* What a registration must report. */
+struct want {
+	enum rdmapin_backing backing;
+	const char *path;		/* NULL: anonymous, "" path, no lease, no guard */
+};
+
+static struct ibv_mr *reg_checked(void *addr, size_t len, const struct want *w, const char *how)
+{
+	struct rdmapin_mr_attr attr;
+	struct ibv_mr *mr = rdmapin_reg_mr(pd, addr, len, MR_ACCESS);
+	bool guarded;
+
+	if (!check(mr != NULL, "%s: registers: %s", how, mr ? "yes" : rdmapin_last_error()))
+		return NULL;
+	if (!check(!rdmapin_query_mr(mr, &attr), "%s: rdmapin_query_mr", how))
+		return mr;
+	check(attr.backing == w->backing, "%s: backing %s (want %s)", how,
+	      rdmapin_backing_str(attr.backing), rdmapin_backing_str(w->backing));
+	check(!strcmp(attr.path, w->path ?: ""), "%s: path '%s' (want '%s')", how, attr.path,
+	      w->path ?: "");
+	guarded = attr.lease != RDMAPIN_LEASE_KIND_NONE || attr.guard != RDMAPIN_GUARD_KIND_NONE;
+	check(guarded == (w->path != NULL), "%s: lease %d, guard %d (want %s)", how, attr.lease,
+	      attr.guard, w->path ? "either" : "neither");
+	return mr;
+}
+
+static void reg_dereg(void *addr, size_t len, const struct want *w, const char *how)
+{
+	struct ibv_mr *mr = reg_checked(addr, len, w, how);
+
+	if (mr)
+		check(!rdmapin_dereg_mr(mr), "%s: dereg", how);
+}
+
+/* A fresh file in @dir mapped MAP_FIXED over @m->addr (REGION_SIZE), or -1. */
+static int map_file_at(struct mapping *m, void *addr, const char *dir)
+{
+	*m = unmapped;
+	if (create_file(m, dir))
+		return -1;
+	m->len = REGION_SIZE;
+	m->addr = mmap(addr, REGION_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, m->fd, 0);
+	if (m->addr == MAP_FAILED)
+		return -1;
+	return 0;
+}
+
+static bool map_anon_at(void *addr, size_t len)
+{
+	return mmap(addr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		    -1, 0) == addr;
+}
+
+/* Drops a file mapped by map_file_at() but not its address range: anonymous memory stays. */
+static void drop_file(struct mapping *m, void *addr)
+{
+	map_anon_at(addr, REGION_SIZE);
+	m->addr = MAP_FAILED;
+	unmap(m);
+}
+
+/* Anonymous, page-cache, anonymous, fsdax (7.x), page-cache, anonymous at one address. */
+static void remap_case(void)
+{
+	static const struct want anon = { RDMAPIN_BACKING_ANON, NULL };
+	struct mapping a = unmapped, f = unmapped;
+	struct want file;
+	void *addr;
+
+	if (!check(!map_anon(&a), "remap: map anonymous memory: %s", a.err))
+		return;
+	addr = a.addr;
+	reg_dereg(addr, REGION_SIZE, &anon, "remap: anonymous at A");
+	if (!check(!map_file_at(&f, addr, env.pagecache_dir), "remap: page-cache file at A: %s",
+		   f.err))
+		goto out;
+	file = (struct want){ RDMAPIN_BACKING_PAGECACHE, f.path };
+	reg_dereg(addr, REGION_SIZE, &file, "remap: page-cache file at A after anonymous");
+	drop_file(&f, addr);
+	reg_dereg(addr, REGION_SIZE, &anon, "remap: anonymous at A after a file");
+	if (env.kernel == KERNEL_7) {
+		if (!check(!map_file_at(&f, addr, env.fsdax_dir), "remap: fsdax file at A: %s",
+			   f.err))
+			goto out;
+		file = (struct want){ RDMAPIN_BACKING_FSDAX, f.path };
+		reg_dereg(addr, REGION_SIZE, &file, "remap: fsdax file at A after anonymous");
+		drop_file(&f, addr);
+	}
+	/* One file, then another over it: the second file is what is there. */
+	if (!check(!map_file_at(&f, addr, env.pagecache_dir), "remap: page-cache file at A: %s",
+		   f.err))
+		goto out;
+	file = (struct want){ RDMAPIN_BACKING_PAGECACHE, f.path };
+	reg_dereg(addr, REGION_SIZE, &file, "remap: page-cache file at A again");
+	{
+		struct mapping g;
+
+		if (check(!map_file_at(&g, addr, env.pagecache_dir),
+			  "remap: another page-cache file over the first: %s", g.err)) {
+			file = (struct want){ RDMAPIN_BACKING_PAGECACHE, g.path };
+			reg_dereg(addr, REGION_SIZE, &file, "remap: the second file at A");
+			drop_file(&g, addr);
+		}
+	}
+	drop_file(&f, addr);
+	reg_dereg(addr, REGION_SIZE, &anon, "remap: anonymous at A at the end");
+out:
+	unmap(&a);
+}
+
+/*
+ * While an MR holds a file at A, its upper half is remapped: anonymous
+ * memory, then another file. The lower half is still the first file (its
+ * lease reused), the upper half is what was mapped there.
+ */
+static void remap_live_case(void)
+{
+	static const struct want anon = { RDMAPIN_BACKING_ANON, NULL };
+	struct mapping a = unmapped, f = unmapped, g = unmapped;
+	struct want file;
+	struct ibv_mr *mr;
+	char *addr;
+
+	if (!check(!map_anon(&a), "remap live: map anonymous memory: %s", a.err))
+		return;
+	addr = a.addr;
+	if (!check(!map_file_at(&f, addr, env.pagecache_dir), "remap live: file at A: %s", f.err))
+		goto out;
+	file = (struct want){ RDMAPIN_BACKING_PAGECACHE, f.path };
+	mr = reg_checked(addr, REGION_SIZE, &file, "remap live: the whole file at A");
+	if (!mr)
+		goto out_f;
+	check(map_anon_at(addr + HALF, HALF), "remap live: anonymous over its upper half");
+	reg_dereg(addr + HALF, HALF, &anon, "remap live: the upper half is anonymous now");
+	reg_dereg(addr, HALF, &file, "remap live: the lower half is still the file");
+	g = unmapped;
+	if (check(!create_file(&g, env.pagecache_dir) &&
+			  mmap(addr + HALF, HALF, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+			       g.fd, 0) == addr + HALF,
+		  "remap live: another file over the upper half: %s", g.err)) {
+		file = (struct want){ RDMAPIN_BACKING_PAGECACHE, g.path };
+		reg_dereg(addr + HALF, HALF, &file, "remap live: the upper half is the other file");
+	}
+	map_anon_at(addr + HALF, HALF);
+	unmap(&g);
+	check(!rdmapin_dereg_mr(mr), "remap live: dereg the first MR");
+out_f:
+	drop_file(&f, addr);
+out:
+	unmap(&a);
+}
+
+/* The fd number where this process has /proc/<own pid>/maps open, or -1. */
+static int own_maps_fd(void)
+{
+	char want[48], link[64], path[300];
+	struct dirent *d;
+	int fd = -1;
+	ssize_t n;
+	DIR *dir;
+
+	snprintf(want, sizeof(want), "/proc/%d/maps", getpid());
+	dir = opendir("/proc/self/fd");
+	while (dir && (d = readdir(dir))) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", d->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		if (!strcmp(link, want))
+			fd = atoi(d->d_name);
+	}
+	if (dir)
+		closedir(dir);
+	return fd;
+}
+
+static bool kept(int fd, const int *keep, int nkeep)
+{
+	int i;
+
+	for (i = 0; i < nkeep; i++)
+		if (fd == keep[i])
+			return true;
+	return false;
+}
+
+/* close_range(3, ~0U, 0) around the fds the application opened itself (@keep). */
+static int close_others(const int *keep, int nkeep)
+{
+	unsigned int from = 3, fd;
+
+	for (fd = 3; fd < 1024; fd++) {
+		if (!kept(fd, keep, nkeep))
+			continue;
+		if (fd > from && close_range(from, fd - 1, 0))
+			return -1;
+		from = fd + 1;
+	}
+	return close_range(from, ~0U, 0);
+}
+
+/*
+ * Opens @path on the lowest free numbers up to and including @at (or 8 of
+ * them when @at is -1), so that a number the library had is now @path.
+ * The fds opened are returned in @fds (at most 64).
+ */
+static int fill_fds(const char *path, int at, int *fds)
+{
+	int n = 0, fd;
+
+	do {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			break;
+		fds[n++] = fd;
+	} while (n < 64 && (at >= 0 ? fd < at : n < 8));
+	return n;
+}
+
+/*
+ * A child forked while A was anonymous keeps anonymous memory there, and has
+ * nothing at B; this process then maps a file at A and anonymous memory at
+ * B. With the child's /proc/PID/maps (or this process's own maps) on the
+ * numbers the library's fds had, A must still be the file and leased, and B
+ * anonymous.
+ */
+static void replaced_fd_case(bool foreign)
+{
+	static const struct want anon = { RDMAPIN_BACKING_ANON, NULL };
+	const char *how = foreign ? "replaced fd, another process's maps" :
+				    "replaced fd, this process's maps reopened";
+	struct mapping a = unmapped, b = unmapped, f = unmapped;
+	int p[2], fds[64], nfds, i, maps_fd;
+	char path[48], c;
+	struct want file;
+	pid_t child;
+
+	if (!check(!map_anon(&a) && !pipe2(p, O_CLOEXEC), "%s: set up: %s", how, a.err))
+		return;
+	child = fork();
+	if (child == 0) {
+		close(p[1]);
+		_exit(read(p[0], &c, 1) < 0);
+	}
+	close(p[0]);
+	if (!check(!map_file_at(&f, a.addr, env.pagecache_dir) && !map_anon(&b),
+		   "%s: a file at A, anonymous memory at B: %s%s", how, f.err, b.err))
+		goto out;
+	a.addr = MAP_FAILED;	/* f maps A now */
+	file = (struct want){ RDMAPIN_BACKING_PAGECACHE, f.path };
+	reg_dereg(b.addr, b.len, &anon, "replaced fd: B before");
+	reg_dereg(f.addr, f.len, &file, "replaced fd: A before");
+	maps_fd = own_maps_fd();
+	printf("# the library's /proc/self/maps fd: %d\n", maps_fd);
+	{
+		int keep[] = { pd->context->cmd_fd, pd->context->async_fd, f.fd, p[1] };
+
+		check(!close_others(keep, 4), "%s: the application closes every fd it did not "
+		      "open", how);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/maps", foreign ? child : getpid());
+	nfds = fill_fds(path, maps_fd, fds);
+	check(nfds > 0 && (maps_fd < 0 || fds[nfds - 1] == maps_fd),
+	      "%s: %s opened on %d numbers, up to %d", how, path, nfds, maps_fd);
+	reg_dereg(b.addr, b.len, &anon, foreign ? "replaced fd, another process's maps: B" :
+						  "replaced fd, own maps reopened: B");
+	reg_dereg(f.addr, f.len, &file, foreign ? "replaced fd, another process's maps: A" :
+						  "replaced fd, own maps reopened: A");
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	reg_dereg(b.addr, b.len, &anon, "replaced fd: B after those fds are closed");
+	reg_dereg(f.addr, f.len, &file, "replaced fd: A after those fds are closed");
+out:
+	close(p[1]);
+	waitpid(child, NULL, 0);
+	unmap(&f);
+	unmap(&b);
+	unmap(&a);
+}
+
+static struct guardd_run guardd = { .pid = -1 };
+static char work[32];
+
+/* 0 when another process's truncate of @path to 0 succeeds, else its errno. */
+static int truncate_elsewhere(const char *path)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(truncate(path, 0) ? errno : 0);
+	return child_errno(pid);
+}
+
+static struct ibv_mr *reg_file(struct mapping *m, const char *how, struct rdmapin_mr_attr *attr)
+{
+	struct ibv_mr *mr = NULL;
+
+	if (!map_pagecache_shared(m))
+		mr = rdmapin_reg_mr(pd, m->addr, m->len, MR_ACCESS);
+	if (!check(mr != NULL, "%s: registers: %s%s", how, m->err, rdmapin_last_error()))
+		return NULL;
+	rdmapin_query_mr(mr, attr);
+	return mr;
+}
+
+/*
+ * test_failsafe's restart_case restarts the daemon with SIGKILL between two
+ * registrations. Here the daemon is stopped cleanly, a registration while
+ * it is away is protected without it (a lease, or the guard's map edited
+ * directly: this test runs as root), and the library now believes it away;
+ * right after it starts again a registration is guarded through it.
+ */
+static void restart_case(void)
+{
+	struct mapping m1 = unmapped, m2 = unmapped, m3 = unmapped;
+	struct ibv_mr *mr1, *mr2 = NULL, *mr3 = NULL;
+	struct rdmapin_mr_attr attr;
+	int status;
+
+	mr1 = reg_file(&m1, "restart: first file", &attr);
+	if (!mr1)
+		return;
+	check(attr.guard == RDMAPIN_GUARD_KIND_DAEMON, "restart: first file guarded via the "
+	      "daemon (guard %d)", attr.guard);
+	status = guardd_stop(&guardd, SIGTERM);
+	check(WIFEXITED(status) && !WEXITSTATUS(status), "restart: SIGTERM stops the daemon");
+	mr2 = reg_file(&m2, "restart: second file, the daemon away", &attr);
+	if (mr2)
+		check(attr.guard != RDMAPIN_GUARD_KIND_DAEMON &&
+			      (attr.lease != RDMAPIN_LEASE_KIND_NONE || attr.guard),
+		      "restart: second file protected without the daemon while it is away "
+		      "(lease %d, guard %d)", attr.lease, attr.guard);
+	if (!check(!guardd_start(&guardd, NULL), "restart: the daemon starts again"))
+		goto out;
+	mr3 = reg_file(&m3, "restart: third file, at once after the start", &attr);
+	if (mr3)
+		check(attr.guard == RDMAPIN_GUARD_KIND_DAEMON && attr.lease == RDMAPIN_LEASE_KIND_NONE,
+		      "restart: third file guarded via the new daemon (lease %d, guard %d)",
+		      attr.lease, attr.guard);
+	if (mr3)
+		check(truncate_elsewhere(m3.path) == ETXTBSY, "restart: third file truncate fails "
+		      "with ETXTBSY");
+	check(truncate_elsewhere(m1.path) == ETXTBSY, "restart: first file still guarded");
+	check(!rdmapin_dereg_mr(mr1), "restart: dereg the first file");
+	mr1 = NULL;
+	check(truncate_elsewhere(m1.path) == 0, "restart: the first file truncates after dereg");
+	if (mr3)
+		check(truncate_elsewhere(m3.path) == ETXTBSY, "restart: third file still guarded "
+		      "after the first's dereg");
+out:
+	if (mr1)
+		rdmapin_dereg_mr(mr1);
+	if (mr2)
+		check(!rdmapin_dereg_mr(mr2), "restart: dereg the second file");
+	if (mr3)
+		check(!rdmapin_dereg_mr(mr3), "restart: dereg the third file");
+	if (mr3)
+		check(truncate_elsewhere(m3.path) == 0, "restart: the third file truncates after "
+		      "dereg");
+	unmap(&m1);
+	unmap(&m2);
+	unmap(&m3);
+}
+
+static void daemon_case(void)
+{
+	char dir[48], log[48], cmd[64];
+
+	snprintf(work, sizeof(work), "/tmp/test_caches.XXXXXX");
+	if (!check(mkdtemp(work) && !chmod(work, 0755), "create %s", work))
+		return;
+	snprintf(dir, sizeof(dir), "%s/guardd", work);
+	snprintf(log, sizeof(log), "%s/guardd.log", work);
+	guardd_init(&guardd, dir, log);
+	setenv("RDMAPIN_GUARDD_SOCKET", guardd.socket, 1);
+	if (check(!guardd_start(&guardd, NULL), "rdmapin-guardd listens on %s", guardd.socket))
+		restart_case();
+	guardd_show_log(&guardd);
+	if (guardd.pid > 0)
+		guardd_stop(&guardd, SIGTERM);
+	check(!guard_unload(), "unload the guard");
+	unsetenv("RDMAPIN_GUARDD_SOCKET");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", work);
+	if (system(cmd))
+		printf("# could not remove %s\n", work);
+}
+
+/* Recreates namespace1.0 as device-DAX with @align and waits for its device: 0 or -1. */
+static int devdax_reconfigure(const char *align)
+{
+	char cmd[160], sys[96];
+	unsigned long got = 0;
+	FILE *f;
+	int i;
+
+	snprintf(cmd, sizeof(cmd), "ndctl create-namespace -f -e namespace1.0 -m devdax -a %s "
+		 ">/dev/null 2>&1", align);
+	if (system(cmd))
+		return -1;
+	snprintf(sys, sizeof(sys), "/sys/bus/dax/devices/%s/align", strrchr(env.devdax, '/') + 1);
+	for (i = 0; i < 100 && access(env.devdax, F_OK); i++)
+		usleep(100000);
+	f = fopen(sys, "re");
+	if (f && fscanf(f, "%lu", &got) != 1)
+		got = 0;
+	if (f)
+		fclose(f);
+	printf("# %s: align %lu\n", sys, got);
+	return access(env.devdax, F_OK) ? -1 : 0;
+}
+
+/* Registers @len at @off of a @map_len device-DAX mapping: 0 or the errno. */
+static int devdax_reg(size_t map_len, size_t off, size_t len, const char *how)
+{
+	struct mapping m = unmapped;
+	struct rdmapin_mr_attr attr;
+	struct ibv_mr *mr;
+	int err;
+
+	if (!check(!map_devdax(&m, map_len), "%s: map %zu KiB of %s: %s", how, map_len >> 10,
+		   env.devdax, m.err))
+		return -1;
+	mr = rdmapin_reg_mr(pd, (char *)m.addr + off, len, MR_ACCESS);
+	err = mr ? 0 : errno;
+	printf("# %s: %s\n", how, mr ? "registered" : rdmapin_last_error());
+	if (mr) {
+		check(!rdmapin_query_mr(mr, &attr) && attr.backing == RDMAPIN_BACKING_DEVDAX,
+		      "%s: backing device-DAX", how);
+		check(!rdmapin_dereg_mr(mr), "%s: dereg", how);
+	}
+	unmap(&m);
+	return err;
+}
+
+static void devdax_case(void)
+{
+	const size_t mib2 = 2UL << 20;
+	int err;
+
+	err = devdax_reg(mib2, 0, mib2, "device-DAX, 2 MiB alignment: 2 MiB");
+	check(!err, "device-DAX, 2 MiB alignment: 2 MiB registers (%s)", strerror(err));
+	if (!check(!devdax_reconfigure("4K"), "device-DAX: namespace1.0 recreated with 4 KiB "
+		   "alignment"))
+		goto restore;
+	err = devdax_reg(mib2, 4096, 8192, "device-DAX, 4 KiB alignment: 8 KiB at 4 KiB");
+	check(!err, "device-DAX, 4 KiB alignment: 8 KiB at offset 4 KiB registers (%s)",
+	      strerror(err));
+	err = devdax_reg(mib2, 512, 4096, "device-DAX, 4 KiB alignment: 4 KiB at 512");
+	check(err == EINVAL, "device-DAX, 4 KiB alignment: 4 KiB at offset 512 refused with "
+	      "EINVAL (%s)", strerror(err));
+restore:
+	check(!devdax_reconfigure("2M"), "device-DAX: namespace1.0 restored with 2 MiB alignment");
+	err = devdax_reg(mib2, 0, mib2, "device-DAX, 2 MiB again: 2 MiB");
+	check(!err, "device-DAX, 2 MiB alignment again: 2 MiB registers (%s)", strerror(err));
+	err = devdax_reg(mib2, 4096, 8192, "device-DAX, 2 MiB again: 8 KiB at 4 KiB");
+	check(err == EINVAL, "device-DAX, 2 MiB alignment again: 8 KiB at 4 KiB refused with "
+	      "EINVAL (%s)", strerror(err));
+}
+
+int main(void)
+{
+	/* 7.x registers shared files with ODP; these tests do no remote writes. */
+	setenv("RDMAPIN_ALLOW_QUIRKS", "rxe-odp-offset", 1);
+	pd = start_guest_test();
+	if (!pd)
+		return check_done();
+	remap_case();
+	remap_live_case();
+	replaced_fd_case(false);
+	replaced_fd_case(true);
+	daemon_case();
+	devdax_case();
+	close_pd(pd);
+	return check_done();
+}
