@@ -21,7 +21,7 @@ struct pin *pin_list_add(struct pin_list *l)
 
 static int cmp_pins(const void *a, const void *b)
 {
-	const struct pin *x = a, *y = b;
+	const struct pin *x = *(const struct pin *const *)a, *y = *(const struct pin *const *)b;
 	int d;
 
 	if (x->rec.pid != y->rec.pid)
@@ -33,9 +33,32 @@ static int cmp_pins(const void *a, const void *b)
 	       (x->rec.slot.offset < y->rec.slot.offset);
 }
 
+/*
+ * A pin is over 1 KiB: sort pointers, then move each row once, following the
+ * cycles of the permutation, rather than have qsort() swap whole rows.
+ */
 void pin_list_sort(struct pin_list *l)
 {
-	/* No pins: v is NULL, which qsort() may not be given even with 0. */
-	if (l->n)
-		qsort(l->v, l->n, sizeof(*l->v), cmp_pins);
+	struct pin **order, tmp;
+	size_t i, j, k;
+
+	if (l->n < 2)
+		return;
+	order = xrealloc(NULL, l->n, sizeof(*order));
+	for (i = 0; i < l->n; i++)
+		order[i] = &l->v[i];
+	qsort(order, l->n, sizeof(*order), cmp_pins);
+	/* Row i takes the row order[i] points to; a done slot points at itself. */
+	for (i = 0; i < l->n; i++) {
+		if (order[i] == &l->v[i])
+			continue;
+		tmp = l->v[i];
+		for (j = i; (k = order[j] - l->v) != i; j = k) {
+			l->v[j] = l->v[k];
+			order[j] = &l->v[j];
+		}
+		l->v[j] = tmp;
+		order[j] = &l->v[j];
+	}
+	free(order);
 }
