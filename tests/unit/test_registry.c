@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -69,15 +70,21 @@ static struct rdmapin_registry_slot pin(const char *path, uint64_t len, uint32_t
 
 static atomic_bool stop;
 
-/* Rewrites one slot between two whole contents as fast as it can. */
+/*
+ * Rewrites one slot between two whole contents, yielding after each: under
+ * valgrind, which runs one thread at a time, a writer that never yields
+ * starves the reader of whole reads (each slot is read twice and compared).
+ */
 static void *rewriter(void *arg)
 {
 	const uint32_t *slot = arg;
 	struct rdmapin_registry_slot v[] = { pin("/a", 1, 4), pin("/bb", 2, 4) };
 	unsigned long i;
 
-	for (i = 0; !atomic_load(&stop); i++)
+	for (i = 0; !atomic_load(&stop); i++) {
 		rdmapin_registry_update(*slot, &v[i & 1]);
+		sched_yield();
+	}
 	return NULL;
 }
 
