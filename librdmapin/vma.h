@@ -38,9 +38,11 @@ bool rdmapin_vma_private_anon(uintptr_t start, uintptr_t end);
 /*
  * Whether the cached /proc/self/maps fd had been replaced by another file
  * (it is then opened anew). An anonymous answer through it is not checked,
- * so a file could be called anonymous; the kernel refuses to pin such a
- * file (Linux 6.5; the fd is cached from 6.11 on), and a failed anonymous
- * registration asks this before it tries again.
+ * so a file could be called anonymous; the kernel refuses writable pins of
+ * such a file (fsdax always, page cache since 6.5; the fd is cached from
+ * 6.11 on), and a failed anonymous registration asks this before it tries
+ * again. A read-only pin of a page-cache file is not refused, and stays
+ * misclassified.
  */
 bool rdmapin_vma_maps_replaced(void);
 /* In a forked child: the cached /proc/self/maps is the parent's. */

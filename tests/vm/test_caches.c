@@ -293,6 +293,9 @@ static void replaced_fd_case(bool foreign)
 	reg_dereg(f.addr, f.len, &file, "replaced fd: A before");
 	maps_fd = own_maps_fd();
 	printf("# the library's /proc/self/maps fd: %d\n", maps_fd);
+	/* Else this case would pass on 7.x without testing the cache at all. */
+	check(env.kernel != KERNEL_7 || maps_fd >= 0, "%s: the library keeps a /proc/self/maps "
+	      "fd for PROCMAP_QUERY (fd %d)", how, maps_fd);
 	{
 		int keep[] = { pd->context->cmd_fd, pd->context->async_fd, f.fd, p[1] };
 
