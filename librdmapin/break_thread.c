@@ -19,7 +19,6 @@
 
 #include "break_thread.h"
 #include "error.h"
-#include "guardd_proto.h"
 #include "lib.h"
 #include "revoker.h"
 
@@ -27,6 +26,7 @@ struct rdmapin_thread_call {
 	rdmapin_thread_fn fn;
 	void *ctx;
 	bool want_fd;
+	bool sent;			/* its message came (want_fd) */
 	int fd;				/* the file sent along, in the thread's table; or -1 */
 	int ret, err;
 	bool done;
@@ -72,49 +72,72 @@ void rdmapin_break_thread_kick(void)
 
 /*
  * A file sent along with a call (send_fd()) goes to the call it names, whose
- * caller waits for it. Only this process may send: another one that found
- * the name is hung up on.
+ * caller waits for it; the call runs once it came. Only this process may
+ * send (the kernel's SCM_CREDENTIALS say who did): another one's datagrams
+ * are dropped. A call whose message came without its file (the thread's
+ * table full) runs without it, and fails.
  */
-static void receive_fd(int s)
+static void receive_fds(struct rdmapin_break_thread *t)
 {
+	union {
+		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} control;
 	struct rdmapin_thread_call *c;
-	struct timeval tmo = { .tv_sec = 1 };
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	bool malformed;
-	int fd = -1;
+	struct iovec iov = { .iov_base = &c, .iov_len = sizeof(c) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	const struct ucred *cred;
+	struct cmsghdr *cm;
+	int fds[2], fd;
+	size_t n, i;
+	ssize_t len;
 
-	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.pid != getpid() ||
-	    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)))
-		return;
-	if (rdmapin_guardd_recv(s, &c, sizeof(c), &fd, &malformed) == sizeof(c) && !malformed &&
-	    fd >= 0) {
-		pthread_mutex_lock(&rdmapin_lib.brk.call_lock);
+	for (;;) {
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		len = recvmsg(t->file_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (len < 0)
+			return;
+		cred = NULL;
+		fd = -1;
+		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+			if (cm->cmsg_level != SOL_SOCKET)
+				continue;
+			if (cm->cmsg_type == SCM_CREDENTIALS)
+				cred = (const struct ucred *)CMSG_DATA(cm);
+			if (cm->cmsg_type != SCM_RIGHTS)
+				continue;
+			n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			memcpy(fds, CMSG_DATA(cm), n * sizeof(int));
+			for (i = 0; i < n; i++) {
+				if (fd < 0)
+					fd = fds[i];
+				else
+					close(fds[i]);
+			}
+		}
+		if (len != sizeof(c) || !cred || cred->pid != getpid()) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		pthread_mutex_lock(&t->call_lock);
 		c->fd = fd;
-		pthread_mutex_unlock(&rdmapin_lib.brk.call_lock);
-	} else if (fd >= 0) {
-		close(fd);
+		c->sent = true;
+		pthread_mutex_unlock(&t->call_lock);
 	}
 }
 
-static void accept_fds(const struct rdmapin_break_thread *t)
-{
-	int s;
-
-	while ((s = accept4(t->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		receive_fd(s);
-		close(s);
-	}
-}
-
+/* The first queued call that can run, unlinked: one that wants a file has it. */
 static struct rdmapin_thread_call *next_call(struct rdmapin_break_thread *t)
 {
-	struct rdmapin_thread_call *c;
+	struct rdmapin_thread_call **p, *c;
 
 	pthread_mutex_lock(&t->call_lock);
-	c = t->calls;
-	if (c && !(t->calls = c->next))
-		t->calls_tail = &t->calls;
+	for (p = &t->calls; (c = *p) && c->want_fd && !c->sent; p = &c->next)
+		;
+	if (c && !(*p = c->next))
+		t->calls_tail = p;
 	pthread_mutex_unlock(&t->call_lock);
 	return c;
 }
@@ -124,9 +147,6 @@ static void run_calls(struct rdmapin_break_thread *t)
 	struct rdmapin_thread_call *c;
 
 	while ((c = next_call(t))) {
-		/* Its file was sent before it was queued: it waits to be accepted. */
-		if (c->want_fd && c->fd < 0)
-			accept_fds(t);
 		rdmapin_fail(0, "%s", "");
 		c->ret = c->fn(c->ctx, c->fd);
 		c->err = errno;
@@ -142,24 +162,56 @@ static void run_calls(struct rdmapin_break_thread *t)
 }
 
 /*
- * The file goes over a fresh connection to the thread's socket, named by the
- * call it belongs to: SCM_RIGHTS is the one way into the thread's table that
- * needs no pidfd_getfd (which valgrind does not know). Our socket is closed
- * at once; the message and its file wait at the thread's end.
+ * The file goes in a datagram to the thread's socket, naming the call it
+ * belongs to, and wakes the thread: SCM_RIGHTS is the one way into the
+ * thread's table that needs no pidfd_getfd (which valgrind does not know).
+ * A datagram arrives whole or not at all, so the call is queued before.
  */
 static int send_fd(struct rdmapin_thread_call *c, int app_fd)
 {
 	const struct rdmapin_break_thread *t = &rdmapin_lib.brk;
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ret = -1, err;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = &c, .iov_len = sizeof(c) };
+	struct msghdr msg = {
+		.msg_name = (void *)&t->addr,
+		.msg_namelen = t->addr_len,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = -1, err;
 
 	if (s < 0)
 		return -1;
-	if (!connect(s, (const struct sockaddr *)&t->addr, t->addr_len))
-		ret = rdmapin_guardd_send(s, &c, sizeof(c), app_fd);
+	memset(&control, 0, sizeof(control));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &app_fd, sizeof(int));
+	while ((ret = sendmsg(s, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
 	err = errno;
 	close(s);
 	errno = err;
-	return ret;
+	return ret < 0 ? -1 : 0;
+}
+
+/* A call whose file could not be sent never ran: it leaves the queue. */
+static void dequeue(struct rdmapin_break_thread *t, struct rdmapin_thread_call *c)
+{
+	struct rdmapin_thread_call **p;
+
+	pthread_mutex_lock(&t->call_lock);
+	for (p = &t->calls; *p != c; p = &(*p)->next)
+		;
+	if (!(*p = c->next))
+		t->calls_tail = p;
+	pthread_mutex_unlock(&t->call_lock);
 }
 
 int rdmapin_break_thread_call(rdmapin_thread_fn fn, void *ctx, int app_fd)
@@ -174,14 +226,17 @@ int rdmapin_break_thread_call(rdmapin_thread_fn fn, void *ctx, int app_fd)
 				    "runs on the library's thread); register the file from another "
 				    "thread");
 	}
-	if (app_fd >= 0 && send_fd(&c, app_fd))
-		return rdmapin_fail(errno, "cannot hand a file to the library's thread: %s",
-				    strerrordesc_np(errno));
 	pthread_mutex_lock(&t->call_lock);
 	*t->calls_tail = &c;
 	t->calls_tail = &c.next;
 	pthread_mutex_unlock(&t->call_lock);
-	rdmapin_break_thread_kick();
+	if (app_fd < 0) {
+		rdmapin_break_thread_kick();
+	} else if (send_fd(&c, app_fd)) {
+		dequeue(t, &c);
+		return rdmapin_fail(errno, "cannot hand a file to the library's thread: %s",
+				    strerrordesc_np(errno));
+	}
 	pthread_mutex_lock(&t->call_lock);
 	while (!c.done)
 		pthread_cond_wait(&t->call_done, &t->call_lock);
@@ -242,11 +297,13 @@ static int watch(int ep, int fd)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
-/* An abstract name: nothing to clean up, and it goes with the thread's table. */
-static int listen_socket(struct rdmapin_break_thread *t)
+/*
+ * An abstract name: nothing to clean up, and it goes with the thread's
+ * table. SO_PASSCRED: every datagram says which process sent it.
+ */
+static int file_socket(struct rdmapin_break_thread *t)
 {
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int n;
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), on = 1, n;
 
 	if (s < 0)
 		return -1;
@@ -254,7 +311,8 @@ static int listen_socket(struct rdmapin_break_thread *t)
 	n = snprintf(t->addr.sun_path + 1, sizeof(t->addr.sun_path) - 1, "rdmapin.%d.%d",
 		     getpid(), gettid());
 	t->addr_len = offsetof(struct sockaddr_un, sun_path) + 1 + n;
-	if (bind(s, (struct sockaddr *)&t->addr, t->addr_len) || listen(s, 16))
+	if (setsockopt(s, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) ||
+	    bind(s, (struct sockaddr *)&t->addr, t->addr_len))
 		return -1;
 	return s;
 }
@@ -276,10 +334,10 @@ static int private_table(struct rdmapin_break_thread *t)
 	t->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	t->ep_fd = epoll_create1(EPOLL_CLOEXEC);
 	t->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	t->listen_fd = listen_socket(t);
-	if (t->sig_fd < 0 || t->ep_fd < 0 || t->ino_fd < 0 || t->listen_fd < 0 ||
+	t->file_fd = file_socket(t);
+	if (t->sig_fd < 0 || t->ep_fd < 0 || t->ino_fd < 0 || t->file_fd < 0 ||
 	    watch(t->ep_fd, t->sig_fd) || watch(t->ep_fd, t->ino_fd) ||
-	    watch(t->ep_fd, t->listen_fd))
+	    watch(t->ep_fd, t->file_fd))
 		return -1;
 	return 0;
 }
@@ -309,7 +367,7 @@ static void *break_thread(void *p)
 				drain_signals(t);
 			else if (ev[i].data.fd == t->ino_fd)
 				drain_changes(t);
-		accept_fds(t);
+		receive_fds(t);
 		run_calls(t);
 		t->handlers->wake();
 	}

@@ -78,21 +78,29 @@ static uint64_t now_s(void)
  * per registration: a missing socket is away, and a failed connect is
  * believed for AWAY_RECHECK_S while the socket file is the same one (a
  * starting daemon binds a new one; the interval covers one caught between
- * its bind() and listen()).
+ * its bind() and listen()). Under gc->lock, on any thread.
  */
-static bool known_away(const char *path)
+static bool believed_away(const char *path, struct stat *st)
 {
-	struct stat st;
-
-	if (stat(path, &st)) {
+	if (stat(path, st)) {
 		rdmapin_guardd_away(errno);
 		return true;
 	}
-	if (st.st_ino == gc->away_ino && st.st_dev == gc->away_dev &&
+	if (st->st_ino == gc->away_ino && st->st_dev == gc->away_dev &&
 	    now_s() < gc->away_until) {
 		rdmapin_guardd_away(ECONNREFUSED);
 		return true;
 	}
+	return false;
+}
+
+/* Before a connect: believed away, or stamped to be believed so if it fails. */
+static bool known_away(const char *path)
+{
+	struct stat st;
+
+	if (believed_away(path, &st))
+		return true;
 	gc->away_ino = st.st_ino;
 	gc->away_dev = st.st_dev;
 	gc->away_until = now_s() + AWAY_RECHECK_S;
@@ -152,11 +160,17 @@ static int connect_on_thread(void *unused, int fd)
 	return connection();
 }
 
-/* Starts the thread and connects there: the connection's fd, or -1. Under gc->lock. */
+/*
+ * Starts the thread and connects there: the connection's fd, or -1. A daemon
+ * believed away is told here, without a trip to the thread. Under gc->lock.
+ */
 static int connect_by_thread(void)
 {
+	struct stat st;
 	int ret;
 
+	if (gc->conn < 0 && believed_away(rdmapin_guardd_socket(), &st))
+		return -1;
 	rdmapin_setup_lock();
 	ret = rdmapin_break_thread_start();
 	rdmapin_setup_unlock();
@@ -198,7 +212,7 @@ static int try_daemon(int fd, void *ctx)
 
 /*
  * Guards the file behind @mr through the daemon: 0, or -1 with the daemon's
- * refusal, or 1 when no daemon could be asked. A daemon that is away is
+ * refusal, or 1 when no daemon could be asked. A daemon believed away is
  * found out before any search for an fd to pass it. Under gc->lock.
  */
 static int guard_by_daemon(const struct rdmapin_mr *mr, uint64_t *id)
@@ -206,7 +220,8 @@ static int guard_by_daemon(const struct rdmapin_mr *mr, uint64_t *id)
 	struct guard_try t = { .dev = mr->backing.dev, .ino = mr->backing.ino };
 	int ret;
 
-	if (connect_by_thread() < 0)
+	/* Connected: a daemon that hung up since is found out by the request. */
+	if (gc->conn < 0 && connect_by_thread() < 0)
 		return 1;
 	ret = mr->attr.fd >= 0 ?
 		      try_daemon(mr->attr.fd, &t) :

@@ -186,8 +186,6 @@ void rdmapin_lease_detach(struct rdmapin_mr *mr)
 		}
 	}
 	mr->lease = NULL;
-	if (!lease->mrs && !rdmapin_on_break_thread())
-		rdmapin_break_thread_kick();
 }
 
 /*
@@ -213,6 +211,8 @@ void rdmapin_lease_forget_all(void)
  */
 static bool revoke_mr(struct rdmapin_mr *mr)
 {
+	const struct rdmapin_lease *lease = mr->lease;
+
 	if (mr->ibmr && ibv_dereg_mr(mr->ibmr))
 		return false;
 	mr->revoked = true;
@@ -223,6 +223,9 @@ static bool revoke_mr(struct rdmapin_mr *mr)
 		rdmapin_event_post(RDMAPIN_EVENT_MR_REVOKED, mr);
 	}
 	rdmapin_lease_detach(mr);
+	/* On the revoker: the keeper releases the lease when it wakes. */
+	if (!lease->mrs)
+		rdmapin_break_thread_kick();
 	return true;
 }
 

@@ -26,7 +26,7 @@ int rdmapin_lease_attach(struct rdmapin_mr *mr);
 bool rdmapin_lease_attach_existing(struct rdmapin_mr *mr);
 /*
  * Drops @mr from its lease, under the lock. A lease left without MRs is
- * released by the fd keeper soon after, or at once by rdmapin_lease_release_idle().
+ * released by rdmapin_lease_release_idle(), or at the fd keeper's next wake-up.
  */
 void rdmapin_lease_detach(struct rdmapin_mr *mr);
 /* Without the lock: releases the leases left without MRs before it returns. */

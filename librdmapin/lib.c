@@ -12,7 +12,7 @@ struct rdmapin_lib rdmapin_lib = {
 	.cond = PTHREAD_COND_INITIALIZER,
 	.callbacks_tail = &rdmapin_lib.callbacks,
 	.brk = {
-		.sig_fd = -1, .ep_fd = -1, .ino_fd = -1, .listen_fd = -1,
+		.sig_fd = -1, .ep_fd = -1, .ino_fd = -1, .file_fd = -1,
 		.call_lock = PTHREAD_MUTEX_INITIALIZER,
 		.call_done = PTHREAD_COND_INITIALIZER,
 		.calls_tail = &rdmapin_lib.brk.calls,
@@ -78,7 +78,7 @@ void rdmapin_lib_reset(void)
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
 	l->callbacks_tail = &l->callbacks;
-	l->brk = (struct rdmapin_break_thread){ .sig_fd = -1, .ep_fd = -1, .ino_fd = -1, .listen_fd = -1,
+	l->brk = (struct rdmapin_break_thread){ .sig_fd = -1, .ep_fd = -1, .ino_fd = -1, .file_fd = -1,
 						.calls_tail = &l->brk.calls };
 	pthread_mutex_init(&l->brk.call_lock, NULL);
 	pthread_cond_init(&l->brk.call_done, NULL);

@@ -97,8 +97,8 @@ struct rdmapin_break_thread {
 	int signal;			/* the lease-break signal, read once */
 	int sig_fd, ep_fd;		/* in the thread's table */
 	int ino_fd;			/* inotify: changes of files it watches */
-	int listen_fd;			/* where other threads send it files */
-	struct sockaddr_un addr;	/* listen_fd's abstract name */
+	int file_fd;			/* where other threads send it files */
+	struct sockaddr_un addr;	/* file_fd's abstract name */
 	socklen_t addr_len;
 	pthread_mutex_t call_lock;	/* guards calls; never held with another lock */
 	pthread_cond_t call_done;
