@@ -112,28 +112,50 @@ static int chardev_kind(const struct statx *stx, const char *what, uint64_t map_
 	return 0;
 }
 
+/* A file to stat: open at @fd (an O_PATH fd is enough), or reached by @path. */
+struct file_ref {
+	int fd;
+	const char *path;
+};
+
+static int ref_statx(const struct file_ref *f, struct statx *stx)
+{
+	return f->path ? statx(AT_FDCWD, f->path, 0, STATX_TYPE | STATX_INO, stx) :
+			 statx(f->fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO, stx);
+}
+
+static int ref_statfs(const struct file_ref *f, struct statfs *sfs)
+{
+	return f->path ? statfs(f->path, sfs) : fstatfs(f->fd, sfs);
+}
+
+static int stat_failed(const char *what)
+{
+	return rdmapin_fail(errno, "%s: cannot stat the file: %s; pass an open fd of it", what,
+			    strerror(errno));
+}
+
 /*
- * Kind, identity and page size of an open file; an O_PATH fd is enough.
- * @map_page_size: that of its mapping, 0 when unknown.
+ * Kind, identity and page size of the file @stx describes; its filesystem,
+ * for a regular file, through @f. @map_page_size: that of its mapping, 0
+ * when unknown.
  */
-static int file_kind(int fd, const char *what, uint64_t map_page_size,
-		     struct rdmapin_backing_info *info)
+static int stat_kind(const struct statx *stx, const struct file_ref *f, const char *what,
+		     uint64_t map_page_size, struct rdmapin_backing_info *info)
 {
 	struct statfs sfs;
-	struct statx stx;
 
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO, &stx) || fstatfs(fd, &sfs))
-		return rdmapin_fail(errno, "%s: cannot stat the file: %s; pass an open fd of it",
-				    what, strerror(errno));
-	info->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
-	info->ino = stx.stx_ino;
+	info->dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
+	info->ino = stx->stx_ino;
 	info->page_size = base_page_size();
-	if (S_ISCHR(stx.stx_mode))
-		return chardev_kind(&stx, what, map_page_size, info);
-	if (!S_ISREG(stx.stx_mode))
+	if (S_ISCHR(stx->stx_mode))
+		return chardev_kind(stx, what, map_page_size, info);
+	if (!S_ISREG(stx->stx_mode))
 		return rdmapin_fail(EOPNOTSUPP, "%s is neither a regular file nor device-DAX "
 						"(mode 0%o); register memory, a file or a "
-						"/dev/daxX.Y mapping", what, stx.stx_mode);
+						"/dev/daxX.Y mapping", what, stx->stx_mode);
+	if (ref_statfs(f, &sfs))
+		return stat_failed(what);
 	if (sfs.f_type == HUGETLBFS_MAGIC) {
 		info->kind = RDMAPIN_BACKING_HUGETLB;
 		info->page_size = sfs.f_bsize;
@@ -141,43 +163,47 @@ static int file_kind(int fd, const char *what, uint64_t map_page_size,
 		info->kind = RDMAPIN_BACKING_SHMEM;
 	} else {
 		/* Every filesystem sets the bit in stx_attributes_mask: only the attribute tells. */
-		info->kind = stx.stx_attributes & STATX_ATTR_DAX ? RDMAPIN_BACKING_FSDAX :
-								   RDMAPIN_BACKING_PAGECACHE;
+		info->kind = stx->stx_attributes & STATX_ATTR_DAX ? RDMAPIN_BACKING_FSDAX :
+								    RDMAPIN_BACKING_PAGECACHE;
 	}
 	return 0;
 }
 
-/* Whether fd is the very file the mapping maps. */
-static bool maps_file(int fd, const struct rdmapin_vma *vma)
+/* Whether @stx is the very file the mapping maps. */
+static bool maps_file(const struct statx *stx, const struct rdmapin_vma *vma)
 {
-	struct statx stx;
-
-	return !statx(fd, "", AT_EMPTY_PATH, STATX_INO, &stx) && stx.stx_ino == vma->inode &&
-	       stx.stx_dev_major == vma->dev_major && stx.stx_dev_minor == vma->dev_minor;
+	return stx->stx_ino == vma->inode && stx->stx_dev_major == vma->dev_major &&
+	       stx->stx_dev_minor == vma->dev_minor;
 }
 
 /*
- * An O_PATH fd (it opens no device and needs no read permission) for the
- * file a mapping maps. map_files reaches deleted and overmounted files too,
- * but only with CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN; otherwise the
- * mapping's path serves while it still names the same file. -1 when
- * neither reaches it.
+ * Kind of the file a mapping maps, -1 when unreachable. map_files reaches
+ * deleted and overmounted files too, and names the mapping's own file for as
+ * long as it maps it: stat()ed through, with no open. It needs
+ * CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN; otherwise the mapping's path
+ * serves while it still names the same file, opened (O_PATH: no device
+ * opened, no read permission needed) so that it stays the file stat()ed.
  */
-static int open_mapped_file(const struct rdmapin_vma *vma)
+static int mapped_file_kind(const struct rdmapin_vma *vma, const char *what,
+			    struct rdmapin_backing_info *info, bool *reached)
 {
 	char path[64];
-	int fd;
+	struct file_ref f = { .fd = -1, .path = path };
+	struct statx stx;
+	int ret;
 
 	snprintf(path, sizeof(path), "/proc/self/map_files/%" PRIxPTR "-%" PRIxPTR, vma->start,
 		 vma->end);
-	fd = open(path, O_PATH | O_CLOEXEC);
-	if (fd < 0 && vma->name[0] == '/')
-		fd = open(vma->name, O_PATH | O_CLOEXEC);
-	if (fd >= 0 && !maps_file(fd, vma)) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
+	*reached = !ref_statx(&f, &stx) && maps_file(&stx, vma);
+	if (*reached)
+		return stat_kind(&stx, &f, what, vma->page_size, info);
+	f.path = NULL;
+	f.fd = vma->name[0] == '/' ? open(vma->name, O_PATH | O_CLOEXEC) : -1;
+	*reached = f.fd >= 0 && !ref_statx(&f, &stx) && maps_file(&stx, vma);
+	ret = *reached ? stat_kind(&stx, &f, what, vma->page_size, info) : -1;
+	if (f.fd >= 0)
+		close(f.fd);
+	return ret;
 }
 
 /* /proc/self/maps lacks page sizes; smaps has them, at the cost of a page-table walk. */
@@ -268,10 +294,13 @@ static int wrong_fd(const struct rdmapin_vma *vma, int fd, const char *range)
 static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_ctx *c,
 			struct rdmapin_backing_info *info)
 {
+	const struct file_ref given = { .fd = fd };
 	char what[PATH_MAX + 64];
-	int file, ret;
+	struct statx stx;
+	bool reached;
+	int ret;
 
-	if (fd >= 0 && !maps_file(fd, vma))
+	if (fd >= 0 && (ref_statx(&given, &stx) || !maps_file(&stx, vma)))
 		return wrong_fd(vma, fd, range_of(c));
 	/* SysV shm's inode number is its id, 0 for the first: anonymous has no name too. */
 	if (!vma->inode && vma->name[0] != '/') {
@@ -292,13 +321,10 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_c
 	if (rdmapin_file_cache_get(info))
 		return 0;
 	snprintf(what, sizeof(what), "%s: %s", range_of(c), vma->name);
-	file = fd >= 0 ? fd : open_mapped_file(vma);
-	if (file < 0)
-		return unreachable_kind(vma, what, info);
-	ret = file_kind(file, what, vma->page_size, info);
-	if (file != fd)
-		close(file);
-	return ret;
+	if (fd >= 0)
+		return stat_kind(&stx, &given, what, vma->page_size, info);
+	ret = mapped_file_kind(vma, what, info, &reached);
+	return reached ? ret : unreachable_kind(vma, what, info);
 }
 
 /* Whether vma goes on where the last one ends: one mmap() that was later split. */
@@ -383,6 +409,7 @@ int rdmapin_backing_classify(const void *addr, size_t length, int fd,
 int rdmapin_backing_of_fd(int fd, struct rdmapin_backing_info *info)
 {
 	char link[32], what[PATH_MAX + 32];
+	struct statx stx;
 	ssize_t n;
 
 	info_clear(info);
@@ -390,5 +417,7 @@ int rdmapin_backing_of_fd(int fd, struct rdmapin_backing_info *info)
 	n = readlink(link, info->path, sizeof(info->path) - 1);
 	info->path[n > 0 ? n : 0] = '\0';
 	snprintf(what, sizeof(what), "fd %d (%s)", fd, info->path);
-	return file_kind(fd, what, 0, info);
+	if (ref_statx(&(struct file_ref){ .fd = fd }, &stx))
+		return stat_failed(what);
+	return stat_kind(&stx, &(struct file_ref){ .fd = fd }, what, 0, info);
 }
