@@ -40,10 +40,24 @@ static pthread_once_t conf_once = PTHREAD_ONCE_INIT, notice_once = PTHREAD_ONCE_
 struct file_mr {
 	struct ibv_mr shadow;		/* first: the tree's key is its address */
 	struct ibv_mr *mr;
+	struct held_file *file;
 };
 
+/*
+ * The files our MRs are over: librdmapin gives a later MR over one the
+ * guard entry or lease of the first, so it needs no descriptor of ours.
+ */
+struct held_file {
+	dev_t dev;
+	ino_t ino;
+	unsigned long mrs;
+	struct held_file *next;
+};
+
+/* Under tree_lock. */
 static void *tree;
 static unsigned long nr_file_mrs;
+static struct held_file *held_files;
 static pthread_mutex_t tree_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void read_conf(void)
@@ -143,8 +157,57 @@ static void revoked(const struct rdmapin_async_event *event, void *ctx)
 			"revoked, and RDMA on it now fails\n", event->path);
 }
 
-static struct ibv_mr *reg_mr_ex(struct ibv_pd *pd, void *addr, size_t length, uint64_t iova,
-				unsigned int access, const struct rdmapin_range_attr *r)
+/* Under tree_lock. */
+static struct held_file **held_file(const struct rdmapin_range_attr *r)
+{
+	struct held_file **p;
+
+	for (p = &held_files; *p; p = &(*p)->next)
+		if ((*p)->dev == r->dev && (*p)->ino == r->ino)
+			break;
+	return p;
+}
+
+static bool is_held(const struct rdmapin_range_attr *r)
+{
+	bool held;
+
+	pthread_mutex_lock(&tree_lock);
+	held = *held_file(r);
+	pthread_mutex_unlock(&tree_lock);
+	return held;
+}
+
+/* Under tree_lock: counts an MR over @r's file in. */
+static struct held_file *hold(const struct rdmapin_range_attr *r)
+{
+	struct held_file **p = held_file(r), *f = *p;
+
+	if (!f && (f = calloc(1, sizeof(*f)))) {
+		f->dev = r->dev;
+		f->ino = r->ino;
+		*p = f;
+	}
+	if (f)
+		f->mrs++;
+	return f;
+}
+
+/* Under tree_lock. */
+static void unhold(struct held_file *f)
+{
+	struct held_file **p;
+
+	if (--f->mrs)
+		return;
+	for (p = &held_files; *p != f; p = &(*p)->next)
+		;
+	*p = f->next;
+	free(f);
+}
+
+static struct ibv_mr *reg_mr_fd(struct ibv_pd *pd, void *addr, size_t length, uint64_t iova,
+				unsigned int access, const struct rdmapin_range_attr *r, int fd)
 {
 	struct rdmapin_mr_init_attr attr = {
 		.comp_mask = RDMAPIN_MR_INIT_ATTR_IOVA | RDMAPIN_MR_INIT_ATTR_LEASE |
@@ -158,16 +221,34 @@ static struct ibv_mr *reg_mr_ex(struct ibv_pd *pd, void *addr, size_t length, ui
 		.break_policy = RDMAPIN_BREAK_REVOKE,
 		.break_cb = revoked,
 	};
-	struct ibv_mr *mr;
-	int err;
 
-	attr.fd = fd_for_guard(r);
-	if (attr.fd >= 0)
+	if (fd >= 0) {
 		attr.comp_mask |= RDMAPIN_MR_INIT_ATTR_FD;
-	mr = rdmapin_reg_mr_ex(pd, &attr);
+		attr.fd = fd;
+	}
+	return rdmapin_reg_mr_ex(pd, &attr);
+}
+
+/*
+ * A file held already needs no descriptor; should its last MR go meanwhile,
+ * taking the guard or lease along, the registration is made as a first one.
+ */
+static struct ibv_mr *reg_mr_ex(struct ibv_pd *pd, void *addr, size_t length, uint64_t iova,
+				unsigned int access, const struct rdmapin_range_attr *r)
+{
+	struct ibv_mr *mr = NULL;
+	int fd, err;
+
+	if (is_held(r)) {
+		mr = reg_mr_fd(pd, addr, length, iova, access, r, -1);
+		if (mr)
+			return mr;
+	}
+	fd = fd_for_guard(r);
+	mr = reg_mr_fd(pd, addr, length, iova, access, r, fd);
 	err = errno;
-	if (attr.fd >= 0)
-		close(attr.fd);
+	if (fd >= 0)
+		close(fd);
 	errno = err;
 	return mr;
 }
@@ -175,7 +256,7 @@ static struct ibv_mr *reg_mr_ex(struct ibv_pd *pd, void *addr, size_t length, ui
 /* A shared mapping that got neither guard nor lease, where the policy forbids that. */
 static bool unprotected_refused(struct ibv_mr *mr, const struct rdmapin_range_attr *r)
 {
-	struct rdmapin_mr_attr q;
+	struct rdmapin_mr_attr q = { .comp_mask = 0 };
 
 	if (!(r->flags & RDMAPIN_RANGE_SHARED) || may_be_unprotected(r->backing) ||
 	    rdmapin_query_mr(mr, &q) || q.guard != RDMAPIN_GUARD_KIND_NONE ||
@@ -214,7 +295,10 @@ struct ibv_mr *preload_reg_file(struct ibv_pd *pd, void *addr, size_t length, ui
 	e->shadow = *mr;
 	e->mr = mr;
 	pthread_mutex_lock(&tree_lock);
-	if (!tsearch(e, &tree, cmp_ptr)) {
+	e->file = hold(r);
+	if (!e->file || !tsearch(e, &tree, cmp_ptr)) {
+		if (e->file)
+			unhold(e->file);
 		pthread_mutex_unlock(&tree_lock);
 		rdmapin_dereg_mr(mr);
 		free(e);
@@ -269,6 +353,9 @@ bool preload_dereg_file(struct ibv_mr *mr, int *ret)
 		pthread_mutex_unlock(&tree_lock);
 		return true;
 	}
+	pthread_mutex_lock(&tree_lock);
+	unhold(e->file);
+	pthread_mutex_unlock(&tree_lock);
 	free(e);
 	return true;
 }
