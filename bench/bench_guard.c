@@ -636,7 +636,7 @@ static double time_rdmapin(struct reg_bench *b, const struct variant *v)
 /* A ratio means nothing unless each variant protects the file as its name says. */
 static int check_kind(struct reg_bench *b, const struct variant *v)
 {
-	struct rdmapin_mr_attr attr;
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
 	struct ibv_mr *mr;
 	int ret;
 

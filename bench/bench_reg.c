@@ -81,7 +81,7 @@ static void bench_registry(struct ibv_pd *pd)
 	struct rdmapin_registry_slot v = { .state = RDMAPIN_PIN_ACTIVE };
 	double reg[ROUNDS], pub[ROUNDS], t;
 	struct mapping m = unmapped;
-	struct rdmapin_mr_attr a;
+	struct rdmapin_mr_attr a = { .comp_mask = 0 };
 	struct ibv_mr *mr;
 	uint32_t slot;
 	int i;

@@ -213,7 +213,7 @@ static void show_host(struct ibv_context *ctx)
 
 static struct ibv_mr *register_file(struct ibv_pd *pd, const struct mapping *m)
 {
-	struct rdmapin_mr_attr a;
+	struct rdmapin_mr_attr a = { .comp_mask = 0 };
 	struct ibv_mr *mr;
 
 	mr = rdmapin_reg_file_mr(pd, m->fd, 0, REGION_LEN, MR_ACCESS);

@@ -27,7 +27,7 @@
 
 static int report(int n, struct ibv_mr *mr)
 {
-	struct rdmapin_mr_attr a;
+	struct rdmapin_mr_attr a = { .comp_mask = 0 };
 
 	if (rdmapin_query_mr(mr, &a)) {
 		fprintf(stderr, "pin_holder: rdmapin_query_mr: %s\n", rdmapin_last_error());

@@ -48,7 +48,7 @@ struct want {
 
 static struct ibv_mr *reg_checked(void *addr, size_t len, const struct want *w, const char *how)
 {
-	struct rdmapin_mr_attr attr;
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
 	struct ibv_mr *mr = rdmapin_reg_mr(pd, addr, len, MR_ACCESS);
 	bool guarded;
 
@@ -358,7 +358,7 @@ static void restart_case(void)
 {
 	struct mapping m1 = unmapped, m2 = unmapped, m3 = unmapped;
 	struct ibv_mr *mr1, *mr2 = NULL, *mr3 = NULL;
-	struct rdmapin_mr_attr attr;
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
 	int status;
 
 	mr1 = reg_file(&m1, "restart: first file", &attr);
@@ -457,7 +457,7 @@ static int devdax_reconfigure(const char *align)
 static int devdax_reg(size_t map_len, size_t off, size_t len, const char *how)
 {
 	struct mapping m = unmapped;
-	struct rdmapin_mr_attr attr;
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
 	struct ibv_mr *mr;
 	int err;
 

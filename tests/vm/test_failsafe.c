@@ -168,7 +168,7 @@ static struct ibv_mr *reg(struct mapping *m, bool lease, const char *how)
 		.break_policy = RDMAPIN_BREAK_REVOKE,
 		.break_cb = on_revoke,
 	};
-	struct rdmapin_mr_attr attr;
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
 	struct ibv_mr *mr = NULL;
 
 	if (!map_pagecache_shared(m)) {
@@ -221,7 +221,7 @@ static void check_dereg(struct ibv_mr *mr, const char *how)
 /* Another process's truncate breaks the lease: the MR is revoked, the event delivered. */
 static void lease_holds(struct ibv_mr *mr, const struct mapping *m, const char *how)
 {
-	struct rdmapin_mr_attr attr;
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
 	double start, end;
 	int err = truncate_elsewhere(m->path, &start, &end);
 

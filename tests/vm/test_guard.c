@@ -289,7 +289,7 @@ static void library_direct(struct ibv_pd *pd, struct mapping *m)
 {
 	struct rdmapin_host_caps host;
 	struct rdmapin_guard_key key;
-	struct rdmapin_mr_attr a;
+	struct rdmapin_mr_attr a = { .comp_mask = 0 };
 	struct ibv_mr *mr;
 
 	rdmapin_query_host(&host);
@@ -313,7 +313,7 @@ static void library_direct(struct ibv_pd *pd, struct mapping *m)
 static void library_fallback(void *arg)
 {
 	struct rdmapin_host_caps host;
-	struct rdmapin_mr_attr a;
+	struct rdmapin_mr_attr a = { .comp_mask = 0 };
 	struct mapping m = unmapped;
 	struct ibv_pd *pd;
 	struct ibv_mr *mr;

@@ -152,7 +152,7 @@ static int new_file(struct mapping *m, const char *dir, uid_t uid, mode_t mode, 
 /* What a guarded registration must report; @what names the case. */
 static void check_guarded_mr(struct ibv_mr *mr, const char *what)
 {
-	struct rdmapin_mr_attr a;
+	struct rdmapin_mr_attr a = { .comp_mask = 0 };
 
 	if (!check(!rdmapin_query_mr(mr, &a), "%s: rdmapin_query_mr", what))
 		return;
@@ -211,7 +211,7 @@ static struct ibv_mr *holder_fail(struct holder_report *r, const char *what, con
 static struct ibv_mr *holder_register(const struct holder_spec *s, struct holder_report *r)
 {
 	int fd = s->open_first ? open(s->path, s->flags | O_CLOEXEC) : -1;
-	struct rdmapin_mr_attr a;
+	struct rdmapin_mr_attr a = { .comp_mask = 0 };
 	struct ibv_pd *pd;
 	struct ibv_mr *mr;
 

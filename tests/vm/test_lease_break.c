@@ -165,7 +165,7 @@ static struct ibv_mr *reg_leased(struct ibv_pd *pd, struct mapping *m, unsigned 
 
 static void check_revoked(struct ibv_mr *mr, const struct mapping *m, const char *how)
 {
-	struct rdmapin_mr_attr attr;
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
 	struct stat st;
 
 	check(rdmapin_query_mr(mr, &attr) == 0 && attr.revoked &&

@@ -485,7 +485,7 @@ static void null_arguments(void)
 {
 	struct rdmapin_async_event ev;
 	struct rdmapin_device_caps caps;
-	struct rdmapin_mr_attr q;
+	struct rdmapin_mr_attr q = { .comp_mask = 0 };
 	struct mapping m = unmapped;
 	struct ibv_mr *mr;
 	int ret;

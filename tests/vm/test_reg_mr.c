@@ -65,7 +65,7 @@ static void check_registered(struct ibv_mr *mr, const struct row *r, const struc
 			     const char *form)
 {
 	const struct expect *want = &r->want[env.kernel];
-	struct rdmapin_mr_attr attr;
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
 
 	if (!check(rdmapin_query_mr(mr, &attr) == 0, "%s %s: rdmapin_query_mr", form, r->name))
 		return;

@@ -52,7 +52,7 @@ static __attribute__((format(printf, 2, 3))) void fail(struct worker *w, const c
 static void reg_dereg(struct worker *w, const char *what, struct ibv_mr *mr,
 		      enum rdmapin_lease_kind lease)
 {
-	struct rdmapin_mr_attr q;
+	struct rdmapin_mr_attr q = { .comp_mask = 0 };
 	int ret;
 
 	if (!mr) {
@@ -243,7 +243,7 @@ static void child_registers(const struct mapping *leased)
 static void child(void *arg)
 {
 	struct forked *c = arg;
-	struct rdmapin_mr_attr q;
+	struct rdmapin_mr_attr q = { .comp_mask = 0 };
 	int ret;
 
 	ret = rdmapin_dereg_mr(c->anon_mr);
@@ -266,7 +266,7 @@ static void child(void *arg)
 static void fork_after_registration(void)
 {
 	struct mapping anon = unmapped, file = unmapped;
-	struct rdmapin_mr_attr q;
+	struct rdmapin_mr_attr q = { .comp_mask = 0 };
 	struct forked c = { .leased = &file };
 	int ret;
 
