@@ -337,6 +337,11 @@ bool preload_owns(struct ibv_mr *mr)
 	return take(mr, false);
 }
 
+bool preload_holds_files(void)
+{
+	return __atomic_load_n(&nr_file_mrs, __ATOMIC_RELAXED);
+}
+
 bool preload_dereg_file(struct ibv_mr *mr, int *ret)
 {
 	struct file_mr *e = take(mr, true);

@@ -24,4 +24,7 @@ bool preload_dereg_file(struct ibv_mr *mr, int *ret);
 /* Whether @mr is one that preload_reg_file() returned. */
 bool preload_owns(struct ibv_mr *mr);
 
+/* Whether the program holds any MR that preload_reg_file() returned. */
+bool preload_holds_files(void);
+
 #endif

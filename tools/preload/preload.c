@@ -49,6 +49,10 @@ static struct preload_real real;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static uintptr_t librdmapin_text, librdmapin_text_end;
 static bool procmap_query;	/* the kernel says what maps an address (Linux 6.11) */
+static bool refuses_file_pins;	/* no writable long-term pins of shared files (Linux 6.5) */
+
+/* What makes ibv_reg_mr() pin for writing (ib_access_writable() in the kernel). */
+#define WRITE_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_ATOMIC)
 
 static void *need(const char *name, const char *version)
 {
@@ -86,6 +90,7 @@ static int find_text(struct dl_phdr_info *info, size_t size, void *addr)
 static void init(void)
 {
 	struct rdmapin_host_caps host = { .comp_mask = 0 };
+	unsigned int major = 0, minor = 0;
 
 	real.reg_mr_1_0 = need("ibv_reg_mr", "IBVERBS_1.0");
 	real.dereg_mr_1_0 = need("ibv_dereg_mr", "IBVERBS_1.0");
@@ -94,7 +99,11 @@ static void init(void)
 	real.rereg_mr = need("ibv_rereg_mr", "IBVERBS_1.1");
 	real.reg_dmabuf_mr = need("ibv_reg_dmabuf_mr", "IBVERBS_1.12");
 	dl_iterate_phdr(find_text, (void *)rdmapin_reg_mr_ex);
-	procmap_query = !rdmapin_query_host(&host) && host.flags & RDMAPIN_HOST_PROCMAP_QUERY;
+	if (rdmapin_query_host(&host))
+		return;
+	procmap_query = host.flags & RDMAPIN_HOST_PROCMAP_QUERY;
+	sscanf(host.kernel_release, "%u.%u", &major, &minor);
+	refuses_file_pins = major > 6 || (major == 6 && minor >= 5);
 }
 
 /* Once per process, whichever entry point comes first, constructors included. */
@@ -129,12 +138,24 @@ static bool file_range(void *addr, size_t length, struct rdmapin_range_attr *ran
 }
 
 /*
- * Without PROCMAP_QUERY, libibverbs pins first and pagemap then tells the
- * common case, anonymous pages, for a fixed cost per page. Anything else
- * is classified: a file's MR is made again through librdmapin, any other
- * stays as libibverbs made it, or failed. Nothing reaches the program
- * before that, so an MR of a file never runs unprotected. On-Demand Paging
- * pins nothing, so pagemap would tell nothing: it is classified first.
+ * Whether a pin that succeeded shows the range needs nothing. Since Linux
+ * 6.5 the kernel itself refuses a writable long-term pin of a shared file
+ * mapping whose filesystem tracks dirty pages (EFAULT; fsdax: EOPNOTSUPP),
+ * so such a pin is of memory, of a private mapping's copies, or of a file
+ * that never writes back (ramfs, as tmpfs). Otherwise pagemap tells the
+ * common case, anonymous pages, for a fixed cost per page.
+ */
+static bool pinned_memory(void *addr, size_t length, unsigned int access)
+{
+	return (refuses_file_pins && access & WRITE_ACCESS) ||
+	       preload_pinned_anonymous(addr, length);
+}
+
+/*
+ * libibverbs pins first, and the range is classified only if that is not
+ * enough to tell: a file's MR is made again through librdmapin, any other
+ * stays as libibverbs made it, or failed. Nothing reaches the program before
+ * that, so an MR of a file never runs unprotected.
  */
 static struct ibv_mr *reg_then_classify(struct ibv_pd *pd, void *addr, size_t length,
 					uint64_t iova, unsigned int access)
@@ -142,13 +163,29 @@ static struct ibv_mr *reg_then_classify(struct ibv_pd *pd, void *addr, size_t le
 	struct ibv_mr *mr = preload_real()->reg_mr_iova2(pd, addr, length, iova, access);
 	struct rdmapin_range_attr range;
 
-	if (mr && preload_pinned_anonymous(addr, length))
+	if (mr && pinned_memory(addr, length, access))
 		return mr;
 	if (!file_range(addr, length, &range))
 		return mr;
 	if (mr)
 		preload_real()->dereg_mr(mr);
 	return preload_reg_file(pd, addr, length, iova, access, &range);
+}
+
+/*
+ * Pinning first costs memory nothing but the pin where the kernel refuses
+ * file pins, and is the one way to tell before 6.11 (no PROCMAP_QUERY). A
+ * file's refused pin costs a verbs call, though: a program that holds file
+ * MRs registers files again, and is asked first. On-Demand Paging pins
+ * nothing, so a pin would tell nothing: classified first.
+ */
+static bool pin_first(unsigned int access)
+{
+	if (access & IBV_ACCESS_ON_DEMAND)
+		return false;
+	if (!procmap_query)
+		return true;
+	return refuses_file_pins && access & WRITE_ACCESS && !preload_holds_files();
 }
 
 static struct ibv_mr *reg(struct ibv_pd *pd, void *addr, size_t length, uint64_t iova,
@@ -158,12 +195,23 @@ static struct ibv_mr *reg(struct ibv_pd *pd, void *addr, size_t length, uint64_t
 
 	if (!pd || from_librdmapin(caller))
 		return preload_real()->reg_mr_iova2(pd, addr, length, iova, access);
-	if (!procmap_query && !(access & IBV_ACCESS_ON_DEMAND))
+	struct ibv_mr *mr;
+
+	if (!pd || from_librdmapin(caller))
+		return preload_real()->reg_mr_iova2(pd, addr, length, iova, access);
+	if (pin_first(access))
 		return reg_then_classify(pd, addr, length, iova, access);
-	if (file_range(addr, length, &range))
-		return preload_reg_file(pd, addr, length, iova, access, &range);
 	/* What libibverbs leaves in errno, as without the preload. */
-	return preload_real()->reg_mr_iova2(pd, addr, length, iova, access);
+	if (!file_range(addr, length, &range))
+		return preload_real()->reg_mr_iova2(pd, addr, length, iova, access);
+	/* As a pin first would have found: those pins land on private copies. */
+	if (!(range.flags & RDMAPIN_RANGE_SHARED) && access & WRITE_ACCESS &&
+	    !(access & IBV_ACCESS_ON_DEMAND)) {
+		mr = preload_real()->reg_mr_iova2(pd, addr, length, iova, access);
+		if (mr)
+			return mr;
+	}
+	return preload_reg_file(pd, addr, length, iova, access, &range);
 }
 
 /* The exported names are versioned aliases of these; see preload.map. */
