@@ -13,6 +13,7 @@
 
 #include <rdmapin/rdmapin.h>
 #include "array.h"
+#include "json.h"
 #include "raw.h"
 #include "rows.h"
 
@@ -305,20 +306,41 @@ static void print_raw(const struct pin_list *pins, const struct columns *cols,
 		      const struct output_opts *o)
 {
 	char buf[PIN_PATH_SIZE + 16];
-	struct raw_line l = { 0 };
+	struct raw_line l = { .out.out = stdout };
 	size_t i, c;
 
 	if (!o->noheadings) {
 		for (c = 0; c < cols->n; c++)
 			raw_cell(&l, infos[cols->id[c]].name);
-		raw_end(&l, stdout);
+		raw_end(&l);
 	}
 	for (i = 0; i < pins->n; i++) {
 		for (c = 0; c < cols->n; c++)
 			raw_cell(&l, cell(&pins->v[i], cols->id[c], o, buf, sizeof(buf)));
-		raw_end(&l, stdout);
+		raw_end(&l);
 	}
-	raw_free(&l);
+	outbuf_end(&l.out);
+}
+
+/* So does JSON output: it has no headings, and escapes nothing for a terminal. */
+static void print_json(const struct pin_list *pins, const struct columns *cols,
+		       const struct output_opts *o)
+{
+	char buf[PIN_PATH_SIZE + 16];
+	struct json_table t = { .out.out = stdout };
+	const struct colinfo *ci;
+	size_t i, c;
+
+	json_begin(&t, "pins");
+	for (i = 0; i < pins->n; i++) {
+		json_row(&t);
+		for (c = 0; c < cols->n; c++) {
+			ci = &infos[cols->id[c]];
+			json_cell(&t, ci->name, cell(&pins->v[i], cols->id[c], o, buf, sizeof(buf)),
+				  ci->json_type == SCOLS_JSON_NUMBER);
+		}
+	}
+	json_end(&t);
 }
 
 /*
@@ -335,6 +357,10 @@ void print_pins(const struct pin_list *pins, const struct columns *cols,
 
 	if (o->raw) {
 		print_raw(pins, cols, o);
+		return;
+	}
+	if (o->json) {
+		print_json(pins, cols, o);
 		return;
 	}
 	tb = output_table(o, "pins");
