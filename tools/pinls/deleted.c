@@ -26,7 +26,7 @@ static bool read_text(struct deleted_maps *d, pid_t pid)
 		return false;
 	/* Few reads of many pages: the kernel formats maps a read at a time. */
 	do {
-		if (d->text_cap - len < 4096 + 2)
+		while (d->text_cap - len < 4096 + 2)
 			d->text = xgrow(d->text, d->text_cap, &d->text_cap, 1);
 		n = read(fd, d->text + len, d->text_cap - len - 2);
 		len += n > 0 ? n : 0;
@@ -50,7 +50,8 @@ static void read_maps(struct deleted_maps *d, pid_t pid)
 		return;
 	/* Most lines name no unlinked file: parse only those whose name ends so. */
 	for (from = d->text; (hit = strstr(from, mark)); from = hit + sizeof(mark) - 1) {
-		for (line = hit; line > d->text && line[-1] != '\n'; line--)
+		/* A line parsed before ends in a NUL now. */
+		for (line = hit; line > d->text && line[-1] != '\n' && line[-1]; line--)
 			;
 		if (rdmapin_proc_map_parse(line, &map) || !rdmapin_proc_map_unlinked(&map))
 			continue;
