@@ -89,10 +89,22 @@ static void sort_within_pids(struct pin **order, size_t n)
 	}
 }
 
+static bool sorted(const struct pin_list *l)
+{
+	size_t i;
+
+	for (i = 1; i < l->n; i++)
+		if (cmp_rows(&l->v[i - 1], &l->v[i]) > 0)
+			return false;
+	return true;
+}
+
 /*
- * The rows of one process are collected together: order the processes,
- * then each process's rows, rather than compare all rows with each other.
- * Then move each row once, following the cycles of the permutation.
+ * Most often in order already: the registry is read a user's records by
+ * pid, a process's slots lowest first. Else the rows of one process are
+ * together still: order the processes, then each process's rows, rather
+ * than compare all rows with each other. Then move each row once, following
+ * the cycles of the permutation.
  */
 void pin_list_sort(struct pin_list *l)
 {
@@ -100,7 +112,7 @@ void pin_list_sort(struct pin_list *l)
 	struct run *runs;
 	size_t i, j, k, nruns;
 
-	if (l->n < 2)
+	if (sorted(l))
 		return;
 	runs = pid_runs(l, &nruns);
 	order = xrealloc(NULL, l->n, sizeof(*order));
