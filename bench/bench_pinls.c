@@ -7,8 +7,9 @@
  * The pins are slot values, as in tests/unit/test_registry.c: the writer
  * takes nothing else.
  *
- *	bench_pinls [--short] [-p PROCS] [-n PINS] [-x PINLS]
- *	(default 1000 x 100; --short: 100 x 10, and fewer rounds)
+ *	bench_pinls [--short] [-p PROCS] [-n PINS] [-x PINLS]...
+ *	(default 1000 x 100; --short: 100 x 10, and fewer rounds; -x again: pinls
+ *	binaries timed in turn, e.g. one before a change and one after)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,6 +44,7 @@
 #define SLOW_OP_BATCH 100	/* classify and mmap take microseconds, not nanoseconds */
 #define GOAL_MS 150.0		/* issue 13: pinls over GOAL_PINS pins, natively */
 #define GOAL_PINS 100000.0
+#define MAX_PINLS 4
 
 static int op_rounds = OP_ROUNDS;
 
@@ -190,19 +192,32 @@ static const char *const run_args[NR_RUNS][4] = {
 	{ "-J" },
 };
 
-static int bench_read(const char *dir, const char *pinls, long want)
-{
-	double s[SCAN_ROUNDS], t[NR_RUNS][SCAN_ROUNDS], ms, raw;
-	char *argv[NR_RUNS][6], title[64];
-	long pins;
-	int i, r, a;
+struct pinls_bins {
+	const char *path[MAX_PINLS];
+	int n;
+};
 
-	for (r = 0; r < NR_RUNS; r++) {
-		argv[r][0] = (char *)pinls;
-		for (a = 0; a < 4; a++)
-			argv[r][a + 1] = (char *)run_args[r][a];
-		argv[r][5] = NULL;
-	}
+/* "pinls -r -n >/dev/null", "[2] pinls ..." when several binaries are timed. */
+static void run_title(char *title, size_t size, const struct pinls_bins *bins, int b, int r)
+{
+	int a, len = 0;
+
+	if (bins->n > 1)
+		len = snprintf(title, size, "[%d] ", b + 1);
+	len += snprintf(title + len, size - len, "pinls");
+	for (a = 0; a < 4 && run_args[r][a]; a++)
+		len += snprintf(title + len, size - len, " %s", run_args[r][a]);
+	snprintf(title + len, size - len, " >/dev/null");
+}
+
+/* Every run of every binary once a round, in turn, so that noise hits all alike. */
+static int time_rounds(const char *dir, const struct pinls_bins *bins, long want,
+		       double s[SCAN_ROUNDS], double t[MAX_PINLS][NR_RUNS][SCAN_ROUNDS])
+{
+	char *argv[6];
+	long pins;
+	int i, r, a, b;
+
 	for (i = 0; i < SCAN_ROUNDS; i++) {
 		s[i] = time_scan(dir, &pins);
 		if (s[i] < 0 || pins != want) {
@@ -211,29 +226,47 @@ static int bench_read(const char *dir, const char *pinls, long want)
 			return -1;
 		}
 		for (r = 0; r < NR_RUNS; r++)
-			if ((t[r][i] = time_pinls(argv[r])) < 0) {
-				printf("%s failed: %s\n", pinls,
-				       errno ? strerror(errno) : "exit status");
-				return -1;
+			for (b = 0; b < bins->n; b++) {
+				argv[0] = (char *)bins->path[b];
+				for (a = 0; a < 4; a++)
+					argv[a + 1] = (char *)run_args[r][a];
+				argv[5] = NULL;
+				if ((t[b][r][i] = time_pinls(argv)) < 0) {
+					printf("%s failed: %s\n", argv[0],
+					       errno ? strerror(errno) : "exit status");
+					return -1;
+				}
 			}
 	}
+	return 0;
+}
+
+static int bench_read(const char *dir, const struct pinls_bins *bins, long want)
+{
+	double s[SCAN_ROUNDS], t[MAX_PINLS][NR_RUNS][SCAN_ROUNDS], ms, raw;
+	char title[64];
+	int r, b;
+
+	if (time_rounds(dir, bins, want, s, t))
+		return -1;
 	snprintf(title, sizeof(title), "reading %ld pins, median of %d", want, SCAN_ROUNDS);
 	printf("%-36s %9s %8s %10s %8s\n", title, "ms", "us/pin", "pins/s", "vs scan");
 	ms = bench_median(s, SCAN_ROUNDS);
 	print_read("rdmapin_registry_scan()", ms, want, ms);
-	for (r = 0; r < NR_RUNS; r++) {
-		snprintf(title, sizeof(title), "pinls");
-		for (a = 1; argv[r][a]; a++)
-			snprintf(title + strlen(title), sizeof(title) - strlen(title), " %s",
-				 argv[r][a]);
-		snprintf(title + strlen(title), sizeof(title) - strlen(title), " >/dev/null");
-		print_read(title, bench_median(t[r], SCAN_ROUNDS), want, ms);
-	}
+	for (r = 0; r < NR_RUNS; r++)
+		for (b = 0; b < bins->n; b++) {
+			run_title(title, sizeof(title), bins, b, r);
+			print_read(title, bench_median(t[b][r], SCAN_ROUNDS), want, ms);
+		}
 	/* Issue 13's goal, scaled to the pins listed here. */
-	raw = bench_median(t[0], SCAN_ROUNDS);
-	printf("# goal: pinls -r -n <= %.0f ms for %.0f pins in 1000 processes (%.2f us/pin); "
-	       "measured %.2fx of it\n", GOAL_MS, GOAL_PINS, GOAL_MS * 1e3 / GOAL_PINS,
-	       raw * 1e3 / (GOAL_MS * want / GOAL_PINS));
+	for (b = 0; b < bins->n; b++) {
+		raw = bench_median(t[b][0], SCAN_ROUNDS);
+		if (bins->n > 1)
+			printf("# [%d] is %s\n", b + 1, bins->path[b]);
+		printf("# goal: pinls -r -n <= %.0f ms for %.0f pins in 1000 processes "
+		       "(%.2f us/pin); measured %.2fx of it\n", GOAL_MS, GOAL_PINS,
+		       GOAL_MS * 1e3 / GOAL_PINS, raw * 1e3 / (GOAL_MS * want / GOAL_PINS));
+	}
 	/* Only the CHECK column runs the cross-check; without RDMA netlink it asks nothing. */
 	printf("# CHECK: kernel cross-check %s\n",
 	       rdma_netlink() ? "ran (RDMA netlink present)" : "skipped (no RDMA netlink here)");
@@ -382,7 +415,7 @@ static int positive(const char *arg)
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/bench_pinls-XXXXXX";
-	const char *pinls = PINLS_PATH;
+	struct pinls_bins bins = { 0 };
 	static const struct option longopts[] = { { "short", no_argument, NULL, 's' }, { 0 } };
 	int nprocs = 0, npins = 0, c, ret = 1;
 	bool short_run = false;
@@ -399,13 +432,16 @@ int main(int argc, char **argv)
 			continue;
 		if (c == 'n' && (npins = positive(optarg)) > 0)
 			continue;
-		if (c == 'x') {
-			pinls = optarg;
+		if (c == 'x' && bins.n < MAX_PINLS) {
+			bins.path[bins.n++] = optarg;
 			continue;
 		}
-		fprintf(stderr, "usage: %s [--short] [-p PROCS] [-n PINS] [-x PINLS]\n", argv[0]);
+		fprintf(stderr, "usage: %s [--short] [-p PROCS] [-n PINS] [-x PINLS]... (%d at most)\n",
+			argv[0], MAX_PINLS);
 		return 2;
 	}
+	if (!bins.n)
+		bins.path[bins.n++] = PINLS_PATH;
 	if (short_run)
 		op_rounds = 10;
 	if (!nprocs)
@@ -430,7 +466,7 @@ int main(int argc, char **argv)
 	       (long)nprocs * npins, dir, t);
 	/* A first, untimed scan: later ones find the directory entries cached. */
 	time_scan(dir, &pins);
-	if (bench_read(dir, pinls, (long)nprocs * npins))
+	if (bench_read(dir, &bins, (long)nprocs * npins))
 		goto out;
 	fleet_stop(&fl);
 	if (bench_write())

@@ -204,12 +204,69 @@ static void scan_record(const struct scan *s, int dir, uid_t dir_uid, const char
 	close(fd);
 }
 
+/* A record file's name, and the pid it starts with. */
+struct record_name {
+	long pid;
+	char *name;
+};
+
+static int cmp_record_names(const void *a, const void *b)
+{
+	const struct record_name *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static void free_record_names(struct record_name *v, size_t n)
+{
+	while (n--)
+		free(v[n].name);
+	free(v);
+}
+
+/*
+ * The names in d by pid, which pinls lists by: then it finds its rows in
+ * order. Each is checked when read, not here. NULL if out of memory.
+ */
+static struct record_name *sorted_records(DIR *d, size_t *n)
+{
+	struct record_name *v = NULL, *grown;
+	struct dirent *e;
+	size_t cap = 0;
+
+	*n = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			grown = reallocarray(v, cap, sizeof(*v));
+			if (!grown)
+				goto fail;
+			v = grown;
+		}
+		v[*n].pid = strtol(e->d_name, NULL, 10);
+		v[*n].name = strdup(e->d_name);
+		if (!v[*n].name)
+			goto fail;
+		(*n)++;
+	}
+	qsort(v, *n, sizeof(*v), cmp_record_names);
+	return v;
+fail:
+	free_record_names(v, *n);
+	*n = 0;
+	return NULL;
+}
+
 /* uid-UID must be UID's: records in another's directory cannot be UID's. */
 static void scan_user_dir(const struct scan *s, int top, const char *name)
 {
+	struct record_name *names;
 	struct dirent *e;
 	struct stat st;
 	unsigned int uid;
+	size_t i, nnames;
 	int fd, n;
 	DIR *d;
 
@@ -227,9 +284,17 @@ static void scan_user_dir(const struct scan *s, int top, const char *name)
 		close(fd);
 		return;
 	}
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			scan_record(s, dirfd(d), uid, name, e->d_name);
+	names = sorted_records(d, &nnames);
+	for (i = 0; i < nnames; i++)
+		scan_record(s, dirfd(d), uid, name, names[i].name);
+	/* Out of memory, in the directory's order: every record is listed anyway. */
+	if (!names) {
+		rewinddir(d);
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.')
+				scan_record(s, dirfd(d), uid, name, e->d_name);
+	}
+	free_record_names(names, nnames);
 	closedir(d);
 }
 

@@ -18,7 +18,7 @@ struct rdmapin_pin_record {
 
 /*
  * Calls fn for every live pin in the record files under dir that the caller
- * may read (root: all users; others: their own). Stale files of dead
+ * may read (root: all users; others: their own), a user's records by pid. Stale files of dead
  * processes are removed when the caller may. warn gets one line per file
  * that is skipped (corrupt, truncated, foreign owner...). Returns 0, or -1 if
  * dir itself cannot be read (ENOENT: no registry).

@@ -128,7 +128,7 @@ static void add_pages(struct libscols_table *tb)
 		add(tb, "kernel FOLL_PIN pages", "unknown: /proc/vmstat does not say");
 	collect_pins(&pins, &all);
 	add(tb, "registry pinned pages", "%" PRIu64, registry_pinned_pages(&pins));
-	free(pins.v);
+	pin_list_free(&pins);
 }
 
 int print_caps(const struct output_opts *o)

@@ -4,6 +4,7 @@
 #include <err.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <rdmapin/rdmapin.h>
 #include "collect.h"
@@ -16,7 +17,38 @@ struct collect {
 	struct pin_list *pins;
 	struct pid_set *managed;
 	struct deleted_maps deleted;
+	/* The process of the record being read: the registry lists its pins together. */
+	pid_t pid;
+	uint64_t start_time;
+	const struct pin_proc *proc;	/* NULL if the filter leaves it out */
+	const char *device;		/* its last pin's, most often its next one's too */
 };
+
+/* The first pin of a process: what all its pins share, once. */
+static void collect_proc(struct collect *c, const struct rdmapin_pin_record *rec)
+{
+	struct pin_proc *proc = NULL;
+
+	c->pid = rec->pid;
+	c->start_time = rec->start_time;
+	c->device = NULL;
+	pid_set_add(c->managed, rec->pid);
+	if (filter_proc(c->filter, rec->pid, rec->uid)) {
+		proc = arena_alloc(&c->pins->arena, sizeof(*proc));
+		proc->pid = rec->pid;
+		proc->uid = rec->uid;
+		memcpy(proc->comm, rec->comm, sizeof(proc->comm));
+	}
+	c->proc = proc;
+}
+
+/* The reader ended both strings with a NUL. */
+static const char *device_name(struct collect *c, const char *device)
+{
+	if (!c->device || strcmp(c->device, device))
+		c->device = arena_strndup(&c->pins->arena, device, strlen(device));
+	return c->device;
+}
 
 static int collect_pin(const struct rdmapin_pin_record *rec, void *ctx)
 {
@@ -24,12 +56,20 @@ static int collect_pin(const struct rdmapin_pin_record *rec, void *ctx)
 	const struct rdmapin_registry_slot *s = &rec->slot;
 	struct pin *p;
 
-	pid_set_add(c->managed, rec->pid);
-	if (!filter_proc(c->filter, rec->pid, rec->uid) ||
-	    !filter_file(c->filter, s->dev, s->ino, s->path))
+	if (rec->pid != c->pid || rec->start_time != c->start_time)
+		collect_proc(c, rec);
+	if (!c->proc || !filter_file(c->filter, s->dev, s->ino, s->path))
 		return 0;
 	p = pin_list_add(c->pins);
-	p->rec = *rec;
+	*p = (struct pin){
+		.proc = c->proc,
+		.path = arena_strndup(&c->pins->arena, s->path, strlen(s->path)),
+		.device = device_name(c, s->device),
+		.dev = s->dev, .ino = s->ino, .offset = s->offset, .length = s->length,
+		.addr = s->addr, .registered_ns = s->registered_ns,
+		.state = s->state, .backing = s->backing, .mode = s->mode, .lease = s->lease,
+		.guard = s->guard, .lkey = s->lkey, .rkey = s->rkey, .quirks = s->quirks,
+	};
 	/* As the library's rdmapin_query_mr() tells it: only files, as the kernel names them. */
 	p->deleted = (s->backing == RDMAPIN_BACKING_PAGECACHE ||
 		      s->backing == RDMAPIN_BACKING_FSDAX) &&

@@ -23,6 +23,8 @@ struct deleted_maps {
 	uint64_t start_time;
 	struct deleted_map *v;
 	size_t n, cap;
+	char *text;			/* its maps, read whole */
+	size_t text_cap;
 };
 
 /*

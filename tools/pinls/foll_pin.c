@@ -36,12 +36,12 @@ bool kernel_pinned_pages(uint64_t *pages)
 uint64_t registry_pinned_pages(const struct pin_list *pins)
 {
 	uint64_t page = sysconf(_SC_PAGESIZE), first, end, n = 0;
-	const struct rdmapin_registry_slot *s;
+	const struct pin *s;
 	size_t i;
 
 	for (i = 0; i < pins->n; i++) {
-		s = &pins->v[i].rec.slot;
-		if (pins->v[i].unmanaged || s->state != RDMAPIN_PIN_ACTIVE ||
+		s = &pins->v[i];
+		if (s->unmanaged || s->state != RDMAPIN_PIN_ACTIVE ||
 		    s->mode != RDMAPIN_MODE_PIN || !s->length)
 			continue;
 		first = s->addr / page;

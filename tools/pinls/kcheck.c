@@ -68,13 +68,13 @@ static size_t read_leases(struct lease **out)
 	return n;
 }
 
-static bool has_lease(const struct lease *leases, size_t n, const struct rdmapin_pin_record *r)
+static bool has_lease(const struct lease *leases, size_t n, const struct pin *p)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (leases[i].pid == r->pid && leases[i].ino == r->slot.ino &&
-		    leases[i].major == major(r->slot.dev) && leases[i].minor == minor(r->slot.dev))
+		if (leases[i].pid == p->proc->pid && leases[i].ino == p->ino &&
+		    leases[i].major == major(p->dev) && leases[i].minor == minor(p->dev))
 			return true;
 	return false;
 }
@@ -283,11 +283,11 @@ static bool take_mr(struct mr_list *mrs, pid_t pid, uint64_t length)
 }
 
 /* Only a reader who may open the guard's map can say it lacks a file. */
-static bool has_guard(const struct rdmapin_pin_record *r)
+static bool has_guard(const struct pin *p)
 {
 	struct rdmapin_guard_key key;
 
-	rdmapin_guard_key_init(&key, r->slot.dev, r->slot.ino);
+	rdmapin_guard_key_init(&key, p->dev, p->ino);
 	return rdmapin_guard_holds(&key) != 0;
 }
 
@@ -304,16 +304,15 @@ void kcheck_pins(struct pin *pins, size_t n)
 		struct pin *p = &pins[i];
 
 		/* Unmanaged rows say nothing to check, and a revoked MR is gone by design. */
-		if (!rdma || p->unmanaged || p->rec.slot.state != RDMAPIN_PIN_ACTIVE) {
+		if (!rdma || p->unmanaged || p->state != RDMAPIN_PIN_ACTIVE) {
 			p->check = CHECK_NOT_RUN;
 			continue;
 		}
-		if (p->rec.slot.lease != RDMAPIN_LEASE_KIND_NONE &&
-		    !has_lease(leases, nleases, &p->rec))
+		if (p->lease != RDMAPIN_LEASE_KIND_NONE && !has_lease(leases, nleases, p))
 			p->check |= CHECK_NO_LEASE;
-		if (p->rec.slot.guard != RDMAPIN_GUARD_KIND_NONE && !has_guard(&p->rec))
+		if (p->guard != RDMAPIN_GUARD_KIND_NONE && !has_guard(p))
 			p->check |= CHECK_NO_GUARD;
-		if (!take_mr(&mrs, p->rec.pid, p->rec.slot.length))
+		if (!take_mr(&mrs, p->proc->pid, p->length))
 			p->check |= CHECK_NO_KERNEL_MR;
 	}
 	free(leases);

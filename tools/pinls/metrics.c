@@ -24,8 +24,7 @@
 
 /* The pins that share every label, summed. */
 struct series {
-	const struct rdmapin_registry_slot *slot; /* the labels; uid is beside it */
-	uid_t uid;
+	const struct pin *pin;		/* the labels: its first pin's */
 	uint64_t bytes, mrs;
 };
 
@@ -36,9 +35,9 @@ struct series_list {
 
 static bool same_labels(const struct series *s, const struct pin *p)
 {
-	const struct rdmapin_registry_slot *a = s->slot, *b = &p->rec.slot;
+	const struct pin *a = s->pin, *b = p;
 
-	return s->uid == p->rec.uid && a->state == b->state && a->backing == b->backing &&
+	return a->proc->uid == b->proc->uid && a->state == b->state && a->backing == b->backing &&
 	       a->mode == b->mode && a->lease == b->lease && a->guard == b->guard &&
 	       !strcmp(a->device, b->device);
 }
@@ -56,11 +55,10 @@ static void sum_pins(const struct pin_list *pins, struct series_list *l)
 			;
 		if (j == l->n) {
 			l->v = xgrow(l->v, l->n, &l->cap, sizeof(*l->v));
-			l->v[l->n++] = (struct series){ .slot = &pins->v[i].rec.slot,
-							.uid = pins->v[i].rec.uid };
+			l->v[l->n++] = (struct series){ .pin = &pins->v[i] };
 		}
 		s = &l->v[j];
-		s->bytes += pins->v[i].rec.slot.length;
+		s->bytes += pins->v[i].length;
 		s->mrs++;
 	}
 }
@@ -96,11 +94,11 @@ static void family(const char *name, const char *unit, const char *help)
 static void put_series(const char *name, const struct series *s, uint64_t value)
 {
 	printf("%s{backing=\"%s\",mode=\"%s\",lease=\"%s\",guard=\"%s\",device=\"", name,
-	       rdmapin_backing_str(s->slot->backing), rdmapin_reg_mode_str(s->slot->mode),
-	       rdmapin_lease_kind_str(s->slot->lease), rdmapin_guard_kind_str(s->slot->guard));
-	put_value(s->slot->device);
+	       rdmapin_backing_str(s->pin->backing), rdmapin_reg_mode_str(s->pin->mode),
+	       rdmapin_lease_kind_str(s->pin->lease), rdmapin_guard_kind_str(s->pin->guard));
+	put_value(s->pin->device);
 	fputs("\",user=\"", stdout);
-	put_value(user_name(s->uid));
+	put_value(user_name(s->pin->proc->uid));
 	printf("\"} %" PRIu64 "\n", value);
 }
 
@@ -113,17 +111,17 @@ static void put_pins(const struct pin_list *pins)
 	family("rdmapin_pinned_bytes", "bytes",
 	       "Memory registered through librdmapin and not revoked.");
 	for (i = 0; i < l.n; i++)
-		if (l.v[i].slot->state == RDMAPIN_PIN_ACTIVE)
+		if (l.v[i].pin->state == RDMAPIN_PIN_ACTIVE)
 			put_series("rdmapin_pinned_bytes", &l.v[i], l.v[i].bytes);
 	family("rdmapin_mrs", NULL,
 	       "Memory regions registered through librdmapin and not revoked.");
 	for (i = 0; i < l.n; i++)
-		if (l.v[i].slot->state == RDMAPIN_PIN_ACTIVE)
+		if (l.v[i].pin->state == RDMAPIN_PIN_ACTIVE)
 			put_series("rdmapin_mrs", &l.v[i], l.v[i].mrs);
 	family("rdmapin_revoked_mrs", NULL,
 	       "Memory regions revoked after a lease break and not yet deregistered.");
 	for (i = 0; i < l.n; i++)
-		if (l.v[i].slot->state == RDMAPIN_PIN_REVOKED)
+		if (l.v[i].pin->state == RDMAPIN_PIN_REVOKED)
 			put_series("rdmapin_revoked_mrs", &l.v[i], l.v[i].mrs);
 	free(l.v);
 }
@@ -135,7 +133,8 @@ static uint64_t unmanaged_processes(const struct pin_list *pins)
 	size_t i;
 
 	for (i = 0; i < pins->n; i++)
-		n += pins->v[i].unmanaged && (!i || pins->v[i].rec.pid != pins->v[i - 1].rec.pid);
+		n += pins->v[i].unmanaged &&
+		     (!i || pins->v[i].proc->pid != pins->v[i - 1].proc->pid);
 	return n;
 }
 

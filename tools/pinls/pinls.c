@@ -233,7 +233,7 @@ int main(int argc, char **argv)
 		print_pins(&pins, &cols, &o);
 
 	filter_free(&f);
-	free(pins.v);
+	pin_list_free(&pins);
 	/* No pins is a measurement too: a collector must not see it fail. */
 	return pins.n || metrics ? EXIT_SUCCESS : EXIT_NONE_FOUND;
 }

@@ -2,11 +2,9 @@
 /* The raw output format: see raw.h. */
 #include <ctype.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "raw.h"
-#include "xalloc.h"
 
 /*
  * libsmartcols's raw format (util-linux's fputs_nonblank()): a blank, a
@@ -38,15 +36,14 @@ void raw_cell(struct raw_line *l, const char *data)
 	static const char hex[] = "0123456789abcdef";
 	const bool *esc = escape_table();
 	const unsigned char *p = (const unsigned char *)(data ? data : "");
-	char *o;
+	size_t len = strlen((const char *)p);
+	char *start, *o;
 
-	/* Four bytes out per byte in at most, the separator and a newline. */
-	while (l->cap - l->len < 4 * strlen((const char *)p) + 2)
-		l->buf = xgrow(l->buf, l->cap, &l->cap, 1);
-	o = l->buf + l->len;
+	/* Four bytes out per byte in at most, and the separator. */
+	start = o = outbuf_room(&l->out, 4 * len + 1);
 	if (l->cells++)
 		*o++ = ' ';
-	for (; *p; p++) {
+	for (; len--; p++) {
 		if (!esc[*p]) {
 			*o++ = *p;
 			continue;
@@ -56,18 +53,11 @@ void raw_cell(struct raw_line *l, const char *data)
 		*o++ = hex[*p >> 4];
 		*o++ = hex[*p & 15];
 	}
-	l->len = o - l->buf;
+	l->out.len += o - start;
 }
 
-void raw_end(struct raw_line *l, FILE *out)
+void raw_end(struct raw_line *l)
 {
-	l->buf[l->len++] = '\n';
-	fwrite(l->buf, 1, l->len, out);
-	l->len = 0;
+	outbuf_add(&l->out, "\n", 1);
 	l->cells = 0;
-}
-
-void raw_free(struct raw_line *l)
-{
-	free(l->buf);
 }

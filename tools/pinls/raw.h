@@ -7,19 +7,17 @@
 #ifndef PINLS_RAW_H
 #define PINLS_RAW_H
 
-#include <stdio.h>
+#include "outbuf.h"
 
-/* One line being built; zeroed to start. */
+/* The lines being written; zeroed but for out.out to start. */
 struct raw_line {
-	char *buf;
-	size_t len, cap;
-	size_t cells;
+	struct outbuf out;
+	size_t cells;			/* in the current line */
 };
 
 /* Appends a cell, NULL as empty; escaped as libsmartcols does (see raw.c). */
 void raw_cell(struct raw_line *l, const char *data);
-/* Writes the line and starts the next one. */
-void raw_end(struct raw_line *l, FILE *out);
-void raw_free(struct raw_line *l);
+/* Ends the line; outbuf_end(&l->out) writes what is left. */
+void raw_end(struct raw_line *l);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include <rdmapin/rdmapin.h>
 #include "array.h"
+#include "json.h"
 #include "raw.h"
 #include "rows.h"
 
@@ -208,8 +209,7 @@ static const char *check_name(const struct pin *p, char *buf, size_t size)
 			if (p->check & names[i].bit)
 				used += snprintf(buf + used, size - used, "%s%s", used ? "," : "",
 						 names[i].name);
-	if (p->rec.slot.state == RDMAPIN_PIN_ACTIVE &&
-	    *quirk_list(p->rec.slot.quirks, quirks, sizeof(quirks)))
+	if (p->state == RDMAPIN_PIN_ACTIVE && *quirk_list(p->quirks, quirks, sizeof(quirks)))
 		snprintf(buf + used, size - used, ",%s", quirks);
 	return buf;
 }
@@ -217,7 +217,7 @@ static const char *check_name(const struct pin *p, char *buf, size_t size)
 /* Deleted files read as lsof shows them, unless the path said so already. */
 static const char *path_name(const struct pin *p, char *buf, size_t size)
 {
-	const char *path = p->rec.slot.path;
+	const char *path = p->path;
 	size_t len = strlen(path);
 
 	if (!p->deleted || (len >= 10 && !strcmp(path + len - 10, " (deleted)")))
@@ -246,56 +246,55 @@ static const char *decimal(uint64_t v, char *buf, size_t size)
 static const char *cell(const struct pin *p, int col, const struct output_opts *o, char *buf,
 			size_t size)
 {
-	const struct rdmapin_registry_slot *s = &p->rec.slot;
 	bool exact = o->bytes || o->json || o->raw;
 
 	switch (col) {
 	case COL_PID:
 		/* Positive: the registry's reader and /proc give no other. */
-		return decimal(p->rec.pid, buf, size);
+		return decimal(p->proc->pid, buf, size);
 	case COL_COMMAND:
-		return p->rec.comm;
+		return p->proc->comm;
 	case COL_BACKING:
 		if (p->unmanaged)
-			return s->backing == RDMAPIN_BACKING_DEVDAX ? "devdax" : "file";
-		return rdmapin_backing_str(s->backing);
+			return p->backing == RDMAPIN_BACKING_DEVDAX ? "devdax" : "file";
+		return rdmapin_backing_str(p->backing);
 	case COL_PATH:
 		return path_name(p, buf, size);
 	case COL_OFFSET:
 	case COL_LENGTH:
 		if (exact)
-			return decimal(col == COL_OFFSET ? s->offset : s->length, buf, size);
-		human_size(col == COL_OFFSET ? s->offset : s->length, buf, size);
+			return decimal(col == COL_OFFSET ? p->offset : p->length, buf, size);
+		human_size(col == COL_OFFSET ? p->offset : p->length, buf, size);
 		return buf;
 	case COL_MODE:
-		return p->unmanaged ? "unmanaged" : rdmapin_reg_mode_str(s->mode);
+		return p->unmanaged ? "unmanaged" : rdmapin_reg_mode_str(p->mode);
 	case COL_LEASE:
-		return p->unmanaged ? NULL : rdmapin_lease_kind_str(s->lease);
+		return p->unmanaged ? NULL : rdmapin_lease_kind_str(p->lease);
 	case COL_GUARD:
-		return p->unmanaged ? NULL : rdmapin_guard_kind_str(s->guard);
+		return p->unmanaged ? NULL : rdmapin_guard_kind_str(p->guard);
 	case COL_DEVICE:
-		return s->device;
+		return p->device;
 	case COL_USER:
-		return user_name(p->rec.uid);
+		return user_name(p->proc->uid);
 	case COL_UID:
-		return decimal(p->rec.uid, buf, size);
+		return decimal(p->proc->uid, buf, size);
 	case COL_DEVINO:
-		snprintf(buf, size, "%u:%u:%" PRIu64, major(s->dev), minor(s->dev), s->ino);
+		snprintf(buf, size, "%u:%u:%" PRIu64, major(p->dev), minor(p->dev), p->ino);
 		return buf;
 	case COL_STATE:
-		return p->unmanaged ? NULL : state_name(s->state);
+		return p->unmanaged ? NULL : state_name(p->state);
 	case COL_LKEY:
 	case COL_RKEY:
 		if (p->unmanaged)
 			return NULL;
 		/* JSON has no hex numbers: decimal there, hex as the verbs print keys. */
-		snprintf(buf, size, o->json ? "%u" : "0x%x", col == COL_LKEY ? s->lkey : s->rkey);
+		snprintf(buf, size, o->json ? "%u" : "0x%x", col == COL_LKEY ? p->lkey : p->rkey);
 		return buf;
 	case COL_ADDR:
-		snprintf(buf, size, o->json ? "%" PRIu64 : "0x%" PRIx64, s->addr);
+		snprintf(buf, size, o->json ? "%" PRIu64 : "0x%" PRIx64, p->addr);
 		return buf;
 	case COL_REGISTERED:
-		return !p->unmanaged && iso_time(s->registered_ns, buf, size) ? buf : NULL;
+		return !p->unmanaged && iso_time(p->registered_ns, buf, size) ? buf : NULL;
 	case COL_CHECK:
 		return check_name(p, buf, size);
 	}
@@ -306,21 +305,42 @@ static const char *cell(const struct pin *p, int col, const struct output_opts *
 static void print_raw(const struct pin_list *pins, const struct columns *cols,
 		      const struct output_opts *o)
 {
-	char buf[sizeof(((struct rdmapin_registry_slot *)0)->path) + 16];
-	struct raw_line l = { 0 };
+	char buf[PIN_PATH_SIZE + 16];
+	struct raw_line l = { .out.out = stdout };
 	size_t i, c;
 
 	if (!o->noheadings) {
 		for (c = 0; c < cols->n; c++)
 			raw_cell(&l, infos[cols->id[c]].name);
-		raw_end(&l, stdout);
+		raw_end(&l);
 	}
 	for (i = 0; i < pins->n; i++) {
 		for (c = 0; c < cols->n; c++)
 			raw_cell(&l, cell(&pins->v[i], cols->id[c], o, buf, sizeof(buf)));
-		raw_end(&l, stdout);
+		raw_end(&l);
 	}
-	raw_free(&l);
+	outbuf_end(&l.out);
+}
+
+/* So does JSON output: it has no headings, and escapes nothing for a terminal. */
+static void print_json(const struct pin_list *pins, const struct columns *cols,
+		       const struct output_opts *o)
+{
+	char buf[PIN_PATH_SIZE + 16];
+	struct json_table t = { .out.out = stdout };
+	const struct colinfo *ci;
+	size_t i, c;
+
+	json_begin(&t, "pins");
+	for (i = 0; i < pins->n; i++) {
+		json_row(&t);
+		for (c = 0; c < cols->n; c++) {
+			ci = &infos[cols->id[c]];
+			json_cell(&t, ci->name, cell(&pins->v[i], cols->id[c], o, buf, sizeof(buf)),
+				  ci->json_type == SCOLS_JSON_NUMBER);
+		}
+	}
+	json_end(&t);
 }
 
 /*
@@ -332,11 +352,15 @@ void print_pins(const struct pin_list *pins, const struct columns *cols,
 		       const struct output_opts *o)
 {
 	struct libscols_table *tb;
-	char buf[sizeof(((struct rdmapin_registry_slot *)0)->path) + 16];
+	char buf[PIN_PATH_SIZE + 16];
 	size_t i, c;
 
 	if (o->raw) {
 		print_raw(pins, cols, o);
+		return;
+	}
+	if (o->json) {
+		print_json(pins, cols, o);
 		return;
 	}
 	tb = output_table(o, "pins");
@@ -370,6 +394,6 @@ void print_pids(const struct pin_list *pins)
 	size_t i;
 
 	for (i = 0; i < pins->n; i++)
-		if (!i || pins->v[i].rec.pid != pins->v[i - 1].rec.pid)
-			printf("%d\n", pins->v[i].rec.pid);
+		if (!i || pins->v[i].proc->pid != pins->v[i - 1].proc->pid)
+			printf("%d\n", pins->v[i].proc->pid);
 }

@@ -79,14 +79,14 @@ static bool pinnable(const char *name, bool *devdax)
 }
 
 /*
- * The pid's rows; none if it maps a record in registry_dir (NULL: none
- * exists): it uses librdmapin, with no pins at the moment.
+ * The rows of proc's process, device its RDMA device; none if it maps a
+ * record in registry_dir (NULL: none exists): it uses librdmapin, with no
+ * pins at the moment.
  */
-static void scan_maps(struct pin_list *pins, pid_t pid, const struct rdmapin_pin_record *proc,
+static void scan_maps(struct pin_list *pins, const struct pin_proc *proc, const char *device,
 		      const struct filter *f, const char *registry_dir)
 {
 	size_t first = pins->n, size = 0, dirlen = registry_dir ? strlen(registry_dir) : 0;
-	struct rdmapin_registry_slot *s;
 	struct rdmapin_proc_map map;
 	char path[64], *line = NULL;
 	struct pin *prev;
@@ -94,7 +94,7 @@ static void scan_maps(struct pin_list *pins, pid_t pid, const struct rdmapin_pin
 	dev_t dev;
 	FILE *maps;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	snprintf(path, sizeof(path), "/proc/%d/maps", proc->pid);
 	maps = fopen(path, "re");
 	if (!maps)
 		return;
@@ -112,32 +112,48 @@ static void scan_maps(struct pin_list *pins, pid_t pid, const struct rdmapin_pin
 			continue;
 		/* mprotect() and madvise() split one mapping into several: join them again. */
 		prev = pins->n > first ? &pins->v[pins->n - 1] : NULL;
-		if (prev && prev->rec.slot.ino == map.inode && prev->rec.slot.dev == dev &&
-		    prev->rec.slot.addr + prev->rec.slot.length == map.start &&
-		    prev->rec.slot.offset + prev->rec.slot.length == map.offset) {
-			prev->rec.slot.length += map.end - map.start;
+		if (prev && prev->ino == map.inode && prev->dev == dev &&
+		    prev->addr + prev->length == map.start &&
+		    prev->offset + prev->length == map.offset) {
+			prev->length += map.end - map.start;
 			continue;
 		}
 		prev = pin_list_add(pins);
-		prev->rec = *proc;
-		prev->unmanaged = true;
-		s = &prev->rec.slot;
-		s->backing = devdax ? RDMAPIN_BACKING_DEVDAX : 0;
-		s->dev = dev;
-		s->ino = map.inode;
-		s->offset = map.offset;
-		s->length = map.end - map.start;
-		s->addr = map.start;
-		snprintf(s->path, sizeof(s->path), "%s", map.name);
+		*prev = (struct pin){
+			.proc = proc,
+			.path = arena_strndup(&pins->arena, map.name,
+					      strnlen(map.name, PIN_PATH_SIZE - 1)),
+			.device = device,
+			.unmanaged = true,
+			.backing = devdax ? RDMAPIN_BACKING_DEVDAX : 0,
+			.dev = dev, .ino = map.inode, .offset = map.offset,
+			.length = map.end - map.start, .addr = map.start,
+		};
 	}
 	free(line);
 	fclose(maps);
 }
 
+/* The process's rows, if it has an RDMA device open. */
+static void scan_proc(struct pin_list *pins, pid_t pid, uid_t uid, const struct filter *f,
+		      const char *registry_dir)
+{
+	struct pin_proc *proc;
+	char device[64];
+
+	if (!uverbs_device(pid, device, sizeof(device)))
+		return;
+	proc = arena_alloc(&pins->arena, sizeof(*proc));
+	proc->pid = pid;
+	proc->uid = uid;
+	rdmapin_proc_comm(pid, proc->comm, sizeof(proc->comm));
+	scan_maps(pins, proc, arena_strndup(&pins->arena, device, strlen(device)), f,
+		  registry_dir);
+}
+
 void unmanaged_scan(struct pin_list *pins, const struct pid_set *managed,
 		    const struct filter *f, const char *registry_dir)
 {
-	struct rdmapin_pin_record proc;
 	struct dirent *e;
 	struct stat st;
 	char *end;
@@ -156,13 +172,7 @@ void unmanaged_scan(struct pin_list *pins, const struct pid_set *managed,
 		/* The owner of /proc/PID is the process's effective uid, as ps shows it. */
 		if (fstatat(dirfd(d), e->d_name, &st, 0) || !filter_proc(f, pid, st.st_uid))
 			continue;
-		memset(&proc, 0, sizeof(proc));
-		if (!uverbs_device(pid, proc.slot.device, sizeof(proc.slot.device)))
-			continue;
-		proc.pid = pid;
-		proc.uid = st.st_uid;
-		rdmapin_proc_comm(pid, proc.comm, sizeof(proc.comm));
-		scan_maps(pins, pid, &proc, f, registry_dir);
+		scan_proc(pins, pid, st.st_uid, f, registry_dir);
 	}
 	closedir(d);
 }
