@@ -207,9 +207,9 @@ static void dequeue(struct rdmapin_break_thread *t, struct rdmapin_thread_call *
 	struct rdmapin_thread_call **p;
 
 	pthread_mutex_lock(&t->call_lock);
-	for (p = &t->calls; *p != c; p = &(*p)->next)
+	for (p = &t->calls; *p && *p != c; p = &(*p)->next)
 		;
-	if (!(*p = c->next))
+	if (*p && !(*p = c->next))
 		t->calls_tail = p;
 	pthread_mutex_unlock(&t->call_lock);
 }
