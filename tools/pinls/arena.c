@@ -8,8 +8,8 @@
 #include "arena.h"
 #include "xalloc.h"
 
-/* Large enough that malloc maps it, and pages are touched only as filled. */
-#define CHUNK_SIZE (1 << 20)
+/* Pages are touched only as filled, and are huge where the host allows. */
+#define CHUNK_SIZE (HUGE_SIZE - sizeof(struct arena_chunk))
 
 struct arena_chunk {
 	struct arena_chunk *prev;
@@ -25,7 +25,7 @@ static void *carve(struct arena *a, size_t size, size_t align)
 
 	if (!a->chunks || (size_t)(a->end - a->next) < pad + size) {
 		room = size > CHUNK_SIZE ? size : CHUNK_SIZE;
-		c = xrealloc(NULL, 1, sizeof(*c) + room);
+		c = xalloc_huge(sizeof(*c) + room);
 		c->prev = a->chunks;
 		a->chunks = c;
 		a->next = c->data;
