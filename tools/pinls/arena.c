@@ -8,8 +8,13 @@
 #include "arena.h"
 #include "xalloc.h"
 
-/* Large enough that malloc maps it, and pages are touched only as filled. */
-#define CHUNK_SIZE (1 << 20)
+/*
+ * Pages are touched only as filled. The first chunk has small pages: a huge
+ * one costs a listing of a few pins ~1 ms to clear; later ones are huge
+ * where the host allows, as many rows fault far fewer times then.
+ */
+#define FIRST_CHUNK_SIZE (256 << 10)
+#define CHUNK_SIZE (HUGE_SIZE - sizeof(struct arena_chunk))
 
 struct arena_chunk {
 	struct arena_chunk *prev;
@@ -24,8 +29,13 @@ static void *carve(struct arena *a, size_t size, size_t align)
 	char *p;
 
 	if (!a->chunks || (size_t)(a->end - a->next) < pad + size) {
-		room = size > CHUNK_SIZE ? size : CHUNK_SIZE;
-		c = xrealloc(NULL, 1, sizeof(*c) + room);
+		if (!a->chunks && size <= FIRST_CHUNK_SIZE) {
+			room = FIRST_CHUNK_SIZE;
+			c = xrealloc(NULL, 1, sizeof(*c) + room);
+		} else {
+			room = size > CHUNK_SIZE ? size : CHUNK_SIZE;
+			c = xalloc_huge(sizeof(*c) + room);
+		}
 		c->prev = a->chunks;
 		a->chunks = c;
 		a->next = c->data;

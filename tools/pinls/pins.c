@@ -14,7 +14,7 @@ const struct pin_check_name pin_check_names[NR_PIN_CHECK_NAMES] = {
 
 struct pin *pin_list_add(struct pin_list *l)
 {
-	l->v = xgrow(l->v, l->n, &l->cap, sizeof(*l->v));
+	l->v = xgrow_huge(l->v, l->n, &l->cap, sizeof(*l->v));
 	l->v[l->n] = (struct pin){ 0 };
 	return &l->v[l->n++];
 }

@@ -5,8 +5,15 @@
 
 #include <stddef.h>
 
+/* A transparent huge page on x86-64 and arm64 with 4 KiB pages. */
+#define HUGE_SIZE ((size_t)2 << 20)
+
 void *xrealloc(void *p, size_t n, size_t size);
 /* v, or v reallocated to room for more than n elements, *cap updated. */
 void *xgrow(void *v, size_t n, size_t *cap, size_t size);
+/* size bytes or more, in huge pages if the host gives them: few page faults; free() frees it. */
+void *xalloc_huge(size_t size);
+/* xgrow() for arrays that grow large: in huge pages once they fill one. */
+void *xgrow_huge(void *v, size_t n, size_t *cap, size_t size);
 
 #endif
