@@ -140,10 +140,10 @@ static bool file_range(void *addr, size_t length, struct rdmapin_range_attr *ran
 /*
  * Whether a pin that succeeded shows the range needs nothing. Since Linux
  * 6.5 the kernel itself refuses a writable long-term pin of a shared file
- * mapping whose filesystem tracks dirty pages (EFAULT; fsdax: EOPNOTSUPP),
- * so such a pin is of memory, of a private mapping's copies, or of a file
- * that never writes back (ramfs, as tmpfs). Otherwise pagemap tells the
- * common case, anonymous pages, for a fixed cost per page.
+ * mapping whose dirty pages it tracks (EFAULT; fsdax: EOPNOTSUPP), which is
+ * every file but shmem and hugetlbfs ones (ramfs too is refused, measured),
+ * so such a pin is of memory or of a private mapping's copies. Otherwise
+ * pagemap tells the common case, anonymous pages, for a fixed cost per page.
  */
 static bool pinned_memory(void *addr, size_t length, unsigned int access)
 {
