@@ -318,7 +318,7 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_c
 		info->page_size = base_page_size();
 		return 0;
 	}
-	if (rdmapin_file_cache_get(info))
+	if (rdmapin_file_cache_get(info, vma->page_size))
 		return 0;
 	snprintf(what, sizeof(what), "%s: %s", range_of(c), vma->name);
 	if (fd >= 0)
@@ -372,6 +372,18 @@ static int classify_one(const struct rdmapin_vma *vma, void *arg)
 	return 0;
 }
 
+/*
+ * Answers believed as the cached maps fd gives them (vma.h): shmem, which
+ * has no file to lose, and files this process registered, known already.
+ */
+static bool known_mapping(uint32_t major, uint32_t minor, uint64_t inode, uint64_t page_size,
+			  void *arg)
+{
+	dev_t dev = makedev(major, minor);
+
+	return dev == rdmapin_host_shm_dev() || rdmapin_file_cache_known(dev, inode, page_size);
+}
+
 int rdmapin_backing_classify(const void *addr, size_t length, int fd,
 			     struct rdmapin_backing_info *info)
 {
@@ -393,7 +405,7 @@ int rdmapin_backing_classify(const void *addr, size_t length, int fd,
 	c.mixed = false;
 	info_clear(info);
 	if (rdmapin_host()->flags & RDMAPIN_HOST_PROCMAP_QUERY)
-		ret = rdmapin_vma_walk_procmap(c.start, c.end, classify_one, &c);
+		ret = rdmapin_vma_walk_procmap(c.start, c.end, classify_one, known_mapping, &c);
 	else
 		ret = rdmapin_vma_walk_maps(c.start, c.end, classify_one, &c);
 	if (ret || !c.mixed)

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* The kinds of registered files: see file_cache.h. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "file_cache.h"
 #include "lib.h"
+
+/* Device-DAX entries kept with no MR (see file_cache.h): a process maps few devices. */
+#define IDLE_DEVICES 4
 
 struct rdmapin_known_file {
 	dev_t dev;
@@ -25,12 +29,32 @@ static struct rdmapin_known_file **find(dev_t dev, ino_t ino)
 	return p;
 }
 
-bool rdmapin_file_cache_get(struct rdmapin_backing_info *info)
+/* An entry no MR holds names its device only while the mapping's page size is its alignment. */
+static struct rdmapin_known_file *lookup(dev_t dev, ino_t ino, uint64_t map_page_size)
+{
+	struct rdmapin_known_file *f = *find(dev, ino);
+
+	if (f && !f->refs && (map_page_size != f->page_size || map_page_size <= (uint64_t)getpagesize()))
+		return NULL;
+	return f;
+}
+
+bool rdmapin_file_cache_known(dev_t dev, ino_t ino, uint64_t map_page_size)
+{
+	bool known;
+
+	rdmapin_lock();
+	known = lookup(dev, ino, map_page_size);
+	rdmapin_unlock();
+	return known;
+}
+
+bool rdmapin_file_cache_get(struct rdmapin_backing_info *info, uint64_t map_page_size)
 {
 	struct rdmapin_known_file *f;
 
 	rdmapin_lock();
-	f = *find(info->dev, info->ino);
+	f = lookup(info->dev, info->ino, map_page_size);
 	if (f) {
 		info->kind = f->kind;
 		info->rdev = f->rdev;
@@ -57,15 +81,35 @@ void rdmapin_file_cache_hold(const struct rdmapin_backing_info *info)
 		f->refs++;
 }
 
+/* Drops the idle entries past the first IDLE_DEVICES. Under the lock. */
+static void prune_idle(void)
+{
+	struct rdmapin_known_file **p = &rdmapin_lib.known_files, *f;
+	unsigned int idle = 0;
+
+	while ((f = *p)) {
+		if (!f->refs && ++idle > IDLE_DEVICES) {
+			*p = f->next;
+			free(f);
+		} else {
+			p = &f->next;
+		}
+	}
+}
+
 /* Under the lock. */
 void rdmapin_file_cache_release(const struct rdmapin_backing_info *info)
 {
 	struct rdmapin_known_file **p = find(info->dev, info->ino), *f = *p;
 
-	if (f && !--f->refs) {
-		*p = f->next;
-		free(f);
+	if (!f || --f->refs)
+		return;
+	if (f->kind == RDMAPIN_BACKING_DEVDAX && f->page_size > (uint64_t)getpagesize()) {
+		prune_idle();
+		return;
 	}
+	*p = f->next;
+	free(f);
 }
 
 void rdmapin_file_cache_forget(void)

@@ -4,6 +4,14 @@
  * holds them: a later MR over one of them is classified from its mapping
  * alone, without opening and stat-ing the file again. The mapping keeps the
  * inode alive, so its (device, inode) names the same file meanwhile.
+ *
+ * A device-DAX node with an alignment above the base page is remembered
+ * after its last MR too (a few of them), and known again only by a mapping
+ * whose page size (PROCMAP_QUERY) is that alignment: only device-DAX and
+ * hugetlbfs map such pages, hugetlbfs never reuses an inode number, and a
+ * node recreated with another alignment no longer matches. Should a disk
+ * filesystem give the number of a deleted node to another device-DAX node
+ * of that alignment, the kind and page size are still right.
  */
 #ifndef RDMAPIN_FILE_CACHE_H
 #define RDMAPIN_FILE_CACHE_H
@@ -11,8 +19,13 @@
 #include <stdbool.h>
 #include "provider.h"
 
-/* Fills kind, rdev and page_size of the file @info->dev/@info->ino if held. */
-bool rdmapin_file_cache_get(struct rdmapin_backing_info *info);
+/*
+ * Fills kind, rdev and page_size of the file @info->dev/@info->ino if known;
+ * @map_page_size: that of the mapping, 0 when unknown.
+ */
+bool rdmapin_file_cache_get(struct rdmapin_backing_info *info, uint64_t map_page_size);
+/* Whether the file is known, as rdmapin_file_cache_get() would find it. */
+bool rdmapin_file_cache_known(dev_t dev, ino_t ino, uint64_t map_page_size);
 /* Counts a registered MR over @info's file in, or out. */
 void rdmapin_file_cache_hold(const struct rdmapin_backing_info *info);
 void rdmapin_file_cache_release(const struct rdmapin_backing_info *info);

@@ -489,9 +489,9 @@ static struct rdmapin_mr *mr_alloc(void)
 	return mr;
 }
 
-/* @anon: whether the range was classified anonymous. */
+/* @classified: whether the range was classified, before a failure. */
 static struct ibv_mr *reg_once(struct ibv_pd *pd, const struct rdmapin_mr_init_attr *attr,
-			       bool *anon)
+			       bool *classified)
 {
 	struct rdmapin_mr *mr;
 	int err;
@@ -501,32 +501,35 @@ static struct ibv_mr *reg_once(struct ibv_pd *pd, const struct rdmapin_mr_init_a
 		return NULL;
 	mr->pd = pd;
 	copy_attr(&mr->attr, attr);
-	if (apply_defaults(&mr->attr) || classify(mr) || choose_mode(mr) || protect_file(mr) ||
-	    do_register(mr)) {
-		err = errno;
-		*anon = mr->backing.kind == RDMAPIN_BACKING_ANON;
-		mr_free(mr);
-		errno = err;
-		return NULL;
-	}
+	*classified = false;
+	if (apply_defaults(&mr->attr) || classify(mr))
+		goto fail;
+	*classified = true;
+	if (choose_mode(mr) || protect_file(mr) || do_register(mr))
+		goto fail;
 	return mr->ibmr;
+fail:
+	err = errno;
+	mr_free(mr);
+	errno = err;
+	return NULL;
 }
 
 /*
  * A file mapped where the application had replaced the library's maps fd by
- * another process's, anonymous there, is taken for anonymous memory and
- * the kernel refuses its pin (vma.h): checked only then, and tried again.
+ * another process's may be taken for memory or another file, and the kernel
+ * refuses its pin (vma.h): checked only then, and tried again.
  */
 struct ibv_mr *rdmapin_reg_mr_ex(struct ibv_pd *pd, const struct rdmapin_mr_init_attr *attr)
 {
 	struct ibv_mr *ibmr;
-	bool anon = false;
+	bool classified;
 
 	if (check_attr(pd, attr))
 		return NULL;
-	ibmr = reg_once(pd, attr, &anon);
-	if (!ibmr && anon && rdmapin_vma_maps_replaced())
-		ibmr = reg_once(pd, attr, &anon);
+	ibmr = reg_once(pd, attr, &classified);
+	if (!ibmr && classified && rdmapin_vma_maps_replaced())
+		ibmr = reg_once(pd, attr, &classified);
 	return ibmr;
 }
 

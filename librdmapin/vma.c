@@ -35,6 +35,8 @@
  */
 struct vma_source {
 	int (*next)(struct vma_source *src, uintptr_t addr, struct rdmapin_vma *vma);
+	rdmapin_vma_trust_fn trust;
+	void *ctx;
 	int fd;
 	/* The maps text, read a buffer at a time. */
 	char *buf;
@@ -95,13 +97,13 @@ static int maps_fd_open(void)
  * parent's). Its ioctl is quick. It sits in the application's table, which
  * may close it and put another file on its number (closefrom), even another
  * process's maps, which answers for that process. Anonymous memory at the
- * address is believed as it comes, keeping the common registration at one
- * syscall (see rdmapin_vma_maps_replaced() for why that is safe); any other
- * answer (a file, a hole) or failure checks that the fd is still ours and,
- * if not, forgets the number (never closing it) and asks again through a
- * new one.
+ * address, and what @trust vouches for, is believed as it comes, keeping the
+ * common registration at one syscall (see rdmapin_vma_maps_replaced() for
+ * why that is safe); any other answer (a file, a hole) or failure checks
+ * that the fd is still ours and, if not, forgets the number (never closing
+ * it) and asks again through a new one.
  */
-static int procmap_query(struct procmap_query *q)
+static int procmap_query(struct procmap_query *q, rdmapin_vma_trust_fn trust, void *ctx)
 {
 	int ret = -1, err = EBADF, fd = __atomic_load_n(&rdmapin_lib.maps_fd, __ATOMIC_ACQUIRE);
 	/* The one input the kernel overwrites (build IDs are never asked for). */
@@ -109,7 +111,9 @@ static int procmap_query(struct procmap_query *q)
 
 	if (fd >= 0) {
 		ret = ioctl(fd, PROCMAP_QUERY, q);
-		if (!ret && !q->inode && q->vma_start <= q->query_addr)
+		if (!ret && q->vma_start <= q->query_addr &&
+		    (!q->inode || (trust && trust(q->dev_major, q->dev_minor, q->inode,
+						  q->vma_page_size, ctx))))
 			return 0;
 		err = errno;
 	}
@@ -149,7 +153,7 @@ static int procmap_next(struct vma_source *src, uintptr_t addr, struct rdmapin_v
 		.vma_name_size = sizeof(vma->name),
 	};
 
-	if (procmap_query(&q)) {
+	if (procmap_query(&q, src->trust, src->ctx)) {
 		if (errno == ENOENT)
 			return 1;
 		return rdmapin_fail(errno, "PROCMAP_QUERY for 0x%" PRIxPTR " failed: %s; retry, "
@@ -273,9 +277,10 @@ static int check_range(uintptr_t start, uintptr_t end)
 				    "below end", start, end);
 }
 
-int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
+int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn,
+			     rdmapin_vma_trust_fn trust, void *ctx)
 {
-	struct vma_source src = { .next = procmap_next };
+	struct vma_source src = { .next = procmap_next, .trust = trust, .ctx = ctx };
 
 	if (check_range(start, end))
 		return -1;
@@ -294,7 +299,7 @@ bool rdmapin_vma_private_anon(uintptr_t start, uintptr_t end)
 
 	while (addr < end) {
 		q.query_addr = addr;
-		if (procmap_query(&q) || q.inode || q.vma_flags & PROCMAP_QUERY_VMA_SHARED)
+		if (procmap_query(&q, NULL, NULL) || q.inode || q.vma_flags & PROCMAP_QUERY_VMA_SHARED)
 			return false;
 		addr = q.vma_end;
 	}

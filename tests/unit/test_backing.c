@@ -93,7 +93,7 @@ static void check_sources(uintptr_t start, uintptr_t end, const char *what)
 		return;
 	q.n = m.n = 0;
 	errno = 0;
-	ret_q = rdmapin_vma_walk_procmap(start, end, collect, &q);
+	ret_q = rdmapin_vma_walk_procmap(start, end, collect, NULL, &q);
 	err_q = errno;
 	errno = 0;
 	ret_m = rdmapin_vma_walk_maps(start, end, collect, &m);
