@@ -61,10 +61,14 @@ void rdmapin_setup_unlock(void)
 	pthread_mutex_unlock(&rdmapin_lib.setup);
 }
 
-/* What the host probe found stays true in a child: the kernel is the same. */
+/*
+ * What the host probe found stays true in a child: the kernel is the same.
+ * The spare record is free memory, the child's too.
+ */
 void rdmapin_lib_reset(void)
 {
 	struct rdmapin_lib *l = &rdmapin_lib;
+	struct rdmapin_mr *spare = l->spare_mr;
 	struct rdmapin_host_caps host = l->host;
 	unsigned int version = l->host_version;
 	dev_t shm_dev = l->host_shm_dev;
@@ -86,6 +90,7 @@ void rdmapin_lib_reset(void)
 	l->host_version = version;
 	l->host_shm_dev = shm_dev;
 	l->host_probed = probed;
+	l->spare_mr = spare;
 }
 
 const char *rdmapin_last_error(void)

@@ -127,6 +127,7 @@ struct rdmapin_lib {
 	struct rdmapin_guard_client guard;
 	struct rdmapin_registry_record registry;
 	struct rdmapin_known_file *known_files;			/* file_cache.c */
+	struct rdmapin_mr *spare_mr;	/* a freed record, for the next registration (mr.c) */
 	struct rdmapin_event_queue *event_queues;		/* one per context */
 	struct rdmapin_event_node *callbacks, **callbacks_tail;	/* to run, in order */
 	const struct ibv_mr *cb_running;	/* whose callback the break thread runs */
