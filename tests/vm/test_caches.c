@@ -15,7 +15,9 @@
  *   starts again must be guarded through the new daemon, not believed away;
  * - reconfigured device-DAX: /dev/dax1.0 recreated with a 4 KiB alignment
  *   takes 4 KiB-aligned ranges and refuses misaligned ones, and again after
- *   the 2 MiB alignment is restored.
+ *   the 2 MiB alignment is restored. A node of the test's own keeps its
+ *   inode across the recreation, so the device the library remembers from
+ *   a registration at 2 MiB must not be believed at 4 KiB.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -476,13 +478,46 @@ static int devdax_reg(size_t map_len, size_t off, size_t len, const char *how)
 	return err;
 }
 
+/* devdax_reg() through @path, a node of the device that is not the one in /dev. */
+static int devdax_reg_via(const char *path, size_t map_len, size_t off, size_t len,
+			  const char *how)
+{
+	const char *dev = env.devdax;
+	int err;
+
+	env.devdax = path;
+	err = devdax_reg(map_len, off, len, how);
+	env.devdax = dev;
+	return err;
+}
+
+/* Whether @node is still the device in /dev (recreated, it may get another minor). */
+static bool node_is_devdax(const char *node)
+{
+	struct stat a, b;
+
+	return !stat(node, &a) && !stat(env.devdax, &b) && a.st_rdev == b.st_rdev;
+}
+
 static void devdax_case(void)
 {
 	const size_t mib2 = 2UL << 20;
+	char node[64];
+	struct stat st;
+	bool have_node;
 	int err;
 
 	err = devdax_reg(mib2, 0, mib2, "device-DAX, 2 MiB alignment: 2 MiB");
 	check(!err, "device-DAX, 2 MiB alignment: 2 MiB registers (%s)", strerror(err));
+	snprintf(node, sizeof(node), "/run/rdmapin-test-dax-%d", getpid());
+	have_node = !stat(env.devdax, &st) && !mknod(node, S_IFCHR | 0600, st.st_rdev);
+	if (check(have_node, "device-DAX: a node of its own at %s%s%s", node,
+		  have_node ? "" : ": ", have_node ? "" : strerror(errno))) {
+		err = devdax_reg_via(node, mib2, 0, mib2, "device-DAX, 2 MiB alignment, own "
+				     "node: 2 MiB");
+		check(!err, "device-DAX, 2 MiB alignment: 2 MiB registers through %s (%s)", node,
+		      strerror(err));
+	}
 	if (!check(!devdax_reconfigure("4K"), "device-DAX: namespace1.0 recreated with 4 KiB "
 		   "alignment"))
 		goto restore;
@@ -492,6 +527,14 @@ static void devdax_case(void)
 	err = devdax_reg(mib2, 512, 4096, "device-DAX, 4 KiB alignment: 4 KiB at 512");
 	check(err == EINVAL, "device-DAX, 4 KiB alignment: 4 KiB at offset 512 refused with "
 	      "EINVAL (%s)", strerror(err));
+	if (have_node && node_is_devdax(node)) {
+		err = devdax_reg_via(node, mib2, 4096, 8192, "device-DAX, 4 KiB alignment, own "
+				     "node: 8 KiB at 4 KiB");
+		check(!err, "device-DAX, 4 KiB alignment: 8 KiB at offset 4 KiB registers through "
+		      "the node last registered at 2 MiB (%s)", strerror(err));
+	} else if (have_node) {
+		printf("# %s: the recreated device has another number; not checked\n", node);
+	}
 restore:
 	check(!devdax_reconfigure("2M"), "device-DAX: namespace1.0 restored with 2 MiB alignment");
 	err = devdax_reg(mib2, 0, mib2, "device-DAX, 2 MiB again: 2 MiB");
@@ -499,6 +542,8 @@ restore:
 	err = devdax_reg(mib2, 4096, 8192, "device-DAX, 2 MiB again: 8 KiB at 4 KiB");
 	check(err == EINVAL, "device-DAX, 2 MiB alignment again: 8 KiB at 4 KiB refused with "
 	      "EINVAL (%s)", strerror(err));
+	if (have_node)
+		unlink(node);
 }
 
 int main(void)
