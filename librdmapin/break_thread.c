@@ -154,10 +154,14 @@ static void run_calls(struct rdmapin_break_thread *t)
 			close(c->fd);
 		if (c->ret < 0)
 			snprintf(c->msg, sizeof(c->msg), "%s", rdmapin_error_msg());
+		/*
+		 * Signalled once the lock is dropped: woken under it, the caller
+		 * would only wait for it (on one CPU, a switch there and back).
+		 */
 		pthread_mutex_lock(&t->call_lock);
 		c->done = true;
-		pthread_cond_broadcast(&t->call_done);
 		pthread_mutex_unlock(&t->call_lock);
+		pthread_cond_broadcast(&t->call_done);
 	}
 }
 
