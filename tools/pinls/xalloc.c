@@ -2,6 +2,7 @@
 /* Allocation for pinls: see xalloc.h. */
 #define _GNU_SOURCE
 #include <err.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,42 @@ void *xalloc_huge(size_t size)
 	return p;
 }
 
+/* Whether an array of cap elements lives in a mapping of its own (see xgrow_huge()). */
+static bool mapped(size_t cap, size_t size)
+{
+	return cap * size >= HUGE_SIZE;
+}
+
+/* The whole huge pages that hold cap elements. */
+static size_t mapped_size(size_t cap, size_t size)
+{
+	return (cap * size + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
+}
+
+/* size bytes (whole huge pages) of untouched memory at a huge page boundary. */
+static void *map_huge(size_t size)
+{
+	size_t head;
+	char *p;
+
+	p = mmap(NULL, size + HUGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		err(EXIT_FAILURE, "out of memory");
+	head = -(uintptr_t)p & (HUGE_SIZE - 1);
+	if (head)
+		munmap(p, head);
+	munmap(p + head + size, HUGE_SIZE - head);
+	madvise(p + head, size, MADV_HUGEPAGE);
+	return p + head;
+}
+
+/*
+ * Once past a huge page, the array is a mapping of its own, and grows by
+ * moving its pages to a larger one (mremap), aligned so that huge pages move
+ * whole: no copy, and no page cleared twice, which a copy to new memory
+ * costs at every doubling.
+ */
 void *xgrow_huge(void *v, size_t n, size_t *cap, size_t size)
 {
 	size_t old = *cap;
@@ -53,12 +90,27 @@ void *xgrow_huge(void *v, size_t n, size_t *cap, size_t size)
 
 	if (n < *cap)
 		return v;
+	if (*cap > SIZE_MAX / 4 / size)
+		err(EXIT_FAILURE, "out of memory");
 	*cap = *cap ? 2 * *cap : 16;
-	if (*cap > SIZE_MAX / size || *cap * size < HUGE_SIZE)
+	if (!mapped(*cap, size))
 		return xrealloc(v, *cap, size);
-	/* realloc would lose the alignment: a copy costs less than the faults it saves. */
-	p = xalloc_huge(*cap * size);
-	memcpy(p, v, old * size);
-	free(v);
+	p = map_huge(mapped_size(*cap, size));
+	if (!mapped(old, size)) {
+		memcpy(p, v, old * size);
+		free(v);
+		return p;
+	}
+	if (mremap(v, mapped_size(old, size), mapped_size(*cap, size),
+		   MREMAP_MAYMOVE | MREMAP_FIXED, p) == MAP_FAILED)
+		err(EXIT_FAILURE, "out of memory");
 	return p;
+}
+
+void xfree_huge(void *v, size_t cap, size_t size)
+{
+	if (mapped(cap, size))
+		munmap(v, mapped_size(cap, size));
+	else
+		free(v);
 }
