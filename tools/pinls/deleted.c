@@ -59,7 +59,7 @@ static bool read_text(struct deleted_maps *d, pid_t pid, uint64_t last)
 	return true;
 }
 
-/* The "(deleted)" mappings of @pid up to the one covering @last; none if its maps cannot be read. */
+/* The "(deleted)" mappings of @pid as far as the one covering @last; none if unreadable. */
 static void read_maps(struct deleted_maps *d, pid_t pid, uint64_t last)
 {
 	static const char mark[] = " (deleted)\n";
