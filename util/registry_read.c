@@ -144,14 +144,15 @@ static int reread_slot(int fd, uint32_t i, struct rdmapin_registry_slot *a,
 	return whole ? 0 : -1;
 }
 
+/* The slot is our copy, read whole: its strings end where the reader says. */
 static void emit(const struct scan *s, struct rdmapin_pin_record *r,
-		 const struct rdmapin_registry_slot *slot)
+		 struct rdmapin_registry_slot *slot)
 {
 	if (slot->state != RDMAPIN_PIN_ACTIVE && slot->state != RDMAPIN_PIN_REVOKED)
 		return;
-	r->slot = *slot;
-	r->slot.path[sizeof(r->slot.path) - 1] = '\0';
-	r->slot.device[sizeof(r->slot.device) - 1] = '\0';
+	slot->path[sizeof(slot->path) - 1] = '\0';
+	slot->device[sizeof(slot->device) - 1] = '\0';
+	r->slot = slot;
 	s->fn(r, s->ctx);
 }
 

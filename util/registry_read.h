@@ -13,7 +13,8 @@ struct rdmapin_pin_record {
 	uid_t uid;
 	uint64_t start_time;
 	char comm[16];
-	struct rdmapin_registry_slot slot;	/* seq fields are meaningless here */
+	/* Its path and device end in a NUL; seq fields are meaningless here. Valid during the call. */
+	const struct rdmapin_registry_slot *slot;
 };
 
 /*
