@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +27,28 @@
 #define MAX_RECORD_SIZE (1ull << 31)
 #define SLOT_READ_TRIES 100
 
+/*
+ * Slots are read SLOT_CHUNK at a time, twice (see read_chunk()); a record's
+ * first read takes its header too. A record of up to SLOT_CHUNK slots (the
+ * library grows them by 64) costs two preads.
+ */
+#define SLOT_CHUNK 256
+
 struct scan {
 	rdmapin_pin_fn fn;
 	rdmapin_warn_fn warn;
 	void *ctx;
+	/* The two copies of a chunk; a's header is the record's. */
+	struct chunk {
+		struct rdmapin_registry_header h;
+		struct rdmapin_registry_slot s[SLOT_CHUNK];
+	} *a;
+	struct rdmapin_registry_slot *b;
 };
+
+/* The slots follow the header in the file as in the chunk (check_header() checks its size). */
+_Static_assert(offsetof(struct chunk, s) == sizeof(struct rdmapin_registry_header),
+	       "a chunk's slots are not where the file has them");
 
 static __attribute__((format(printf, 2, 3))) void warn(const struct scan *s, const char *fmt,
 							 ...)
@@ -88,8 +106,6 @@ static int check_header(const struct rdmapin_registry_header *h, const struct st
 	return *why ? -1 : 0;
 }
 
-#define SLOT_CHUNK 64
-
 static bool slot_whole(const struct rdmapin_registry_slot *a, const struct rdmapin_registry_slot *b)
 {
 	return a->seq_begin == a->seq_end && !(a->seq_begin & 1) && !memcmp(a, b, sizeof(*a));
@@ -98,16 +114,18 @@ static bool slot_whole(const struct rdmapin_registry_slot *a, const struct rdmap
 /*
  * Slots [first, first + n) read twice: a slot counts as read whole when both
  * copies agree and its counts are equal and even at both ends. Chunks keep
- * this to two preads per 64 slots; a slot caught mid-update is read again.
+ * this to two preads per SLOT_CHUNK slots (the first copy of the first
+ * chunk came with the header: @a_read); a slot caught mid-update is read
+ * again.
  */
 static int read_chunk(int fd, uint32_t first, uint32_t n, struct rdmapin_registry_slot *a,
-		      struct rdmapin_registry_slot *b, bool *whole)
+		      struct rdmapin_registry_slot *b, bool a_read, bool *whole)
 {
 	off_t off = sizeof(struct rdmapin_registry_header) + (off_t)first * sizeof(*a);
 	ssize_t len = (ssize_t)n * sizeof(*a);
 	uint32_t i;
 
-	if (pread(fd, a, len, off) != len || pread(fd, b, len, off) != len)
+	if ((!a_read && pread(fd, a, len, off) != len) || pread(fd, b, len, off) != len)
 		return -1;
 	for (i = 0; i < n; i++)
 		whole[i] = slot_whole(&a[i], &b[i]);
@@ -121,36 +139,42 @@ static int reread_slot(int fd, uint32_t i, struct rdmapin_registry_slot *a,
 	int tries;
 
 	for (tries = 0; tries < SLOT_READ_TRIES && !whole; tries++)
-		if (read_chunk(fd, i, 1, a, b, &whole))
+		if (read_chunk(fd, i, 1, a, b, false, &whole))
 			return -1;
 	return whole ? 0 : -1;
 }
 
+/* The slot is our copy, read whole: its strings end where the reader says. */
 static void emit(const struct scan *s, struct rdmapin_pin_record *r,
-		 const struct rdmapin_registry_slot *slot)
+		 struct rdmapin_registry_slot *slot)
 {
 	if (slot->state != RDMAPIN_PIN_ACTIVE && slot->state != RDMAPIN_PIN_REVOKED)
 		return;
-	r->slot = *slot;
-	r->slot.path[sizeof(r->slot.path) - 1] = '\0';
-	r->slot.device[sizeof(r->slot.device) - 1] = '\0';
+	slot->path[sizeof(slot->path) - 1] = '\0';
+	slot->device[sizeof(slot->device) - 1] = '\0';
+	r->slot = slot;
 	s->fn(r, s->ctx);
 }
 
-/* Lists the live slots; a slot that never reads back whole is counted, not listed. */
-static void scan_slots(const struct scan *s, int fd, const struct rdmapin_registry_header *h,
-		       const char *where)
+/*
+ * Lists the live slots; a slot that never reads back whole is counted, not
+ * listed. @got bytes of the record came with its header.
+ */
+static void scan_slots(const struct scan *s, int fd, ssize_t got, const char *where)
 {
+	const struct rdmapin_registry_header *h = &s->a->h;
 	struct rdmapin_pin_record r = { .pid = h->pid, .uid = h->uid, .start_time = h->start_time };
-	static __thread struct rdmapin_registry_slot a[SLOT_CHUNK], b[SLOT_CHUNK];
-	bool whole[SLOT_CHUNK];
+	struct rdmapin_registry_slot *a = s->a->s, *b = s->b;
+	bool whole[SLOT_CHUNK], a_read;
 	uint32_t first, n, i, bad = 0;
 
 	memcpy(r.comm, h->comm, sizeof(r.comm));
 	r.comm[sizeof(r.comm) - 1] = '\0';
 	for (first = 0; first < h->nslots; first += n) {
 		n = h->nslots - first < SLOT_CHUNK ? h->nslots - first : SLOT_CHUNK;
-		if (read_chunk(fd, first, n, a, b, whole)) {
+		/* Cut short since its fstat(), the file gave fewer: the pread fails. */
+		a_read = !first && got >= (ssize_t)(sizeof(*h) + n * sizeof(*a));
+		if (read_chunk(fd, first, n, a, b, a_read, whole)) {
 			bad += h->nslots - first;
 			break;
 		}
@@ -165,6 +189,14 @@ static void scan_slots(const struct scan *s, int fd, const struct rdmapin_regist
 		warn(s, "skipping %u slots of %s: they do not read back consistently", bad, where);
 }
 
+/* The header and the first chunk's slots, as many as the file's @size holds; the bytes read. */
+static ssize_t read_head(int fd, struct chunk *a, off_t size)
+{
+	size_t len = size < (off_t)sizeof(*a) ? (size_t)size : sizeof(*a);
+
+	return pread(fd, a, len, 0);
+}
+
 /*
  * One PID-START file. Liveness first: a file whose process is gone (or whose
  * pid now names another process) is removed, whatever is in it; a live one
@@ -173,13 +205,14 @@ static void scan_slots(const struct scan *s, int fd, const struct rdmapin_regist
 static void scan_record(const struct scan *s, int dir, uid_t dir_uid, const char *user,
 			const char *name)
 {
-	struct rdmapin_registry_header h;
+	const struct rdmapin_registry_header *h = &s->a->h;
 	unsigned long long start;
 	char where[2 * NAME_MAX + 2];
 	const char *why;
 	struct stat st;
 	int pid, n, fd;
 	uid_t proc_uid;
+	ssize_t got;
 
 	snprintf(where, sizeof(where), "%s/%s", user, name);
 	if (sscanf(name, "%d-%llu%n", &pid, &start, &n) != 2 || name[n] || pid <= 0) {
@@ -194,12 +227,12 @@ static void scan_record(const struct scan *s, int dir, uid_t dir_uid, const char
 		warn(s, "skipping %s: not a regular record file", where);
 	} else if (!record_locked(fd) || rdmapin_proc_start_time(pid) != start) {
 		unlinkat(dir, name, 0);	/* if we may */
-	} else if (pread(fd, &h, sizeof(h), 0) != sizeof(h)) {
+	} else if ((got = read_head(fd, s->a, st.st_size)) < (ssize_t)sizeof(*h)) {
 		warn(s, "skipping %s: shorter than a record header", where);
-	} else if (check_header(&h, &st, dir_uid, proc_uid, pid, start, &why)) {
+	} else if (check_header(h, &st, dir_uid, proc_uid, pid, start, &why)) {
 		warn(s, "skipping %s: %s", where, why);
 	} else {
-		scan_slots(s, fd, &h, where);
+		scan_slots(s, fd, got, where);
 	}
 	close(fd);
 }
@@ -302,13 +335,21 @@ int rdmapin_registry_scan(const char *dir, rdmapin_pin_fn fn, rdmapin_warn_fn wa
 {
 	struct scan s = { .fn = fn, .warn = warn_fn, .ctx = ctx };
 	struct dirent *e;
-	DIR *d = opendir(dir);
+	int ret = -1;
+	DIR *d;
 
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "uid-", 4))
-			scan_user_dir(&s, dirfd(d), e->d_name);
-	closedir(d);
-	return 0;
+	s.a = malloc(sizeof(*s.a));
+	s.b = malloc(sizeof(s.a->s));
+	if (!s.a || !s.b) {
+		errno = ENOMEM;
+	} else if ((d = opendir(dir))) {
+		while ((e = readdir(d)))
+			if (!strncmp(e->d_name, "uid-", 4))
+				scan_user_dir(&s, dirfd(d), e->d_name);
+		closedir(d);
+		ret = 0;
+	}
+	free(s.a);
+	free(s.b);
+	return ret;
 }

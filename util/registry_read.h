@@ -13,7 +13,8 @@ struct rdmapin_pin_record {
 	uid_t uid;
 	uint64_t start_time;
 	char comm[16];
-	struct rdmapin_registry_slot slot;	/* seq fields are meaningless here */
+	/* Its path and device end in a NUL; seq fields are meaningless here. Valid during the call. */
+	const struct rdmapin_registry_slot *slot;
 };
 
 /*
@@ -21,7 +22,8 @@ struct rdmapin_pin_record {
  * may read (root: all users; others: their own), a user's records by pid. Stale files of dead
  * processes are removed when the caller may. warn gets one line per file
  * that is skipped (corrupt, truncated, foreign owner...). Returns 0, or -1 if
- * dir itself cannot be read (ENOENT: no registry).
+ * dir itself cannot be read (ENOENT: no registry) or memory for the reads is
+ * short (ENOMEM).
  */
 typedef int (*rdmapin_pin_fn)(const struct rdmapin_pin_record *rec, void *ctx);
 typedef void (*rdmapin_warn_fn)(const char *msg, void *ctx);

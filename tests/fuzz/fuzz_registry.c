@@ -42,7 +42,7 @@ static void setup(void)
 
 static int count(const struct rdmapin_pin_record *rec, void *ctx)
 {
-	(*(size_t *)ctx) += strlen(rec->slot.path) + strlen(rec->comm);
+	(*(size_t *)ctx) += strlen(rec->slot->path) + strlen(rec->comm);
 	return 0;
 }
 

@@ -40,15 +40,15 @@ struct seen {
 static int collect(const struct rdmapin_pin_record *r, void *arg)
 {
 	struct seen *s = arg;
-	bool a = !strcmp(r->slot.path, "/a") && r->slot.length == 1;
-	bool b = !strcmp(r->slot.path, "/bb") && r->slot.length == 2;
+	bool a = !strcmp(r->slot->path, "/a") && r->slot->length == 1;
+	bool b = !strcmp(r->slot->path, "/bb") && r->slot->length == 2;
 
 	s->n++;
-	s->lkeys |= r->slot.lkey;
-	s->torn += r->slot.lkey == 4 && !a && !b;
-	s->fields_ok &= r->pid == getpid() && r->uid == geteuid() && !strcmp(r->slot.device, "fake0") &&
-			r->slot.backing == RDMAPIN_BACKING_FSDAX && r->slot.mode == RDMAPIN_MODE_ODP &&
-			r->slot.quirks == RDMAPIN_QUIRK_RXE_ODP_OFFSET && r->comm[0];
+	s->lkeys |= r->slot->lkey;
+	s->torn += r->slot->lkey == 4 && !a && !b;
+	s->fields_ok &= r->pid == getpid() && r->uid == geteuid() && !strcmp(r->slot->device, "fake0") &&
+			r->slot->backing == RDMAPIN_BACKING_FSDAX && r->slot->mode == RDMAPIN_MODE_ODP &&
+			r->slot->quirks == RDMAPIN_QUIRK_RXE_ODP_OFFSET && r->comm[0];
 	return 0;
 }
 

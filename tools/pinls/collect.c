@@ -10,6 +10,7 @@
 #include "collect.h"
 #include "deleted.h"
 #include "pid_set.h"
+#include "registry_read.h"
 #include "unmanaged.h"
 
 struct collect {
@@ -22,13 +23,25 @@ struct collect {
 	uint64_t start_time;
 	const struct pin_proc *proc;	/* NULL if the filter leaves it out */
 	const char *device;		/* its last pin's, most often its next one's too */
+	size_t first;			/* its first row */
 };
+
+/* The rows of the process read last are all in: which files of them are unlinked. */
+static void end_proc(struct collect *c)
+{
+	struct pin_list *l = c->pins;
+
+	if (l->n > c->first)
+		deleted_mark(&c->deleted, c->pid, l->v + c->first, l->n - c->first);
+	c->first = l->n;
+}
 
 /* The first pin of a process: what all its pins share, once. */
 static void collect_proc(struct collect *c, const struct rdmapin_pin_record *rec)
 {
 	struct pin_proc *proc = NULL;
 
+	end_proc(c);
 	c->pid = rec->pid;
 	c->start_time = rec->start_time;
 	c->device = NULL;
@@ -53,7 +66,7 @@ static const char *device_name(struct collect *c, const char *device)
 static int collect_pin(const struct rdmapin_pin_record *rec, void *ctx)
 {
 	struct collect *c = ctx;
-	const struct rdmapin_registry_slot *s = &rec->slot;
+	const struct rdmapin_registry_slot *s = rec->slot;
 	struct pin *p;
 
 	if (rec->pid != c->pid || rec->start_time != c->start_time)
@@ -70,10 +83,6 @@ static int collect_pin(const struct rdmapin_pin_record *rec, void *ctx)
 		.state = s->state, .backing = s->backing, .mode = s->mode, .lease = s->lease,
 		.guard = s->guard, .lkey = s->lkey, .rkey = s->rkey, .quirks = s->quirks,
 	};
-	/* As the library's rdmapin_query_mr() tells it: only files, as the kernel names them. */
-	p->deleted = (s->backing == RDMAPIN_BACKING_PAGECACHE ||
-		      s->backing == RDMAPIN_BACKING_FSDAX) &&
-		     deleted_pin(&c->deleted, rec);
 	return 0;
 }
 
@@ -92,6 +101,7 @@ void collect_pins(struct pin_list *pins, const struct filter *f)
 	/* No registry directory is a host where nothing registered yet: not an error. */
 	if (rdmapin_registry_scan(dir, collect_pin, registry_warning, &c) && errno != ENOENT)
 		warn("cannot read the registry %s", dir);
+	end_proc(&c);
 	deleted_maps_free(&c.deleted);
 	pid_set_sort(&managed);
 	/* As /proc/PID/maps names its records, if it exists. */

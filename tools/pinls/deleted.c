@@ -8,15 +8,32 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <rdmapin/rdmapin.h>
 #include "deleted.h"
 #include "proc.h"
 #include "xalloc.h"
 
-/* The whole of /proc/@pid/maps in d->text, ending in a newline; false if unreadable. */
-static bool read_text(struct deleted_maps *d, pid_t pid)
+/* The start of the last whole line of maps text[0, len), and where it ends; 0 if none. */
+static uint64_t last_line_start(const char *text, size_t len, size_t *end)
+{
+	const char *nl = memrchr(text, '\n', len), *line;
+
+	if (!nl)
+		return 0;
+	*end = nl + 1 - text;
+	line = memrchr(text, '\n', nl - text);
+	return strtoull(line ? line + 1 : text, NULL, 16);
+}
+
+/*
+ * /proc/@pid/maps in d->text, ending in a newline, as far as the first
+ * mapping that starts above @last (the lines are in address order, and the
+ * kernel formats only what a read asks for); false if unreadable.
+ */
+static bool read_text(struct deleted_maps *d, pid_t pid, uint64_t last)
 {
 	char path[64];
-	size_t len = 0;
+	size_t len = 0, end;
 	ssize_t n;
 	int fd;
 
@@ -30,6 +47,10 @@ static bool read_text(struct deleted_maps *d, pid_t pid)
 			d->text = xgrow(d->text, d->text_cap, &d->text_cap, 1);
 		n = read(fd, d->text + len, d->text_cap - len - 2);
 		len += n > 0 ? n : 0;
+		if (n > 0 && last_line_start(d->text, len, &end) > last) {
+			len = end;
+			break;
+		}
 	} while (n > 0);
 	close(fd);
 	if (len && d->text[len - 1] != '\n')
@@ -38,15 +59,15 @@ static bool read_text(struct deleted_maps *d, pid_t pid)
 	return true;
 }
 
-/* The "(deleted)" mappings of @pid; none if its maps cannot be read. */
-static void read_maps(struct deleted_maps *d, pid_t pid)
+/* The "(deleted)" mappings of @pid as far as the one covering @last; none if unreadable. */
+static void read_maps(struct deleted_maps *d, pid_t pid, uint64_t last)
 {
 	static const char mark[] = " (deleted)\n";
 	struct rdmapin_proc_map map;
 	char *line, *hit, *from;
 
 	d->n = 0;
-	if (!read_text(d, pid))
+	if (!read_text(d, pid, last))
 		return;
 	/* Most lines name no unlinked file: parse only those whose name ends so. */
 	for (from = d->text; (hit = strstr(from, mark)); from = hit + sizeof(mark) - 1) {
@@ -80,18 +101,33 @@ static const struct deleted_map *covering(const struct deleted_maps *d, uint64_t
 	return NULL;
 }
 
-bool deleted_pin(struct deleted_maps *d, const struct rdmapin_pin_record *rec)
+/* As the library's rdmapin_query_mr() tells it: only files, as the kernel names them. */
+static bool file_pin(const struct pin *p)
+{
+	return p->backing == RDMAPIN_BACKING_PAGECACHE || p->backing == RDMAPIN_BACKING_FSDAX;
+}
+
+void deleted_mark(struct deleted_maps *d, pid_t pid, struct pin *rows, size_t n)
 {
 	const struct deleted_map *m;
+	uint64_t last = 0;
+	bool files = false;
+	size_t i;
 
-	/* The registry lists a process's pins together: one read serves them all. */
-	if (d->pid != rec->pid || d->start_time != rec->start_time) {
-		read_maps(d, rec->pid);
-		d->pid = rec->pid;
-		d->start_time = rec->start_time;
+	for (i = 0; i < n; i++)
+		if (file_pin(&rows[i])) {
+			files = true;
+			last = rows[i].addr > last ? rows[i].addr : last;
+		}
+	if (!files)
+		return;
+	read_maps(d, pid, last);
+	for (i = 0; i < n; i++) {
+		if (!file_pin(&rows[i]))
+			continue;
+		m = covering(d, rows[i].addr);
+		rows[i].deleted = m && m->dev == rows[i].dev && m->ino == rows[i].ino;
 	}
-	m = covering(d, rec->slot.addr);
-	return m && m->dev == rec->slot.dev && m->ino == rec->slot.ino;
 }
 
 void deleted_maps_free(struct deleted_maps *d)

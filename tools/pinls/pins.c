@@ -138,6 +138,6 @@ void pin_list_sort(struct pin_list *l)
 
 void pin_list_free(struct pin_list *l)
 {
-	free(l->v);
+	xfree_huge(l->v, l->cap, sizeof(*l->v));
 	arena_free(&l->arena);
 }

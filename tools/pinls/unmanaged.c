@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -42,6 +43,9 @@ static bool uverbs_device(pid_t pid, char *dev, size_t size)
 		return false;
 	while (!found && (e = readdir(d))) {
 		n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+		/* Refused one, refused all: the kernel asks whether we may ptrace the process. */
+		if (n < 0 && errno == EACCES)
+			break;
 		if (n <= 0)
 			continue;
 		link[n] = '\0';

@@ -13,7 +13,9 @@ void *xrealloc(void *p, size_t n, size_t size);
 void *xgrow(void *v, size_t n, size_t *cap, size_t size);
 /* size bytes or more, in huge pages if the host gives them: few page faults; free() frees it. */
 void *xalloc_huge(size_t size);
-/* xgrow() for arrays that grow large: in huge pages once they fill one. */
+/* xgrow() for arrays that grow large: in huge pages past 256 KiB; xfree_huge() frees it. */
 void *xgrow_huge(void *v, size_t n, size_t *cap, size_t size);
+/* Frees v, of cap elements of size bytes, from xgrow_huge(). */
+void xfree_huge(void *v, size_t cap, size_t size);
 
 #endif
