@@ -29,14 +29,16 @@ static struct rdmapin_known_file **find(dev_t dev, ino_t ino)
 	return p;
 }
 
-/* An entry no MR holds names its device only while the mapping's page size is its alignment. */
+/*
+ * An entry no MR holds (a device-DAX node aligned above the base page, the
+ * only kind kept idle) names its device only while the mapping's page size
+ * is its alignment.
+ */
 static struct rdmapin_known_file *lookup(dev_t dev, ino_t ino, uint64_t map_page_size)
 {
 	struct rdmapin_known_file *f = *find(dev, ino);
 
-	if (f && !f->refs && (map_page_size != f->page_size || map_page_size <= (uint64_t)getpagesize()))
-		return NULL;
-	return f;
+	return f && !f->refs && map_page_size != f->page_size ? NULL : f;
 }
 
 bool rdmapin_file_cache_known(dev_t dev, ino_t ino, uint64_t map_page_size)
@@ -73,12 +75,19 @@ void rdmapin_file_cache_hold(const struct rdmapin_backing_info *info)
 		return;
 	f = *find(info->dev, info->ino);
 	if (!f && (f = calloc(1, sizeof(*f)))) {
-		*f = (struct rdmapin_known_file){ info->dev, info->ino, info->kind, info->rdev,
-						  info->page_size, 0, rdmapin_lib.known_files };
+		f->dev = info->dev;
+		f->ino = info->ino;
+		f->next = rdmapin_lib.known_files;
 		rdmapin_lib.known_files = f;
 	}
-	if (f)
-		f->refs++;
+	if (!f)
+		return;
+	/* An idle entry that lookup() did not match is of a node recreated since. */
+	if (!f->refs++) {
+		f->kind = info->kind;
+		f->rdev = info->rdev;
+		f->page_size = info->page_size;
+	}
 }
 
 /* Drops the idle entries past the first IDLE_DEVICES. Under the lock. */

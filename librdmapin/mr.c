@@ -486,7 +486,6 @@ static struct rdmapin_mr *mr_alloc(void)
 
 	if (!mr)
 		mr = malloc(sizeof(*mr));
-
 	if (!mr) {
 		rdmapin_fail(ENOMEM, "out of memory for a registration record");
 		return NULL;
