@@ -14,7 +14,6 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +27,8 @@
 #define SLOT_READ_TRIES 100
 
 /*
- * Slots are read SLOT_CHUNK at a time, twice (see read_chunk()); a record's
- * first read takes its header too. A record of up to SLOT_CHUNK slots (the
- * library grows them by 64) costs two preads.
+ * Slots are read SLOT_CHUNK at a time, twice (see read_chunk()): a record of
+ * up to SLOT_CHUNK slots (the library grows them by 64) costs three preads.
  */
 #define SLOT_CHUNK 256
 
@@ -38,17 +36,13 @@ struct scan {
 	rdmapin_pin_fn fn;
 	rdmapin_warn_fn warn;
 	void *ctx;
-	/* The two copies of a chunk; a's header is the record's. */
+	/* The record's header, and the two copies of a chunk of its slots. */
 	struct chunk {
 		struct rdmapin_registry_header h;
 		struct rdmapin_registry_slot s[SLOT_CHUNK];
 	} *a;
 	struct rdmapin_registry_slot *b;
 };
-
-/* The slots follow the header in the file as in the chunk (check_header() checks its size). */
-_Static_assert(offsetof(struct chunk, s) == sizeof(struct rdmapin_registry_header),
-	       "a chunk's slots are not where the file has them");
 
 static __attribute__((format(printf, 2, 3))) void warn(const struct scan *s, const char *fmt,
 							 ...)
@@ -114,18 +108,17 @@ static bool slot_whole(const struct rdmapin_registry_slot *a, const struct rdmap
 /*
  * Slots [first, first + n) read twice: a slot counts as read whole when both
  * copies agree and its counts are equal and even at both ends. Chunks keep
- * this to two preads per SLOT_CHUNK slots (the first copy of the first
- * chunk came with the header: @a_read); a slot caught mid-update is read
- * again.
+ * this to two preads per SLOT_CHUNK slots, one right after the other; a
+ * slot caught mid-update is read again.
  */
 static int read_chunk(int fd, uint32_t first, uint32_t n, struct rdmapin_registry_slot *a,
-		      struct rdmapin_registry_slot *b, bool a_read, bool *whole)
+		      struct rdmapin_registry_slot *b, bool *whole)
 {
 	off_t off = sizeof(struct rdmapin_registry_header) + (off_t)first * sizeof(*a);
 	ssize_t len = (ssize_t)n * sizeof(*a);
 	uint32_t i;
 
-	if ((!a_read && pread(fd, a, len, off) != len) || pread(fd, b, len, off) != len)
+	if (pread(fd, a, len, off) != len || pread(fd, b, len, off) != len)
 		return -1;
 	for (i = 0; i < n; i++)
 		whole[i] = slot_whole(&a[i], &b[i]);
@@ -139,7 +132,7 @@ static int reread_slot(int fd, uint32_t i, struct rdmapin_registry_slot *a,
 	int tries;
 
 	for (tries = 0; tries < SLOT_READ_TRIES && !whole; tries++)
-		if (read_chunk(fd, i, 1, a, b, false, &whole))
+		if (read_chunk(fd, i, 1, a, b, &whole))
 			return -1;
 	return whole ? 0 : -1;
 }
@@ -156,25 +149,20 @@ static void emit(const struct scan *s, struct rdmapin_pin_record *r,
 	s->fn(r, s->ctx);
 }
 
-/*
- * Lists the live slots; a slot that never reads back whole is counted, not
- * listed. @got bytes of the record came with its header.
- */
-static void scan_slots(const struct scan *s, int fd, ssize_t got, const char *where)
+/* Lists the live slots; a slot that never reads back whole is counted, not listed. */
+static void scan_slots(const struct scan *s, int fd, const char *where)
 {
 	const struct rdmapin_registry_header *h = &s->a->h;
 	struct rdmapin_pin_record r = { .pid = h->pid, .uid = h->uid, .start_time = h->start_time };
 	struct rdmapin_registry_slot *a = s->a->s, *b = s->b;
-	bool whole[SLOT_CHUNK], a_read;
+	bool whole[SLOT_CHUNK];
 	uint32_t first, n, i, bad = 0;
 
 	memcpy(r.comm, h->comm, sizeof(r.comm));
 	r.comm[sizeof(r.comm) - 1] = '\0';
 	for (first = 0; first < h->nslots; first += n) {
 		n = h->nslots - first < SLOT_CHUNK ? h->nslots - first : SLOT_CHUNK;
-		/* Cut short since its fstat(), the file gave fewer: the pread fails. */
-		a_read = !first && got >= (ssize_t)(sizeof(*h) + n * sizeof(*a));
-		if (read_chunk(fd, first, n, a, b, a_read, whole)) {
+		if (read_chunk(fd, first, n, a, b, whole)) {
 			bad += h->nslots - first;
 			break;
 		}
@@ -187,14 +175,6 @@ static void scan_slots(const struct scan *s, int fd, ssize_t got, const char *wh
 	}
 	if (bad)
 		warn(s, "skipping %u slots of %s: they do not read back consistently", bad, where);
-}
-
-/* The header and the first chunk's slots, as many as the file's @size holds; the bytes read. */
-static ssize_t read_head(int fd, struct chunk *a, off_t size)
-{
-	size_t len = size < (off_t)sizeof(*a) ? (size_t)size : sizeof(*a);
-
-	return pread(fd, a, len, 0);
 }
 
 /*
@@ -212,7 +192,6 @@ static void scan_record(const struct scan *s, int dir, uid_t dir_uid, const char
 	struct stat st;
 	int pid, n, fd;
 	uid_t proc_uid;
-	ssize_t got;
 
 	snprintf(where, sizeof(where), "%s/%s", user, name);
 	if (sscanf(name, "%d-%llu%n", &pid, &start, &n) != 2 || name[n] || pid <= 0) {
@@ -227,12 +206,12 @@ static void scan_record(const struct scan *s, int dir, uid_t dir_uid, const char
 		warn(s, "skipping %s: not a regular record file", where);
 	} else if (!record_locked(fd) || rdmapin_proc_start_time(pid) != start) {
 		unlinkat(dir, name, 0);	/* if we may */
-	} else if ((got = read_head(fd, s->a, st.st_size)) < (ssize_t)sizeof(*h)) {
+	} else if (pread(fd, &s->a->h, sizeof(*h), 0) != sizeof(*h)) {
 		warn(s, "skipping %s: shorter than a record header", where);
 	} else if (check_header(h, &st, dir_uid, proc_uid, pid, start, &why)) {
 		warn(s, "skipping %s: %s", where, why);
 	} else {
-		scan_slots(s, fd, got, where);
+		scan_slots(s, fd, where);
 	}
 	close(fd);
 }
