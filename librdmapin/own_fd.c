@@ -5,15 +5,24 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "own_fd.h"
 
+/*
+ * The attributes the kernel holds do (a file's device and inode number never
+ * change): an fd on NFS, 9p or FUSE is then not asked of its server, which
+ * may be slow or hung, when all that is wanted is whether it is this file.
+ */
 bool rdmapin_fd_is_file(int fd, dev_t dev, ino_t ino)
 {
-	struct stat st;
+	struct statx stx;
 
-	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == dev && st.st_ino == ino;
+	return !statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO, &stx) &&
+	       S_ISREG(stx.stx_mode) && stx.stx_ino == ino &&
+	       makedev(stx.stx_dev_major, stx.stx_dev_minor) == dev;
 }
 
 int rdmapin_own_fd_find(dev_t dev, ino_t ino, rdmapin_own_fd_fn try, void *ctx)
