@@ -29,7 +29,7 @@ struct rdmapin_lease {
 	dev_t dev;
 	ino_t ino;
 	int fd;				/* the leased open file, in the thread's table */
-	int wd;				/* its inotify watch (break_thread.h) */
+	int wd;				/* its inotify watch (break_thread.h), or -1 */
 	enum rdmapin_lease_kind kind;
 	struct rdmapin_mr *mrs;		/* live MRs it guards, via mr->lease_next */
 	bool break_seen;		/* the keeper read its break signal */
@@ -90,7 +90,7 @@ static void arm_sweep(uint64_t now)
 	rdmapin_revoker_arm(rdmapin_lib.pin_sweep_ns);
 }
 
-/* A broken lease and its successor on the same file share the watch. */
+/* A broken lease and its successor on the same file share the watch; -1 is none. */
 static struct rdmapin_lease *lease_by_wd(int wd)
 {
 	struct rdmapin_lease *l;
@@ -125,7 +125,7 @@ static void release_idle(void)
 			continue;
 		}
 		*p = l->next;
-		if (!lease_by_wd(l->wd))
+		if (l->wd >= 0 && !lease_by_wd(l->wd))
 			rdmapin_break_thread_unwatch(l->wd);
 		fcntl(l->fd, F_SETLEASE, F_UNLCK);
 		close(l->fd);
@@ -437,6 +437,20 @@ static int lease_take(const struct lease_take *t, int sent_fd)
 }
 
 /*
+ * On the thread. Only a long-term pin of page-cache pages loses data when
+ * the file changes through an fd open before the lease (check_pages()): its
+ * lease is watched from the first such MR on. Under ODP the device faults
+ * the file's new pages, and a watch would cost two syscalls, and a kworker
+ * to free it, per first MR.
+ */
+static int watch_for(struct rdmapin_lease *l, const struct rdmapin_mr *mr)
+{
+	if (l->wd < 0 && pins_page_cache(mr))
+		l->wd = rdmapin_break_thread_watch(l->fd);
+	return l->wd < 0 && pins_page_cache(mr) ? -1 : 0;
+}
+
+/*
  * On the thread: no break can be read before this returns, so one that came
  * right after F_SETLEASE finds the lease inserted.
  */
@@ -448,9 +462,9 @@ static int lease_new_on_thread(void *ctx, int fd)
 
 	if (!l)
 		return rdmapin_fail(ENOMEM, "out of memory for a lease record");
+	l->wd = -1;
 	l->fd = lease_take(t, fd);
-	l->wd = l->fd < 0 ? -1 : rdmapin_break_thread_watch(l->fd);
-	if (l->wd < 0) {
+	if (l->fd < 0 || watch_for(l, t->mr)) {
 		err = errno;
 		if (l->fd >= 0) {
 			fcntl(l->fd, F_SETLEASE, F_UNLCK);
@@ -518,16 +532,42 @@ static int lease_kind_here(enum rdmapin_lease_kind *kind, const struct rdmapin_b
 	return 0;
 }
 
-bool rdmapin_lease_attach_existing(struct rdmapin_mr *mr)
+/* On the thread, which alone releases leases: 1 if @ctx joined its file's lease. */
+static int attach_watched(void *ctx, int unused)
+{
+	struct rdmapin_mr *mr = ctx;
+	struct rdmapin_lease *l;
+	int ret = 0;
+
+	(void)unused;
+	rdmapin_lock();
+	l = lease_by_file(mr->backing.dev, mr->backing.ino);
+	if (l && watch_for(l, mr))
+		ret = -1;
+	else if (l)
+		ret = 1;
+	if (ret > 0)
+		attach(l, mr);
+	rdmapin_unlock();
+	return ret;
+}
+
+int rdmapin_lease_attach_existing(struct rdmapin_mr *mr)
 {
 	struct rdmapin_lease *l;
+	bool unwatched;
+	int ret;
 
 	rdmapin_lock();
 	l = lease_by_file(mr->backing.dev, mr->backing.ino);
-	if (l)
+	unwatched = l && l->wd < 0 && pins_page_cache(mr);
+	if (l && !unwatched)
 		attach(l, mr);
 	rdmapin_unlock();
-	return l;
+	if (!unwatched)
+		return l ? 1 : 0;
+	ret = rdmapin_break_thread_call(attach_watched, mr, -1);
+	return ret < 0 ? lease_fail(&mr->backing, errno) : ret;
 }
 
 /* Under the setup lock: the /proc/self/fd scan and the thread start stay off the lock. */
@@ -539,8 +579,9 @@ static int lease_new(struct rdmapin_mr *mr)
 
 	if (lease_kind_here(&t.kind, b) || rdmapin_break_thread_start())
 		return -1;
-	if (rdmapin_lease_attach_existing(mr))
-		return 0;
+	ret = rdmapin_lease_attach_existing(mr);
+	if (ret)
+		return ret < 0 ? -1 : 0;
 	ret = mr->attr.fd >= 0 ? lease_take_own(mr->attr.fd, &t) :
 			      rdmapin_own_fd_find(b->dev, b->ino, lease_take_own, &t);
 	if (ret < 0)
@@ -550,10 +591,10 @@ static int lease_new(struct rdmapin_mr *mr)
 
 int rdmapin_lease_attach(struct rdmapin_mr *mr)
 {
-	int ret;
+	int ret = rdmapin_lease_attach_existing(mr);
 
-	if (rdmapin_lease_attach_existing(mr))
-		return 0;
+	if (ret)
+		return ret < 0 ? -1 : 0;
 	rdmapin_setup_lock();
 	ret = lease_new(mr);
 	rdmapin_setup_unlock();

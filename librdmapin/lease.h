@@ -22,8 +22,12 @@ struct rdmapin_lease;
  * @mr to it. Takes the locks itself. 0, or -1 with errno and a message.
  */
 int rdmapin_lease_attach(struct rdmapin_mr *mr);
-/* Attaches @mr to the live lease of its file, if this process holds one; takes the lock. */
-bool rdmapin_lease_attach_existing(struct rdmapin_mr *mr);
+/*
+ * Attaches @mr to the live lease of its file, if this process holds one;
+ * takes the lock. 1 if attached, 0 if there is none, -1 with errno and a
+ * message if the lease cannot serve @mr (its file cannot be watched).
+ */
+int rdmapin_lease_attach_existing(struct rdmapin_mr *mr);
 /*
  * Drops @mr from its lease, under the lock. A lease left without MRs is
  * released by rdmapin_lease_release_idle(), or at the fd keeper's next wake-up.

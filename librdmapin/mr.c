@@ -315,15 +315,16 @@ static int protect_file(struct rdmapin_mr *mr)
 {
 	enum rdmapin_lease_policy policy = mr->attr.lease ?: mr->policy.lease_default;
 	char guard_why[512];
-	int err = errno;
+	int err = errno, ret;
 
 	if (check_lease_policy(mr, policy))
 		return -1;
 	if (!mr->policy.leasable)
 		return 0;
 	/* A file leased already keeps its lease for later MRs: guard and lease never mix. */
-	if (policy != RDMAPIN_LEASE_NONE && rdmapin_lease_attach_existing(mr))
-		return 0;
+	ret = policy != RDMAPIN_LEASE_NONE ? rdmapin_lease_attach_existing(mr) : 0;
+	if (ret)
+		return ret < 0 ? -1 : 0;
 	if (mr->attr.lease == RDMAPIN_LEASE_REQUIRE)
 		return take_lease(mr, policy, NULL);
 	if (!rdmapin_guard_mr(mr))

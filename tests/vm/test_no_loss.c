@@ -327,32 +327,80 @@ static int write_sysctl(const char *path, const char *value, char *old, size_t l
 	return fclose(f) || !ok ? -1 : 0;
 }
 
-/* A lease whose file cannot be watched is no lease the library takes: ENOSPC, and why. */
+static enum rdmapin_reg_mode mode_of(struct ibv_mr *mr)
+{
+	struct rdmapin_mr_attr attr = { 0 };
+
+	return mr && !rdmapin_query_mr(mr, &attr) ? attr.mode : 0;
+}
+
+/* Leased, not guarded; pinned read-only, which every kernel allows page-cache pages. */
+static struct ibv_mr *reg_leased(struct ibv_pd *pd, const struct mapping *m, bool pinned)
+{
+	return rdmapin_reg_mr_ex(pd, &(struct rdmapin_mr_init_attr){
+		.comp_mask = RDMAPIN_MR_INIT_ATTR_LEASE | RDMAPIN_MR_INIT_ATTR_MODES,
+		.access = pinned ? IBV_ACCESS_REMOTE_READ : ACCESS, .addr = m->addr,
+		.length = m->len, .lease = RDMAPIN_LEASE_REQUIRE,
+		.modes = pinned ? RDMAPIN_MODE_PIN : 0 });
+}
+
+static void check_enospc(struct ibv_mr *mr, const char *what)
+{
+	int err = errno;
+
+	check(!mr && err == ENOSPC && strstr(rdmapin_last_error(), "max_user_watches"),
+	      "watch limit: %s fails with ENOSPC and says why: %s", what,
+	      mr ? "registered" : rdmapin_last_error());
+}
+
+/*
+ * Only a long-term pin of page-cache pages needs its leased file watched
+ * (rdmapin_guard(7)): where none can be had, such a pin fails with ENOSPC and
+ * says why, whether its file is leased already or not; an MR under On-Demand
+ * Paging needs none. Limit 0: the MR over a, if pinned, keeps the watch it has.
+ */
 static void check_watch_limit(struct ibv_pd *pd)
 {
 	static const char limit[] = "/proc/sys/fs/inotify/max_user_watches";
 	struct mapping a = unmapped, b = unmapped;
-	struct ibv_mr *ma = NULL, *mb = NULL;
-	char old[32];
-	int err;
+	struct ibv_mr *ma = NULL, *mb = NULL, *ma2 = NULL;
+	char old[32] = "";
 
 	if (!check(!map_file(&a, env.pagecache_dir, MAP_SHARED) &&
 			   !map_file(&b, env.pagecache_dir, MAP_SHARED),
 		   "watch limit: map two files"))
 		goto out;
-	ma = rdmapin_reg_mr(pd, a.addr, a.len, ACCESS);
-	if (check(ma && !write_sysctl(limit, "1", old, sizeof(old)),
-		  "watch limit: one leased file, and fs.inotify.max_user_watches = 1")) {
-		mb = rdmapin_reg_mr_ex(pd, &(struct rdmapin_mr_init_attr){
-			.comp_mask = RDMAPIN_MR_INIT_ATTR_LEASE, .access = ACCESS,
-			.addr = b.addr, .length = b.len, .lease = RDMAPIN_LEASE_REQUIRE });
-		err = errno;
-		write_sysctl(limit, old, NULL, 0);
-		check(!mb && err == ENOSPC && strstr(rdmapin_last_error(), "max_user_watches"),
-		      "watch limit: a second file that must be leased fails with ENOSPC and says why: %s",
+	ma = reg_leased(pd, &a, false);
+	if (!check(ma && !write_sysctl(limit, "0", old, sizeof(old)),
+		   "watch limit: one leased file, and fs.inotify.max_user_watches = 0"))
+		goto out;
+	mb = reg_leased(pd, &b, true);
+	check_enospc(mb, "a long-term pin of a second file");
+	ma2 = reg_leased(pd, &a, true);
+	if (mode_of(ma) == RDMAPIN_MODE_ODP)
+		check_enospc(ma2, "a long-term pin joining an ODP MR's lease");
+	else
+		check(ma2 != NULL, "watch limit: a pin joins a pinned MR's lease, watched already: %s",
+		      ma2 ? "registered" : rdmapin_last_error());
+	if (mb)
+		rdmapin_dereg_mr(mb);
+	mb = reg_leased(pd, &b, false);
+	if (mode_of(ma) == RDMAPIN_MODE_ODP)
+		check(mode_of(mb) == RDMAPIN_MODE_ODP,
+		      "watch limit: an MR under On-Demand Paging needs no watch: %s",
 		      mb ? "registered" : rdmapin_last_error());
-	}
+	else
+		check_enospc(mb, "a second file pinned by default");
+	write_sysctl(limit, old, NULL, 0);
+	if (!ma2)
+		ma2 = reg_leased(pd, &a, true);
+	check(ma2 != NULL, "watch limit: restored, a long-term pin joins the lease: %s",
+	      ma2 ? "registered" : rdmapin_last_error());
 out:
+	if (old[0])
+		write_sysctl(limit, old, NULL, 0);
+	if (ma2)
+		rdmapin_dereg_mr(ma2);
 	if (mb)
 		rdmapin_dereg_mr(mb);
 	if (ma)
