@@ -25,23 +25,56 @@ bool rdmapin_fd_is_file(int fd, dev_t dev, ino_t ino)
 	       makedev(stx.stx_dev_major, stx.stx_dev_minor) == dev;
 }
 
-int rdmapin_own_fd_find(dev_t dev, ino_t ino, rdmapin_own_fd_fn try, void *ctx)
+/*
+ * The fd that served a file last, plus one, by a hash of the file: a file
+ * registered, deregistered and registered again is usually still open on
+ * the same number, which is then tried before the scan of /proc/self/fd
+ * (three syscalls and a stat per fd below it), checked like any other. A
+ * hint of another file, or one since closed or reused, only fails the check.
+ */
+static int hints[8];
+
+static int *hint(dev_t dev, ino_t ino)
+{
+	return &hints[(dev ^ ino ^ ino >> 7) % (sizeof(hints) / sizeof(hints[0]))];
+}
+
+static int scan(dev_t dev, ino_t ino, rdmapin_own_fd_fn try, void *ctx, int *err, int *used)
 {
 	DIR *d = opendir("/proc/self/fd");
-	int fd, found = -1, err = EBADF;
+	int fd, found = -1;
 	struct dirent *e;
 
-	if (!d)
+	if (!d) {
+		*err = errno;
 		return -1;
+	}
 	while (found < 0 && (e = readdir(d))) {
 		fd = atoi(e->d_name);
 		if (e->d_name[0] == '.' || fd == dirfd(d) || !rdmapin_fd_is_file(fd, dev, ino))
 			continue;
 		found = try(fd, ctx);
 		if (found < 0 && errno)
-			err = errno;
+			*err = errno;
+		*used = fd;
 	}
 	closedir(d);
+	return found;
+}
+
+int rdmapin_own_fd_find(dev_t dev, ino_t ino, rdmapin_own_fd_fn try, void *ctx)
+{
+	int fd = __atomic_load_n(hint(dev, ino), __ATOMIC_RELAXED) - 1, found = -1, err = EBADF;
+
+	if (fd >= 0 && rdmapin_fd_is_file(fd, dev, ino)) {
+		found = try(fd, ctx);
+		if (found < 0 && errno)
+			err = errno;
+	}
+	if (found < 0)
+		found = scan(dev, ino, try, ctx, &err, &fd);
+	if (found >= 0)
+		__atomic_store_n(hint(dev, ino), fd + 1, __ATOMIC_RELAXED);
 	errno = err;
 	return found;
 }

@@ -324,6 +324,60 @@ out:
 	unmap(&a);
 }
 
+static struct ibv_mr *reg_leased(const struct mapping *m)
+{
+	return rdmapin_reg_mr_ex(pd, &(struct rdmapin_mr_init_attr){
+		.comp_mask = RDMAPIN_MR_INIT_ATTR_LEASE, .access = MR_ACCESS, .addr = m->addr,
+		.length = m->len, .lease = RDMAPIN_LEASE_REQUIRE });
+}
+
+/*
+ * The fd that served a file last is tried first (own_fd.c): once that number
+ * names another file, the lease must land on the file's own fd elsewhere, and
+ * with none left, fail; the other file is never leased.
+ */
+static void fd_hint_case(void)
+{
+	struct mapping f = unmapped, g = unmapped;
+	struct ibv_mr *mr;
+	int moved = -1, n;
+
+	if (!check(!map_file(&f, env.pagecache_dir, MAP_SHARED) &&
+			   !create_file(&g, env.pagecache_dir),
+		   "fd hint: map a file, create another: %s%s", f.err, g.err))
+		goto out;
+	mr = reg_leased(&f);
+	if (!check(mr && !rdmapin_dereg_mr(mr), "fd hint: register and deregister the file "
+		   "through fd %d: %s", f.fd, mr ? "yes" : rdmapin_last_error()))
+		goto out;
+	n = f.fd;
+	moved = dup(n);
+	if (!check(moved >= 0 && dup2(g.fd, n) == n, "fd hint: the file moves to fd %d, fd %d "
+		   "now names another file", moved, n))
+		goto out;
+	mr = reg_leased(&f);
+	check(mr && fcntl(moved, F_GETLEASE) == F_WRLCK && fcntl(n, F_GETLEASE) == F_UNLCK,
+	      "fd hint: registers again, leased through fd %d, the other file not: %s", moved,
+	      mr ? "yes" : rdmapin_last_error());
+	if (mr)
+		rdmapin_dereg_mr(mr);
+	close(moved);
+	moved = -1;
+	mr = reg_leased(&f);
+	check(!mr && errno == EBADF && fcntl(n, F_GETLEASE) == F_UNLCK,
+	      "fd hint: with no fd left on the file, fails with EBADF, the other file not "
+	      "leased: %s", mr ? "registered" : rdmapin_last_error());
+	if (mr)
+		rdmapin_dereg_mr(mr);
+out:
+	if (moved >= 0)
+		close(moved);
+	unlink(g.path);
+	unlink(f.path);
+	unmap(&g);
+	unmap(&f);
+}
+
 static struct guardd_run guardd = { .pid = -1 };
 static char work[32];
 
@@ -586,6 +640,7 @@ int main(void)
 	remap_live_case();
 	replaced_fd_case(false);
 	replaced_fd_case(true);
+	fd_hint_case();
 	daemon_case();
 	devdax_case();
 	close_pd(pd);
