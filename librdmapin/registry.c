@@ -29,8 +29,10 @@ static struct rdmapin_registry_slot *slot_at(uint32_t i)
 
 /*
  * A seqlock with the count at both ends: seq_end turns odd before anything
- * else changes, so a reader copying the slot front to back sees begin and
- * end differ whenever its copy overlaps a write.
+ * else changes, and seq_begin even after everything else. A reader's copy
+ * (pread) does not load the slot in order, so one copy proves nothing: the
+ * reader takes a slot from a copy read between two others whose counts it
+ * shares (registry_read.c).
  */
 static void slot_begin(struct rdmapin_registry_slot *s)
 {

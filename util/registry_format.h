@@ -13,9 +13,12 @@
  * A record file is a header and an array of fixed-size slots, written in
  * place through a shared mapping. Each slot is guarded by a sequence count
  * at its start and its end (a seqlock): a reader that sees them differ, or
- * odd, read it mid-update and reads again. The owner holds an OFD write lock
- * on the whole file for its lifetime; a file without that lock, or whose PID
- * no longer has that start time, belongs to a dead process and is stale.
+ * odd, read it mid-update and reads again. One copy cannot show a slot
+ * whole, since the kernel's copy of a pread loads it in any order: a copy is
+ * whole when the copies read before and after it have its counts, even. The
+ * owner holds an OFD write lock on the whole file for its lifetime; a file
+ * without that lock, or whose PID no longer has that start time, belongs to
+ * a dead process and is stale.
  *
  * The writer is in the library (librdmapin/registry.c), the reader in util/
  * (registry_read.c): they share nothing but this file.

@@ -27,8 +27,9 @@
 #define SLOT_READ_TRIES 100
 
 /*
- * Slots are read SLOT_CHUNK at a time, twice (see read_chunk()): a record of
- * up to SLOT_CHUNK slots (the library grows them by 64) costs three preads.
+ * Slots are read SLOT_CHUNK at a time, three times (see read_chunk()): a
+ * record of up to SLOT_CHUNK slots (the library grows them by 64) costs four
+ * preads.
  */
 #define SLOT_CHUNK 256
 
@@ -36,7 +37,7 @@ struct scan {
 	rdmapin_pin_fn fn;
 	rdmapin_warn_fn warn;
 	void *ctx;
-	/* The record's header, and the two copies of a chunk of its slots. */
+	/* The record's header; a chunk's first and third copies, then its second (b). */
 	struct chunk {
 		struct rdmapin_registry_header h;
 		struct rdmapin_registry_slot s[SLOT_CHUNK];
@@ -100,28 +101,41 @@ static int check_header(const struct rdmapin_registry_header *h, const struct st
 	return *why ? -1 : 0;
 }
 
-static bool slot_whole(const struct rdmapin_registry_slot *a, const struct rdmapin_registry_slot *b)
+/* Whether both of the slot's counts are @seq, even: no write was under way. */
+static bool slot_at_rest(const struct rdmapin_registry_slot *s, uint64_t seq)
 {
-	return a->seq_begin == a->seq_end && !(a->seq_begin & 1) && !memcmp(a, b, sizeof(*a));
+	return s->seq_begin == seq && s->seq_end == seq && !(seq & 1);
 }
 
 /*
- * Slots [first, first + n) read twice: a slot counts as read whole when both
- * copies agree and its counts are equal and even at both ends. Chunks keep
- * this to two preads per SLOT_CHUNK slots, one right after the other; a
- * slot caught mid-update is read again.
+ * Slots [first, first + n) read three times, into @a, @b, then @a again;
+ * @b's copy of a slot is whole where its counts are those of the first copy
+ * and the third, even. One pread's copy does not load a slot front to back
+ * (rep movsb on an AMD EPYC loads its cache lines in any order), so a copy
+ * whose counts agree can hold fields of the writes before and after them;
+ * and two such copies can agree when a write puts back what the one before
+ * replaced (X, Y, X): the first tears at the end of a write, the second at
+ * the start of the next. Separate preads are ordered: each load of the middle
+ * copy came after the first copy saw the write that set the count end
+ * (seq_begin is its last store) and before the third saw the next begin
+ * (seq_end is its first). A slot caught mid-update is read again.
  */
 static int read_chunk(int fd, uint32_t first, uint32_t n, struct rdmapin_registry_slot *a,
 		      struct rdmapin_registry_slot *b, bool *whole)
 {
 	off_t off = sizeof(struct rdmapin_registry_header) + (off_t)first * sizeof(*a);
 	ssize_t len = (ssize_t)n * sizeof(*a);
+	uint64_t seq[SLOT_CHUNK];
 	uint32_t i;
 
-	if (pread(fd, a, len, off) != len || pread(fd, b, len, off) != len)
+	if (pread(fd, a, len, off) != len)
 		return -1;
 	for (i = 0; i < n; i++)
-		whole[i] = slot_whole(&a[i], &b[i]);
+		seq[i] = a[i].seq_begin;
+	if (pread(fd, b, len, off) != len || pread(fd, a, len, off) != len)
+		return -1;
+	for (i = 0; i < n; i++)
+		whole[i] = slot_at_rest(&b[i], seq[i]) && slot_at_rest(&a[i], seq[i]);
 	return 0;
 }
 
@@ -170,7 +184,7 @@ static void scan_slots(const struct scan *s, int fd, const char *where)
 			if (!whole[i] && reread_slot(fd, first + i, &a[i], &b[i]))
 				bad++;
 			else
-				emit(s, &r, &a[i]);
+				emit(s, &r, &b[i]);
 		}
 	}
 	if (bad)
