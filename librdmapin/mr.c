@@ -352,15 +352,23 @@ static int populate_copies(const struct rdmapin_mr *mr)
 	return 0;
 }
 
+/* NULL with the failing step's own message: the copies', or the verbs'. */
 static struct ibv_mr *reg_verbs(const struct rdmapin_mr *mr, int access)
 {
 	const struct rdmapin_mr_init_attr *a = &mr->attr;
+	struct ibv_mr *ibmr;
 
 	if (mr->mode == RDMAPIN_MODE_PIN && mr->policy.populate_for_pin && populate_copies(mr))
 		return NULL;
 	if (a->comp_mask & RDMAPIN_MR_INIT_ATTR_IOVA)
-		return ibv_reg_mr_iova(mr->pd, a->addr, a->length, a->iova, access);
-	return ibv_reg_mr(mr->pd, a->addr, a->length, access);
+		ibmr = ibv_reg_mr_iova(mr->pd, a->addr, a->length, a->iova, access);
+	else
+		ibmr = ibv_reg_mr(mr->pd, a->addr, a->length, access);
+	if (!ibmr)
+		rdmapin_fail(errno, "%s: ibv_reg_mr (%s) on %s failed: %s", what(mr),
+			     mr->mode == RDMAPIN_MODE_ODP ? "On-Demand Paging" : "pinned",
+			     ibv_get_device_name(mr->pd->context->device), strerrordesc_np(errno));
+	return ibmr;
 }
 
 /*
@@ -437,12 +445,8 @@ static int do_register(struct rdmapin_mr *mr)
 	rdmapin_registry_open();
 	rdmapin_setup_unlock();
 	ibmr = reg_unique(mr, access);
-
 	if (!ibmr)
-		return rdmapin_fail(errno, "%s: ibv_reg_mr (%s) on %s failed: %s", what(mr),
-				    mr->mode == RDMAPIN_MODE_ODP ? "On-Demand Paging" : "pinned",
-				    ibv_get_device_name(mr->pd->context->device),
-				    strerrordesc_np(errno));
+		return -1;
 	if (mr->revoked) {
 		rdmapin_unlock();
 		ibv_dereg_mr(ibmr);
