@@ -3,7 +3,7 @@
  * Registration cost of librdmapin against plain verbs, measured side by side
  * in one run (interleaved, so machine noise hits both alike), and the time a
  * truncating process waits for a registered file: break -> revoke -> release.
- * Run inside a test guest: tests/vm/run-vm -- build/bench/bench_reg [--short]
+ * Run inside a test guest: tests/vm/run-vm -- build/bench/bench_reg [--short | --breaks N]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,9 +26,9 @@
 #define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
 #define ROUNDS 200
 #define BREAKS 20
+#define MAX_BREAKS 200
 
 static int rounds = ROUNDS, breaks = BREAKS;
-
 
 /* Seconds for one register + deregister; -1 if it failed. */
 static double time_verbs(struct ibv_pd *pd, void *addr, size_t len, int access)
@@ -227,7 +227,7 @@ out:
 /* Interleaved with the floor, so that noise hits all alike. */
 static void bench_breaks(struct ibv_pd *pd, int (*map)(struct mapping *), const char *what)
 {
-	double v[BREAKS], f[BREAKS], k[BREAKS], over;
+	double v[MAX_BREAKS], f[MAX_BREAKS], k[MAX_BREAKS], over;
 	int i;
 
 	for (i = 0; i < breaks; i++)
@@ -254,10 +254,27 @@ static void bench_breaks(struct ibv_pd *pd, int (*map)(struct mapping *), const 
 	       (k[breaks / 2] - f[breaks / 2]) * 1e3);
 }
 
+/*
+ * --breaks N: only the break rows, over N truncates each, to compare two
+ * builds of the library run one after the other in one guest.
+ */
+static bool breaks_only(int *argc, char **argv)
+{
+	if (*argc != 3 || strcmp(argv[1], "--breaks"))
+		return false;
+	breaks = atoi(argv[2]);
+	if (breaks < 1 || breaks > MAX_BREAKS) {
+		fprintf(stderr, "%s: --breaks takes 1 to %d\n", argv[0], MAX_BREAKS);
+		exit(2);
+	}
+	*argc = 1;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct rdma_peer p;
-	bool odp;
+	bool only_breaks = breaks_only(&argc, argv), odp;
 
 	if (bench_short(argc, argv)) {
 		rounds = 20;
@@ -269,8 +286,10 @@ int main(int argc, char **argv)
 	odp = env.kernel == KERNEL_7;
 	printf("# Linux %s, %s, fsdax on %s\n", env.kernel == KERNEL_7 ? "7.x" : "6.1", env.rxe0,
 	       env.fsdax_fs);
-	bench_registration(p.pd, odp);
-	bench_registry(p.pd);
+	if (!only_breaks) {
+		bench_registration(p.pd, odp);
+		bench_registry(p.pd);
+	}
 	bench_breaks(p.pd, odp ? map_fsdax_shared : map_pagecache_shared,
 		     odp ? "fsdax, ODP" : "page-cache, pinned");
 	rdma_peer_close(&p);
