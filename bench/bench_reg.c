@@ -181,7 +181,10 @@ static void plain_release(int fd)
  * file registered), the wait is the break: the library revokes and releases.
  * Held by NOBODY, it is the floor: the same truncate of the same kind of
  * file, mapped and written alike, with no MR and no lease. Held by
- * THIS_THREAD, it is a lease and no MR: what any lease costs.
+ * THIS_THREAD, it is a lease and no MR: what any lease costs. The child
+ * starts once fork() returned in the parent: on one CPU it would otherwise
+ * run first, while the parent's fork handler still holds the library's locks
+ * (fork.c), and the break would wait for the fork.
  */
 static double one_truncate(struct ibv_pd *pd, int (*map)(struct mapping *), enum holder h)
 {
@@ -189,10 +192,17 @@ static double one_truncate(struct ibv_pd *pd, int (*map)(struct mapping *), enum
 	struct mapping m = unmapped;
 	struct ibv_mr *mr = NULL;
 	double took = -1, t;
-	int pfd[2];
+	int pfd[2], go[2];
 	pid_t pid;
+	char c = 0;
 
 	if (map(&m) || pipe(pfd)) {
+		unmap(&m);
+		return -1;
+	}
+	if (pipe(go)) {
+		close(pfd[0]);
+		close(pfd[1]);
 		unmap(&m);
 		return -1;
 	}
@@ -203,11 +213,15 @@ static double one_truncate(struct ibv_pd *pd, int (*map)(struct mapping *), enum
 		goto out;
 	pid = fork();
 	if (pid == 0) {
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
 		t = now_s();
 		truncate(m.path, 0);
 		t = now_s() - t;
 		_exit(write(pfd[1], &t, sizeof(t)) != sizeof(t));
 	}
+	if (write(go[1], &c, 1) != 1)
+		kill(pid, SIGKILL);
 	if (mr && !rdmapin_get_async_event(pd->context, &ev))
 		rdmapin_ack_async_event(&ev);
 	if (h == THIS_THREAD)
@@ -220,6 +234,8 @@ static double one_truncate(struct ibv_pd *pd, int (*map)(struct mapping *), enum
 out:
 	close(pfd[0]);
 	close(pfd[1]);
+	close(go[0]);
+	close(go[1]);
 	unmap(&m);
 	return took;
 }
