@@ -97,14 +97,27 @@ void rdmapin_event_sync_fds(void)
 	}
 }
 
-/* Under the lock: the keeper brings the fd in step, at once when this is the keeper. */
+bool rdmapin_event_fds_stale(void)
+{
+	const struct rdmapin_event_queue *q;
+
+	for (q = rdmapin_lib.event_queues; q; q = q->next)
+		if (out_of_sync(q))
+			return true;
+	return false;
+}
+
+/*
+ * Under the lock: the keeper brings the fd in step, at once when this is the
+ * keeper; the revoker wakes it after dropping the lock (lease.c).
+ */
 static void sync_fd(struct rdmapin_event_queue *q)
 {
 	if (!out_of_sync(q))
 		return;
 	if (rdmapin_on_break_thread())
 		rdmapin_event_sync_fds();
-	else
+	else if (!rdmapin_on_revoker())
 		rdmapin_break_thread_kick();
 }
 
@@ -164,9 +177,10 @@ static void event_done(const struct ibv_mr *ibmr)
 }
 
 /* lib.cb_running tells rdmapin_event_forget_mr() which MR's callback runs. */
-void rdmapin_event_run_callbacks(void)
+bool rdmapin_event_run_callbacks(void)
 {
 	struct rdmapin_event_node *n;
+	bool ran = false;
 
 	for (;;) {
 		rdmapin_lock();
@@ -174,7 +188,8 @@ void rdmapin_event_run_callbacks(void)
 		rdmapin_lib.cb_running = n ? n->ev.mr : NULL;
 		rdmapin_unlock();
 		if (!n)
-			return;
+			return ran;
+		ran = true;
 		n->cb(&n->ev, n->ctx);
 		rdmapin_lock();
 		if (rdmapin_lib.cb_running)

@@ -11,13 +11,15 @@
 
 /* Queues an event for mr on its context, and its break callback if it has one. Under the lock. */
 void rdmapin_event_post(enum rdmapin_event_type type, struct rdmapin_mr *mr);
-/* Runs the break callbacks queued so far. Without the lock. */
-void rdmapin_event_run_callbacks(void);
+/* Runs the break callbacks queued so far; whether there were any. Without the lock. */
+bool rdmapin_event_run_callbacks(void);
 /* Drops queued events of mr and waits until its handed-out ones are acked. Under the lock. */
 void rdmapin_event_forget_mr(struct rdmapin_mr *mr);
 
 /* On the fd keeper, under the lock: the event fds poll readable exactly while events wait. */
 void rdmapin_event_sync_fds(void);
+/* Under the lock: an event fd is out of step; the keeper's next wake-up syncs it. */
+bool rdmapin_event_fds_stale(void);
 
 /*
  * In a forked child: drops every event. The event fds stay: the child's

@@ -125,10 +125,11 @@ static void release_idle(void)
 			continue;
 		}
 		*p = l->next;
-		if (l->wd >= 0 && !lease_by_wd(l->wd))
-			rdmapin_break_thread_unwatch(l->wd);
+		/* First: a broken lease's opener or truncater waits for this alone. */
 		fcntl(l->fd, F_SETLEASE, F_UNLCK);
 		close(l->fd);
+		if (l->wd >= 0 && !lease_by_wd(l->wd))
+			rdmapin_break_thread_unwatch(l->wd);
 		free(l);
 	}
 }
@@ -211,8 +212,6 @@ void rdmapin_lease_forget_all(void)
  */
 static bool revoke_mr(struct rdmapin_mr *mr)
 {
-	const struct rdmapin_lease *lease = mr->lease;
-
 	if (mr->ibmr && ibv_dereg_mr(mr->ibmr))
 		return false;
 	mr->revoked = true;
@@ -223,9 +222,6 @@ static bool revoke_mr(struct rdmapin_mr *mr)
 		rdmapin_event_post(RDMAPIN_EVENT_MR_REVOKED, mr);
 	}
 	rdmapin_lease_detach(mr);
-	/* On the revoker: the keeper releases the lease when it wakes. */
-	if (!lease->mrs)
-		rdmapin_break_thread_kick();
 	return true;
 }
 
@@ -357,13 +353,37 @@ static void check_pages(struct rdmapin_lease *lease)
 	}
 }
 
-/* On the revoker: new breaks, changed files, and grace periods that ended. */
+/*
+ * On the revoker, under the lock, which it drops right after: the keeper has
+ * a lease to release or an event fd to bring in step. Woken while the lock is
+ * held, it would only wait for it (on one CPU: preempt, block, switch back).
+ */
+static bool keeper_owed(void)
+{
+	return any_idle() || rdmapin_event_fds_stale();
+}
+
+static void kick_keeper_if_owed(void)
+{
+	bool owed;
+
+	rdmapin_lock();
+	owed = keeper_owed();
+	rdmapin_unlock();
+	if (owed)
+		rdmapin_break_thread_kick();
+}
+
+/*
+ * On the revoker: new breaks, changed files, and grace periods that ended.
+ * The keeper releases the leases left without MRs as soon as the lock is
+ * free, before the break callbacks run.
+ */
 static void revoke_work(void)
 {
 	struct rdmapin_lease *l;
 	uint64_t now = now_ns();
-
-	bool sweep;
+	bool sweep, owed;
 
 	rdmapin_lock();
 	sweep = rdmapin_lib.pin_sweep_ns && rdmapin_lib.pin_sweep_ns <= now;
@@ -376,8 +396,12 @@ static void revoke_work(void)
 			check_pages(l);
 	}
 	arm_next_deadline();
+	owed = keeper_owed();
 	rdmapin_unlock();
-	rdmapin_event_run_callbacks();
+	if (owed)
+		rdmapin_break_thread_kick();
+	if (rdmapin_event_run_callbacks())
+		kick_keeper_if_owed();
 }
 
 static const struct rdmapin_break_handlers break_handlers = {
