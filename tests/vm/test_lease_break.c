@@ -5,6 +5,7 @@
  * the lease is released and the truncate goes on, far sooner than
  * fs.lease-break-time; remote writes after the revoke fail. The leased file
  * is on fsdax (On-Demand Paging) on 7.x, in the page cache (pinned) on 6.1.
+ * All of that also when no real-time signal can be queued.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,7 +15,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +31,9 @@
 #define WRITE_LEN (1UL << 20)
 /* Far below the 45 s lease-break-time that a stuck lease would cost. */
 #define UNBLOCK_LIMIT_S 2.0
+/* A break missed without queued signals then costs this, not 45 s. */
+#define SHORT_BREAK_TIME_S 5
+#define LEASE_BREAK_TIME "/proc/sys/fs/lease-break-time"
 
 static struct rdma_peer peer;
 /* A second context of the same device: events are per context. */
@@ -328,6 +334,74 @@ static void check_dereg_in_callback(unsigned int grace_ms)
 	unmap(&m);
 }
 
+static int sysctl_swap(const char *path, int value)
+{
+	FILE *f = fopen(path, "r+");
+	int old = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &old) != 1 || fseek(f, 0, SEEK_SET) || fprintf(f, "%d\n", value) < 0)
+		old = -1;
+	return fclose(f) ? -1 : old;
+}
+
+/* Whether a real-time signal can be queued to this process now. */
+static bool rt_signal_queues(void)
+{
+	const struct timespec none = { 0, 0 };
+	sigset_t set;
+	int ret;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	ret = sigqueue(getpid(), SIGRTMIN, (union sigval){ 0 });
+	sigtimedwait(&set, NULL, &none);
+	return ret == 0;
+}
+
+/*
+ * RLIMIT_SIGPENDING reached: the kernel sends a plain SIGIO for a break
+ * instead of the lease signal (fs/fcntl.c, send_sigio_to_task()), and the
+ * library's wake-ups by that signal fail with EAGAIN. A break must still
+ * revoke at once, and a deregistration (which wakes the library's thread to
+ * release the lease) must still return. A wake-up lost for good would hang:
+ * the alarm ends the test instead.
+ */
+static void check_without_queued_signals(void)
+{
+	const char *how = "truncate(2), RLIMIT_SIGPENDING 0";
+	struct rlimit old, none;
+	struct mapping m = unmapped;
+	struct ibv_mr *mr;
+	int break_time, ret;
+	double t;
+
+	break_time = sysctl_swap(LEASE_BREAK_TIME, SHORT_BREAK_TIME_S);
+	if (!check(break_time > 0 && !getrlimit(RLIMIT_SIGPENDING, &old),
+		   "set fs.lease-break-time to %d s", SHORT_BREAK_TIME_S))
+		return;
+	none = (struct rlimit){ .rlim_cur = 0, .rlim_max = old.rlim_max };
+	alarm(30);
+	if (check(!setrlimit(RLIMIT_SIGPENDING, &none) && !rt_signal_queues(),
+		  "RLIMIT_SIGPENDING 0: a real-time signal cannot be queued")) {
+		check_break(how, do_truncate);
+		mr = reg_leased(peer.pd, &m, 0, on_break, "RLIMIT_SIGPENDING 0");
+		if (mr) {
+			t = now_s();
+			ret = rdmapin_dereg_mr(mr);
+			t = now_s() - t;
+			check(!ret && t < UNBLOCK_LIMIT_S,
+			      "RLIMIT_SIGPENDING 0: deregistered in %.1f ms", t * 1e3);
+			unmap(&m);
+		}
+	}
+	alarm(0);
+	setrlimit(RLIMIT_SIGPENDING, &old);
+	sysctl_swap(LEASE_BREAK_TIME, break_time);
+}
+
 int main(void)
 {
 	if (read_env())
@@ -343,6 +417,7 @@ int main(void)
 	check_grace(2000, true);
 	check_grace(500, false);
 	check_dereg_in_callback(2000);
+	check_without_queued_signals();
 	rdma_peer_close(&peer);
 	ibv_close_device(other_ctx);
 	return check_done();
