@@ -2,6 +2,7 @@
 /* The library's thread: see break_thread.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -60,14 +61,19 @@ bool rdmapin_on_break_thread(void)
 
 /*
  * A wake-up is the break signal sent to the thread itself: its signalfd reads
- * it like a break, and the application's fd table plays no part.
+ * it like a break, and the application's fd table plays no part. Past this
+ * user's RLIMIT_SIGPENDING a real-time signal cannot be queued (EAGAIN); a
+ * plain SIGIO always can, and wakes the thread as a break of unknown file
+ * does (take_own_sigio()).
  */
 void rdmapin_break_thread_kick(void)
 {
 	const struct rdmapin_break_thread *t = &rdmapin_lib.brk;
+	int err = errno;
 
-	if (t->tid)
-		syscall(SYS_tgkill, getpid(), t->tid, t->signal);
+	if (t->tid && syscall(SYS_tgkill, getpid(), t->tid, t->signal) && errno == EAGAIN)
+		syscall(SYS_tgkill, getpid(), t->tid, SIGIO);
+	errno = err;
 }
 
 /*
@@ -263,6 +269,57 @@ static void drain_signals(const struct rdmapin_break_thread *t)
 			t->handlers->signal(si[i].ssi_fd);
 }
 
+/*
+ * Whether this thread's own pending set holds SIGIO (SigPnd; a SIGIO sent to
+ * the whole process is in ShdPnd). Unreadable (no /proc, which the leases'
+ * watches need too): taken as yes, for a missed break would cost the data.
+ */
+static bool own_sigio_pending(void)
+{
+	unsigned long long pending;
+	char buf[4096];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	p = strstr(buf, "\nSigPnd:");
+	if (!p || sscanf(p + 8, "%llx", &pending) != 1)
+		return true;
+	return pending & 1ull << (SIGIO - 1);
+}
+
+/*
+ * When the kernel cannot queue the break signal (RLIMIT_SIGPENDING), it sends
+ * a plain SIGIO to the lease's owner, this thread, naming no file (fs/fcntl.c,
+ * send_sigio_to_task()); so does a kick that could not queue its own. The
+ * SIGIO must be taken, or the next one would merge into it unseen, but only
+ * the thread's own: a signalfd or sigtimedwait() would as well take one sent
+ * to the whole process, the application's. sio_fd only wakes the thread
+ * (edge-triggered, never read), and sigtimedwait() takes the thread's own
+ * SIGIO, which it dequeues before the process's. Then every lease is asked
+ * whether it is breaking.
+ */
+static void take_own_sigio(const struct rdmapin_break_thread *t)
+{
+	static const struct timespec now;
+	sigset_t set;
+
+	if (!own_sigio_pending())
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, SIGIO);
+	sigtimedwait(&set, NULL, &now);
+	t->handlers->signal(-1);
+}
+
 int rdmapin_break_thread_watch(int fd)
 {
 	char link[48];
@@ -294,9 +351,9 @@ static void drain_changes(const struct rdmapin_break_thread *t)
 		}
 }
 
-static int watch(int ep, int fd)
+static int watch(int ep, int fd, uint32_t events)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	struct epoll_event ev = { .events = events, .data.fd = fd };
 
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
@@ -336,12 +393,16 @@ static int private_table(struct rdmapin_break_thread *t)
 	sigemptyset(&set);
 	sigaddset(&set, t->signal);
 	t->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	sigemptyset(&set);
+	sigaddset(&set, SIGIO);
+	t->sio_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	t->ep_fd = epoll_create1(EPOLL_CLOEXEC);
 	t->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	t->file_fd = file_socket(t);
-	if (t->sig_fd < 0 || t->ep_fd < 0 || t->ino_fd < 0 || t->file_fd < 0 ||
-	    watch(t->ep_fd, t->sig_fd) || watch(t->ep_fd, t->ino_fd) ||
-	    watch(t->ep_fd, t->file_fd))
+	if (t->sig_fd < 0 || t->sio_fd < 0 || t->ep_fd < 0 || t->ino_fd < 0 ||
+	    t->file_fd < 0 || watch(t->ep_fd, t->sig_fd, EPOLLIN) ||
+	    watch(t->ep_fd, t->sio_fd, EPOLLIN | EPOLLET) ||
+	    watch(t->ep_fd, t->ino_fd, EPOLLIN) || watch(t->ep_fd, t->file_fd, EPOLLIN))
 		return -1;
 	return 0;
 }
@@ -355,7 +416,7 @@ static void *break_thread(void *p)
 {
 	struct rdmapin_break_thread *t = &rdmapin_lib.brk;
 	struct start *start = p;
-	struct epoll_event ev[3];
+	struct epoll_event ev[4];
 	int n, i;
 
 	start->err = private_table(t) ? errno : 0;
@@ -365,10 +426,12 @@ static void *break_thread(void *p)
 	if (!t->tid)
 		return NULL;
 	for (;;) {
-		n = epoll_wait(t->ep_fd, ev, 3, -1);
+		n = epoll_wait(t->ep_fd, ev, 4, -1);
 		for (i = 0; i < n; i++)
 			if (ev[i].data.fd == t->sig_fd)
 				drain_signals(t);
+			else if (ev[i].data.fd == t->sio_fd)
+				take_own_sigio(t);
 			else if (ev[i].data.fd == t->ino_fd)
 				drain_changes(t);
 		receive_fds(t);

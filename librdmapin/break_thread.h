@@ -3,7 +3,9 @@
  * The library's fd keeper: a small event loop that receives lease-break
  * signals and hands them to its handlers. The signals are directed at it
  * (F_SETOWN_EX, F_OWNER_TID) and read through a signalfd, so librdmapin
- * installs no signal handler and the application's threads never see them.
+ * installs no signal handler and the application's threads never see them;
+ * when the kernel cannot queue one, its plain SIGIO to the thread is taken
+ * (never the process's).
  * It knows nothing of MRs or leases, and makes no verbs call: those need the
  * application's table, and run on the revoker (revoker.h).
  *
@@ -22,7 +24,10 @@
 #include <sys/types.h>
 
 struct rdmapin_break_handlers {
-	/* The break signal arrived for the file open at @fd (si_fd, the thread's table). */
+	/*
+	 * The break signal arrived for the file open at @fd (si_fd, the thread's
+	 * table); -1: a SIGIO, for any of them.
+	 */
 	void (*signal)(int fd);
 	/* The revoker's work (revoker.h). */
 	void (*revoke)(void);

@@ -43,16 +43,6 @@ enum rdmapin_lease_kind rdmapin_lease_kind(const struct rdmapin_lease *lease)
 	return lease ? lease->kind : RDMAPIN_LEASE_KIND_NONE;
 }
 
-static struct rdmapin_lease *lease_by_fd(int fd)
-{
-	struct rdmapin_lease *l;
-
-	for (l = rdmapin_lib.leases; l; l = l->next)
-		if (l->fd == fd)
-			return l;
-	return NULL;
-}
-
 static struct rdmapin_lease *lease_by_file(dev_t dev, ino_t ino)
 {
 	struct rdmapin_lease *l;
@@ -281,18 +271,31 @@ static void lease_broken(struct rdmapin_lease *lease)
 	revoke_due(lease, now);
 }
 
-/* On the keeper: the revoker deregisters, in the application's table. */
+/*
+ * On the keeper, under the lock: a lease whose break is pending reads as the
+ * type it is breaking to (F_GETLEASE), one the kernel dropped as F_UNLCK.
+ */
+static bool breaking(const struct rdmapin_lease *l)
+{
+	return fcntl(l->fd, F_GETLEASE) != F_WRLCK;
+}
+
+/*
+ * On the keeper: the revoker deregisters, in the application's table. @fd -1
+ * (a SIGIO, which names no file): every lease that is breaking.
+ */
 static void on_break_signal(int fd)
 {
-	struct rdmapin_lease *lease;
+	struct rdmapin_lease *l;
+	bool any = false;
 
 	rdmapin_lock();
-	lease = lease_by_fd(fd);
-	if (lease) {
-		lease->break_seen = true;
-		rdmapin_revoker_wake();
-	}
+	for (l = rdmapin_lib.leases; l; l = l->next)
+		if (fd < 0 ? !l->break_seen && breaking(l) : l->fd == fd)
+			any = l->break_seen = true;
 	rdmapin_unlock();
+	if (any)
+		rdmapin_revoker_wake();
 }
 
 /*

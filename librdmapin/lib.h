@@ -96,6 +96,7 @@ struct rdmapin_break_thread {
 	pid_t tid;			/* 0: not running */
 	int signal;			/* the lease-break signal, read once */
 	int sig_fd, ep_fd;		/* in the thread's table */
+	int sio_fd;			/* wakes it for its own SIGIO; never read */
 	int ino_fd;			/* inotify: changes of files it watches */
 	int file_fd;			/* where other threads send it files */
 	struct sockaddr_un addr;	/* file_fd's abstract name */

@@ -5,7 +5,8 @@
  * the lease is released and the truncate goes on, far sooner than
  * fs.lease-break-time; remote writes after the revoke fail. The leased file
  * is on fsdax (On-Demand Paging) on 7.x, in the page cache (pinned) on 6.1.
- * All of that also when no real-time signal can be queued.
+ * All of that also when no real-time signal can be queued; and a SIGIO sent to
+ * the process stays the application's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -362,6 +363,31 @@ static bool rt_signal_queues(void)
 }
 
 /*
+ * The library's thread takes only a SIGIO sent to itself: one sent to the
+ * whole process, while every thread blocks it, stays for the application.
+ */
+static void check_process_sigio_kept(void)
+{
+	const struct timespec none = { 0, 0 };
+	struct mapping m = unmapped;
+	struct ibv_mr *mr;
+	sigset_t set;
+
+	mr = reg_leased(peer.pd, &m, 0, on_break, "a SIGIO to the process");
+	if (!mr)
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, SIGIO);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	kill(getpid(), SIGIO);
+	usleep(100000);
+	check(sigtimedwait(&set, NULL, &none) == SIGIO,
+	      "a SIGIO sent to the process is still pending for the application");
+	check(rdmapin_dereg_mr(mr) == 0, "a SIGIO to the process: rdmapin_dereg_mr");
+	unmap(&m);
+}
+
+/*
  * RLIMIT_SIGPENDING reached: the kernel sends a plain SIGIO for a break
  * instead of the lease signal (fs/fcntl.c, send_sigio_to_task()), and the
  * library's wake-ups by that signal fail with EAGAIN. A break must still
@@ -417,6 +443,7 @@ int main(void)
 	check_grace(2000, true);
 	check_grace(500, false);
 	check_dereg_in_callback(2000);
+	check_process_sigio_kept();
 	check_without_queued_signals();
 	rdma_peer_close(&peer);
 	ibv_close_device(other_ctx);
