@@ -472,9 +472,10 @@ static int lease_take(const struct lease_take *t, int sent_fd)
  */
 static int watch_for(struct rdmapin_lease *l, const struct rdmapin_mr *mr)
 {
-	if (l->wd < 0 && pins_page_cache(mr))
-		l->wd = rdmapin_break_thread_watch(l->fd);
-	return l->wd < 0 && pins_page_cache(mr) ? -1 : 0;
+	if (l->wd >= 0 || !pins_page_cache(mr))
+		return 0;
+	l->wd = rdmapin_break_thread_watch(l->fd);
+	return l->wd < 0 ? -1 : 0;
 }
 
 /*
@@ -569,12 +570,12 @@ static int attach_watched(void *ctx, int unused)
 	(void)unused;
 	rdmapin_lock();
 	l = lease_by_file(mr->backing.dev, mr->backing.ino);
-	if (l && watch_for(l, mr))
+	if (l && watch_for(l, mr)) {
 		ret = -1;
-	else if (l)
-		ret = 1;
-	if (ret > 0)
+	} else if (l) {
 		attach(l, mr);
+		ret = 1;
+	}
 	rdmapin_unlock();
 	return ret;
 }

@@ -13,8 +13,9 @@
 
 /*
  * The attributes the kernel holds do (a file's device and inode number never
- * change): an fd on NFS, 9p or FUSE is then not asked of its server, which
- * may be slow or hung, when all that is wanted is whether it is this file.
+ * change): an fd on NFS or FUSE is then not asked of its server, which may
+ * be slow or hung, when all that is wanted is whether it is this file (9p
+ * asks all the same).
  */
 bool rdmapin_fd_is_file(int fd, dev_t dev, ino_t ino)
 {
