@@ -126,18 +126,22 @@ static void check_long_path(struct ibv_pd *pd)
 {
 	struct mapping m = unmapped;
 	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
-	char dirs[3][PATH_MAX];
+	char dir[PATH_MAX];
+	size_t len = snprintf(dir, sizeof(dir), "%s", env.pagecache_dir), ends[3];
 	struct ibv_mr *mr;
-	int i, made = 0;
+	int made = 0;
 
-	for (i = 0; i < 3; i++) {
-		snprintf(dirs[i], sizeof(dirs[i]), "%s/%0200d", i ? dirs[i - 1] : env.pagecache_dir,
-			 i);
-		if (mkdir(dirs[i], 0700) && errno != EEXIST)
+	/* Three nested directories, each name 200 bytes long. */
+	while (made < 3 && len + 202 < sizeof(dir)) {
+		dir[len++] = '/';
+		memset(dir + len, 'd', 200);
+		len += 200;
+		dir[len] = '\0';
+		if (mkdir(dir, 0700) && errno != EEXIST)
 			break;
-		made++;
+		ends[made++] = len;
 	}
-	if (!check(made == 3 && !map_file(&m, dirs[2], MAP_SHARED),
+	if (!check(made == 3 && !map_file(&m, dir, MAP_SHARED),
 		   "long path: set up under %s: %s", env.pagecache_dir, m.err))
 		goto out;
 	mr = rdmapin_reg_mr(pd, m.addr, m.len, MR_ACCESS);
@@ -150,8 +154,10 @@ static void check_long_path(struct ibv_pd *pd)
 	}
 	unmap(&m);
 out:
-	while (made--)
-		rmdir(dirs[made]);
+	while (made--) {
+		dir[ends[made]] = '\0';
+		rmdir(dir);
+	}
 }
 
 int main(void)
