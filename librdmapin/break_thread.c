@@ -54,9 +54,15 @@ pid_t rdmapin_break_thread_tid(void)
 	return rdmapin_lib.brk.tid;
 }
 
+/*
+ * Set on the thread itself, so that asking costs no syscall; a child that a
+ * callback forks keeps the flag, but not the thread (rdmapin_lib_reset()).
+ */
+static __thread bool on_thread;
+
 bool rdmapin_on_break_thread(void)
 {
-	return gettid() == rdmapin_lib.brk.tid;
+	return on_thread && rdmapin_lib.brk.tid;
 }
 
 /*
@@ -71,8 +77,8 @@ void rdmapin_break_thread_kick(void)
 	const struct rdmapin_break_thread *t = &rdmapin_lib.brk;
 	int err = errno;
 
-	if (t->tid && syscall(SYS_tgkill, getpid(), t->tid, t->signal) && errno == EAGAIN)
-		syscall(SYS_tgkill, getpid(), t->tid, SIGIO);
+	if (t->tid && syscall(SYS_tgkill, t->pid, t->tid, t->signal) && errno == EAGAIN)
+		syscall(SYS_tgkill, t->pid, t->tid, SIGIO);
 	errno = err;
 }
 
@@ -420,8 +426,11 @@ static void *break_thread(void *p)
 	int n, i;
 
 	start->err = private_table(t) ? errno : 0;
-	if (!start->err)
+	if (!start->err) {
+		on_thread = true;
+		t->pid = getpid();
 		t->tid = gettid();
+	}
 	sem_post(&start->ready);
 	if (!t->tid)
 		return NULL;

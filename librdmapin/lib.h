@@ -93,7 +93,7 @@ struct rdmapin_thread_call;
  */
 struct rdmapin_break_thread {
 	const struct rdmapin_break_handlers *handlers;
-	pid_t tid;			/* 0: not running */
+	pid_t pid, tid;			/* its process and itself; tid 0: not running */
 	int signal;			/* the lease-break signal, read once */
 	int sig_fd, ep_fd;		/* in the thread's table */
 	int sio_fd;			/* wakes it for its own SIGIO; never read */

@@ -15,9 +15,12 @@
 
 static struct rdmapin_revoker *const rv = &rdmapin_lib.revoker;
 
+/* As the break thread's flag (break_thread.c): a forked child has no revoker. */
+static __thread bool on_revoker;
+
 bool rdmapin_on_revoker(void)
 {
-	return gettid() == rv->tid;
+	return on_revoker && rv->tid;
 }
 
 void rdmapin_revoker_wake(void)
@@ -66,6 +69,7 @@ static void *revoker(void *p)
 {
 	sem_t *ready = p;
 
+	on_revoker = true;
 	rv->tid = gettid();
 	sem_post(ready);
 	rdmapin_lock();
