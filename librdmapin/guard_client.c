@@ -251,7 +251,7 @@ static int may_freeze(const struct rdmapin_mr *mr)
 		return rdmapin_fail(EACCES, "%s: its owner cannot be told (the path no longer "
 				    "names the mapped file), and the truncate guard is for the "
 				    "file's owner or a process with CAP_LEASE", path);
-	return rdmapin_guard_may_freeze(setfsuid(-1), false, &st, path);
+	return rdmapin_guard_may_freeze(setfsuid(-1), false, st.st_uid, path);
 }
 
 /* The daemon checks the filesystem of the fd it is given; the direct path, here. */
