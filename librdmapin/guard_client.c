@@ -34,20 +34,6 @@
 
 static struct rdmapin_guard_client *const gc = &rdmapin_lib.guard;
 
-/* Whether the daemon hung up on @fd; a late reply waiting there is no hang-up. */
-static bool hung_up(int fd)
-{
-	int err = errno;
-	ssize_t n;
-	char c;
-
-	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n < 0 && errno == EWOULDBLOCK)
-		n = 1;
-	errno = err;
-	return n <= 0;
-}
-
 static void flush_pending(void)
 {
 	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD };
@@ -108,18 +94,15 @@ static bool known_away(const char *path)
 }
 
 /*
- * The connection, made anew when there is none or the daemon hung up (a
- * restarted daemon gives a reconnecting process its entries back). Kept once
- * made: closing it would end this process's entries. On the thread.
+ * The connection, made when there is none: request() drops one that the
+ * daemon hung up on, which its send finds out (a restarted daemon gives a
+ * reconnecting process its entries back). Kept once made: closing it would
+ * end this process's entries. On the thread.
  */
 static int connection(void)
 {
 	const char *path = rdmapin_guardd_socket();
 
-	if (gc->conn >= 0 && hung_up(gc->conn)) {
-		close(gc->conn);
-		gc->conn = -1;
-	}
 	if (gc->conn < 0 && !known_away(path)) {
 		gc->conn = rdmapin_guardd_connect_to(path);
 		if (gc->conn >= 0) {
@@ -132,8 +115,10 @@ static int connection(void)
 
 /*
  * Sends @req to the daemon: 0 with @reply, or -1 with errno when the daemon
- * is away or slow. A connection that broke is made again once; one that
- * timed out is kept, since the daemon would take its end as our exit.
+ * is away or slow. A connection that broke (a daemon that hung up, or
+ * restarted: the send fails with EPIPE, or the receive finds the end) is
+ * made again once; one that timed out is kept, since the daemon would take
+ * its end as our exit.
  */
 static int request(const struct rdmapin_guardd_request *req, int pass_fd,
 		   struct rdmapin_guardd_reply *reply)
