@@ -34,6 +34,20 @@
 
 static struct rdmapin_guard_client *const gc = &rdmapin_lib.guard;
 
+/* Whether the daemon hung up on @fd; a late reply waiting there is no hang-up. */
+static bool hung_up(int fd)
+{
+	int err = errno;
+	ssize_t n;
+	char c;
+
+	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && errno == EWOULDBLOCK)
+		n = 1;
+	errno = err;
+	return n <= 0;
+}
+
 static void flush_pending(void)
 {
 	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD };
@@ -95,9 +109,10 @@ static bool known_away(const char *path)
 
 /*
  * The connection, made when there is none: request() drops one that the
- * daemon hung up on, which its send finds out (a restarted daemon gives a
- * reconnecting process its entries back). Kept once made: closing it would
- * end this process's entries. On the thread.
+ * daemon hung up on, which its send finds out, and so does
+ * connect_on_thread() (a restarted daemon gives a reconnecting process its
+ * entries back). Kept once made: closing it would end this process's
+ * entries. On the thread.
  */
 static int connection(void)
 {
@@ -138,10 +153,18 @@ static int request(const struct rdmapin_guardd_request *req, int pass_fd,
 	return rdmapin_guardd_away(errno);
 }
 
+/*
+ * Whether a daemon answers, when nothing is to be sent: a connection it hung
+ * up on is no answer, and goes.
+ */
 static int connect_on_thread(void *unused, int fd)
 {
 	(void)unused;
 	(void)fd;
+	if (gc->conn >= 0 && hung_up(gc->conn)) {
+		close(gc->conn);
+		gc->conn = -1;
+	}
 	return connection();
 }
 
