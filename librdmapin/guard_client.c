@@ -108,18 +108,16 @@ static bool known_away(const char *path)
 }
 
 /*
- * The connection, made anew when there is none or the daemon hung up (a
- * restarted daemon gives a reconnecting process its entries back). Kept once
- * made: closing it would end this process's entries. On the thread.
+ * The connection, made when there is none: request() drops one that the
+ * daemon hung up on, which its send finds out, and so does
+ * connect_on_thread() (a restarted daemon gives a reconnecting process its
+ * entries back). Kept once made: closing it would end this process's
+ * entries. On the thread.
  */
 static int connection(void)
 {
 	const char *path = rdmapin_guardd_socket();
 
-	if (gc->conn >= 0 && hung_up(gc->conn)) {
-		close(gc->conn);
-		gc->conn = -1;
-	}
 	if (gc->conn < 0 && !known_away(path)) {
 		gc->conn = rdmapin_guardd_connect_to(path);
 		if (gc->conn >= 0) {
@@ -132,8 +130,10 @@ static int connection(void)
 
 /*
  * Sends @req to the daemon: 0 with @reply, or -1 with errno when the daemon
- * is away or slow. A connection that broke is made again once; one that
- * timed out is kept, since the daemon would take its end as our exit.
+ * is away or slow. A connection that broke (a daemon that hung up, or
+ * restarted: the send fails with EPIPE, or the receive finds the end) is
+ * made again once; one that timed out is kept, since the daemon would take
+ * its end as our exit.
  */
 static int request(const struct rdmapin_guardd_request *req, int pass_fd,
 		   struct rdmapin_guardd_reply *reply)
@@ -153,10 +153,18 @@ static int request(const struct rdmapin_guardd_request *req, int pass_fd,
 	return rdmapin_guardd_away(errno);
 }
 
+/*
+ * Whether a daemon answers, when nothing is to be sent: a connection it hung
+ * up on is no answer, and goes.
+ */
 static int connect_on_thread(void *unused, int fd)
 {
 	(void)unused;
 	(void)fd;
+	if (gc->conn >= 0 && hung_up(gc->conn)) {
+		close(gc->conn);
+		gc->conn = -1;
+	}
 	return connection();
 }
 
@@ -251,7 +259,7 @@ static int may_freeze(const struct rdmapin_mr *mr)
 		return rdmapin_fail(EACCES, "%s: its owner cannot be told (the path no longer "
 				    "names the mapped file), and the truncate guard is for the "
 				    "file's owner or a process with CAP_LEASE", path);
-	return rdmapin_guard_may_freeze(setfsuid(-1), false, &st, path);
+	return rdmapin_guard_may_freeze(setfsuid(-1), false, st.st_uid, path);
 }
 
 /* The daemon checks the filesystem of the fd it is given; the direct path, here. */

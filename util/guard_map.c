@@ -141,36 +141,42 @@ int rdmapin_guard_fs_check(const struct statfs *fs, const char *who)
 			    (unsigned long)fs->f_type);
 }
 
-int rdmapin_guard_key_of(int fd, struct rdmapin_guard_key *key, const char *who)
+int rdmapin_guard_key_statx(int fd, unsigned int mask, struct rdmapin_guard_key *key,
+			    struct statx *stx, const char *who)
 {
 	struct statfs fs;
-	struct stat st;
 
-	if (fstat(fd, &st))
+	if (statx(fd, "", AT_EMPTY_PATH, mask | STATX_TYPE | STATX_INO, stx))
 		return rdmapin_fail(errno, "%s: fd %d: %s; pass the open file to guard", who, fd,
 				    strerror(errno));
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(stx->stx_mode))
 		return rdmapin_fail(EINVAL, "%s: fd %d is not a regular file; only those can be "
 				    "truncated", who, fd);
 	if (fstatfs(fd, &fs))
 		return rdmapin_fail(errno, "%s: fd %d: fstatfs: %s", who, fd, strerror(errno));
 	if (rdmapin_guard_fs_check(&fs, who))
 		return -1;
-	rdmapin_guard_key_init(key, st.st_dev, st.st_ino);
+	rdmapin_guard_key_init(key, makedev(stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino);
 	return 0;
 }
 
-int rdmapin_guard_may_freeze(uid_t fsuid, bool cap_lease, const struct stat *st,
-			     const char *who)
+int rdmapin_guard_key_of(int fd, struct rdmapin_guard_key *key, const char *who)
 {
-	if (fsuid == st->st_uid || cap_lease)
+	struct statx stx;
+
+	return rdmapin_guard_key_statx(fd, 0, key, &stx, who);
+}
+
+int rdmapin_guard_may_freeze(uid_t fsuid, bool cap_lease, uid_t owner, const char *who)
+{
+	if (fsuid == owner || cap_lease)
 		return 0;
 	return rdmapin_fail(EACCES,
 			    "%s: uid %u may not have the truncate guard freeze a file of uid %u: "
 			    "as for a lease (F_SETLEASE), only the file's owner or a process with "
 			    "CAP_LEASE may; register it as its owner, or have root allow it in "
 			    "rdmapin-guardd's config (rdmapin-guardd(8))",
-			    who, fsuid, st->st_uid);
+			    who, fsuid, owner);
 }
 
 int rdmapin_guard_holds(const struct rdmapin_guard_key *key)
@@ -195,75 +201,85 @@ bool rdmapin_guard_writable(void)
 	return true;
 }
 
-/*
- * Reads the guard entry of @key for a read-modify-write: returns the map's
- * fd, with *@dirfd open and locked until the caller closes both, and says in
- * *@found whether @val was read.
- */
-static int lock_entry(const struct rdmapin_guard_key *key, const char *who,
-		      struct rdmapin_guard_value *val, bool *found, int *dirfd)
+int rdmapin_guard_map_lock(const char *who, int *dirfd, struct stat *pin)
 {
 	int map;
 
 	*dirfd = rdmapin_guard_lock_dir(who, false);
 	if (*dirfd < 0)
 		return -1;
-	map = rdmapin_guard_map_open(who);
-	if (map < 0) {
-		if (errno == ENOENT)
+	/* Before the map: a pin that changes after it is never taken for the one opened. */
+	if (pin && fstatat(*dirfd, RDMAPIN_GUARD_MAP_NAME, pin, 0)) {
+		map = errno == ENOENT ? not_loaded(who) :
+					rdmapin_fail(errno, "%s: %s: %s", who, RDMAPIN_GUARD_MAP,
+						     strerror(errno));
+	} else {
+		map = rdmapin_guard_map_open(who);
+		if (map < 0 && errno == ENOENT)
 			not_loaded(who);
-		close_keep_errno(*dirfd);
-		return -1;
 	}
-	*found = !map_elem(BPF_MAP_LOOKUP_ELEM, map, key, val, 0);
-	if (*found || errno == ENOENT)
-		return map;
-	rdmapin_fail(errno, "%s: cannot read the truncate guard's map: %s", who, strerror(errno));
+	if (map < 0)
+		close_keep_errno(*dirfd);
+	return map;
+}
+
+int rdmapin_guard_map_ref(int map, const struct rdmapin_guard_key *key, const char *who)
+{
+	struct rdmapin_guard_value val = { .refs = 1 };
+
+	/* Most files are guarded once: only a file guarded already is read first. */
+	if (!map_elem(BPF_MAP_UPDATE_ELEM, map, key, &val, BPF_NOEXIST))
+		return 0;
+	if (errno == EEXIST && !map_elem(BPF_MAP_LOOKUP_ELEM, map, key, &val, 0)) {
+		val.refs++;
+		if (!map_elem(BPF_MAP_UPDATE_ELEM, map, key, &val, BPF_EXIST))
+			return 0;
+	}
+	if (errno == E2BIG)
+		return rdmapin_fail(ENOSPC, "%s: the truncate guard holds its limit of %d files",
+				    who, RDMAPIN_GUARD_MAX_INODES);
+	return rdmapin_fail(errno, "%s: cannot update the truncate guard's map: %s", who,
+			    strerror(errno));
+}
+
+int rdmapin_guard_map_unref(int map, const struct rdmapin_guard_key *key, const char *who)
+{
+	struct rdmapin_guard_value val;
+
+	if (map_elem(BPF_MAP_LOOKUP_ELEM, map, key, &val, 0))
+		return errno == ENOENT ?
+			rdmapin_fail(ENOENT, "%s: the file (inode %llu) is not guarded; each unref "
+				     "undoes one ref", who, (unsigned long long)key->ino) :
+			rdmapin_fail(errno, "%s: cannot read the truncate guard's map: %s", who,
+				     strerror(errno));
+	if (--val.refs ? map_elem(BPF_MAP_UPDATE_ELEM, map, key, &val, BPF_EXIST) :
+			 map_elem(BPF_MAP_DELETE_ELEM, map, key, NULL, 0))
+		return rdmapin_fail(errno, "%s: cannot update the truncate guard's map: %s", who,
+				    strerror(errno));
+	return 0;
+}
+
+/* @edit on @key in the pinned map, which is opened and locked for it alone. */
+static int edit_once(const struct rdmapin_guard_key *key, const char *who,
+		     int (*edit)(int, const struct rdmapin_guard_key *, const char *))
+{
+	int map, dirfd, ret;
+
+	map = rdmapin_guard_map_lock(who, &dirfd, NULL);
+	if (map < 0)
+		return -1;
+	ret = edit(map, key, who);
 	close_keep_errno(map);
-	close_keep_errno(*dirfd);
-	return -1;
+	close_keep_errno(dirfd);
+	return ret;
 }
 
 int rdmapin_guard_ref(const struct rdmapin_guard_key *key, const char *who)
 {
-	struct rdmapin_guard_value val = { .refs = 0 };
-	int map, dirfd, ret = 0;
-	bool found;
-
-	map = lock_entry(key, who, &val, &found, &dirfd);
-	if (map < 0)
-		return -1;
-	val.refs++;
-	if (map_elem(BPF_MAP_UPDATE_ELEM, map, key, &val, BPF_ANY))
-		ret = errno == E2BIG ?
-			rdmapin_fail(ENOSPC, "%s: the truncate guard holds its limit of %d files",
-				     who, RDMAPIN_GUARD_MAX_INODES) :
-			rdmapin_fail(errno, "%s: cannot update the truncate guard's map: %s", who,
-				     strerror(errno));
-	close_keep_errno(map);
-	close_keep_errno(dirfd);
-	return ret;
+	return edit_once(key, who, rdmapin_guard_map_ref);
 }
 
 int rdmapin_guard_unref(const struct rdmapin_guard_key *key, const char *who)
 {
-	struct rdmapin_guard_value val = { .refs = 0 };
-	int map, dirfd, ret;
-	bool found;
-
-	map = lock_entry(key, who, &val, &found, &dirfd);
-	if (map < 0)
-		return -1;
-	if (!found)
-		ret = rdmapin_fail(ENOENT, "%s: the file (inode %llu) is not guarded; each unref "
-				   "undoes one ref", who, (unsigned long long)key->ino);
-	else if (--val.refs ? map_elem(BPF_MAP_UPDATE_ELEM, map, key, &val, BPF_EXIST) :
-			      map_elem(BPF_MAP_DELETE_ELEM, map, key, NULL, 0))
-		ret = rdmapin_fail(errno, "%s: cannot update the truncate guard's map: %s", who,
-				   strerror(errno));
-	else
-		ret = 0;
-	close_keep_errno(map);
-	close_keep_errno(dirfd);
-	return ret;
+	return edit_once(key, who, rdmapin_guard_map_unref);
 }

@@ -19,9 +19,11 @@
 
 #define RDMAPIN_GUARD_DIR "/sys/fs/bpf/rdmapin"
 /* Pinned last: while it exists, the instance is complete. */
-#define RDMAPIN_GUARD_MAP RDMAPIN_GUARD_DIR "/guarded_inodes"
+#define RDMAPIN_GUARD_MAP_NAME "guarded_inodes"
+#define RDMAPIN_GUARD_MAP RDMAPIN_GUARD_DIR "/" RDMAPIN_GUARD_MAP_NAME
 
 struct statfs;
+struct statx;
 
 /*
  * 0 if the guard can see the files of the filesystem @fs describes: the key
@@ -36,14 +38,20 @@ int rdmapin_guard_fs_check(const struct statfs *fs, const char *who);
  */
 int rdmapin_guard_key_of(int fd, struct rdmapin_guard_key *key, const char *who);
 /*
+ * The same, from one statx(2) of @fd, left in @stx with what @mask asks
+ * besides (STATX_TYPE and STATX_INO always): for a caller that needs more
+ * of the file than its key, in the same call.
+ */
+int rdmapin_guard_key_statx(int fd, unsigned int mask, struct rdmapin_guard_key *key,
+			    struct statx *stx, const char *who);
+/*
  * The guard's rule: the kernel's for a lease (fcntl(2) F_SETLEASE), which the
  * guard stands in for and outdoes, since it refuses where a lease only
  * delays. A process may freeze a file that it owns (@fsuid is the file's
- * uid), or any file with CAP_LEASE (@cap_lease). 0, or -1 with EACCES and a
- * message that names the rule and the remedies.
+ * uid, @owner), or any file with CAP_LEASE (@cap_lease). 0, or -1 with
+ * EACCES and a message that names the rule and the remedies.
  */
-int rdmapin_guard_may_freeze(uid_t fsuid, bool cap_lease, const struct stat *st,
-			     const char *who);
+int rdmapin_guard_may_freeze(uid_t fsuid, bool cap_lease, uid_t owner, const char *who);
 /* The same, from a file's st_dev and st_ino. */
 void rdmapin_guard_key_init(struct rdmapin_guard_key *key, dev_t dev, ino_t ino);
 
@@ -75,5 +83,20 @@ int rdmapin_guard_map_open(const char *who);
  * and the map's read-modify-write refcounts between threads and processes.
  */
 int rdmapin_guard_lock_dir(const char *who, bool create);
+
+/*
+ * For edits of the map: its fd, with *@dirfd the pin directory, open and
+ * locked until the caller closes it, or -1 with a message (ENOENT: not
+ * loaded). @pin, unless NULL, gets the stat of the map's pin as it was
+ * before the map was opened: a caller that keeps the fds tells by it whether
+ * the pin is still the one it holds.
+ */
+int rdmapin_guard_map_lock(const char *who, int *dirfd, struct stat *pin);
+/*
+ * rdmapin_guard_ref() and rdmapin_guard_unref() in the map @map, with the
+ * pin directory's lock held (rdmapin_guard_map_lock()).
+ */
+int rdmapin_guard_map_ref(int map, const struct rdmapin_guard_key *key, const char *who);
+int rdmapin_guard_map_unref(int map, const struct rdmapin_guard_key *key, const char *who);
 
 #endif

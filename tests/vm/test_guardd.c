@@ -695,6 +695,50 @@ static void check_guard_requests(int sock, const struct mapping *m)
 	      took * 1e3, err ? strerror(err) : "ok");
 }
 
+/*
+ * The guard unloaded and loaded again by another daemon while this one runs,
+ * having edited the map before (check_protocol()): it refuses GUARD while
+ * no guard is loaded, then guards in the new instance, not in the map it
+ * held, which no program reads any more; and refuses a pin directory that
+ * others may enter as it did the first time.
+ */
+static void check_reloaded_running(const struct place *at)
+{
+	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_GUARD };
+	struct mapping m = unmapped;
+	struct rdmapin_guardd_reply r;
+	double took;
+	int sock, err;
+
+	if (new_file(&m, at->dir, 0, 0600, "reload running"))
+		return;
+	sock = rdmapin_guardd_connect();
+	if (!check(sock >= 0, "reload running: connect to the daemon"))
+		goto out;
+	check(!guard_unload(), "reload running: unload the guard: rm -r %s", RDMAPIN_GUARD_DIR);
+	err = ask(sock, &req, sizeof(req), m.fd, &r);
+	check(err == ENOENT && strstr(r.msg, "not loaded"),
+	      "reload running: no guard loaded: GUARD is refused with ENOENT (%d): %s", err,
+	      r.msg);
+	check(!guard_load(), "reload running: another daemon loads the guard again");
+	err = ask(sock, &req, sizeof(req), m.fd, &r);
+	check(!err, "reload running: then GUARD is taken: %s", r.msg);
+	check(truncate_once(&m) == ETXTBSY, "reload running: the new instance guards the file");
+	check(!chmod(RDMAPIN_GUARD_DIR, 0755), "reload running: open %s to others",
+	      RDMAPIN_GUARD_DIR);
+	err = ask(sock, &req, sizeof(req), m.fd, &r);
+	check(err == EPERM && strstr(r.msg, "closed to others"),
+	      "reload running: then GUARD is refused with EPERM (%d): %s", err, r.msg);
+	check(!chmod(RDMAPIN_GUARD_DIR, 0700), "reload running: close %s again",
+	      RDMAPIN_GUARD_DIR);
+	close(sock);
+	err = truncatable_within(&m, CLEANUP_LIMIT_S, &took);
+	check(!err, "reload running: the client hangs up: the file truncates after %.0f ms: %s",
+	      took * 1e3, err ? strerror(err) : "ok");
+out:
+	unmap(&m);
+}
+
 static void check_protocol(const struct place *at)
 {
 	struct mapping m = unmapped;
@@ -934,6 +978,7 @@ int main(void)
 		nobody_readonly(&at[i]);
 	}
 	check_protocol(&at[0]);
+	check_reloaded_running(&at[0]);
 	check_user_limit(&at[0]);
 	check_holder_killed(&at[0]);
 	check_restart(&at[0]);

@@ -532,6 +532,10 @@ static void check_malformed(void)
 
 	if (new_file(path, sizeof(path), env.pagecache_dir, "hostile-malformed", 0, 0, 0600, &fd))
 		return;
+	/* From its first change of the map on, the daemon holds the map and its directory. */
+	sock = rdmapin_guardd_connect();
+	check(!guard_once(sock, fd, msg, sizeof(msg)), "fd leak: a first GUARD: %s", msg);
+	close(sock);
 	base = idle_fds();
 	sock = rdmapin_guardd_connect();
 	send_fds(sock, sizeof(struct rdmapin_guardd_request), fd, 253);

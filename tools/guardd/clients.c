@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/epoll.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -61,7 +62,7 @@ void guardd_client_drop(struct guardd *d, struct guardd_client *c, const char *w
 	*p = c->next;
 	guardd_state_gone(d, c);
 	for (i = 0; i < c->nentries; i++)
-		if (rdmapin_guard_unref(&c->entries[i].key, "rdmapin-guardd"))
+		if (guardd_map_unref(&d->map, &c->entries[i].key))
 			fprintf(stderr, "rdmapin-guardd: %s\n", rdmapin_error_msg());
 	if (c->nentries)
 		fprintf(stderr, "rdmapin-guardd: pid %d (uid %u) %s: %zu entries removed\n", c->pid,
@@ -261,14 +262,14 @@ static bool still_runs(const struct guardd_client *c)
  * /proc/PID speaks for the client only if the client still runs afterwards.
  */
 static int permitted(const struct guardd *d, const struct guardd_client *c,
-		     const struct stat *st, struct rdmapin_guardd_reply *r)
+		     const struct statx *stx, struct rdmapin_guardd_reply *r)
 {
-	bool beyond = c->uid != st->st_uid &&
-		      (guardd_config_allows(&d->config, c->pid, st) ||
+	bool beyond = c->uid != stx->stx_uid &&
+		      (guardd_config_allows(&d->config, c->pid, stx->stx_gid) ||
 		       rdmapin_proc_capable(c->pid, CAP_LEASE)) &&
 		      still_runs(c);
 
-	if (!rdmapin_guard_may_freeze(c->uid, beyond, st, "rdmapin-guardd"))
+	if (!rdmapin_guard_may_freeze(c->uid, beyond, stx->stx_uid, "rdmapin-guardd"))
 		return 0;
 	return refuse(r, errno, "%s", rdmapin_error_msg());
 }
@@ -297,24 +298,39 @@ static int within_limits(const struct guardd *d, const struct guardd_client *c,
 }
 
 /*
+ * An O_PATH fd of the file open at @fd: open_tree(2) without
+ * OPEN_TREE_CLONE is openat(O_PATH) of an fd, with no walk through /proc,
+ * which a seccomp filter without it (EPERM) or a kernel before 5.2 still
+ * takes.
+ */
+static int reopen_path(int fd, const char *link)
+{
+	int path_fd = open_tree(fd, "", AT_EMPTY_PATH | OPEN_TREE_CLOEXEC);
+
+	if (path_fd >= 0 || (errno != EPERM && errno != ENOSYS))
+		return path_fd;
+	return open(link, O_PATH | O_CLOEXEC);
+}
+
+/*
  * The file, held open by the daemon for as long as the entry lives, and where
  * it is: a restarted daemon finds it again there (guardd_restore()).
  */
-static int hold(int fd, struct guardd_entry *e, struct rdmapin_guardd_reply *r)
+static int hold(int fd, const struct statx *stx, struct guardd_entry *e,
+		struct rdmapin_guardd_reply *r)
 {
 	char link[64], path[4096];
-	struct statx stx;
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	e->fd = open(link, O_PATH | O_CLOEXEC);
+	e->fd = reopen_path(fd, link);
 	if (e->fd < 0)
 		return refuse(r, errno, "rdmapin-guardd cannot hold the file: %s%s",
 			      strerror(errno), errno == EMFILE ? "; raise its LimitNOFILE" : "");
 	n = readlink(link, path, sizeof(path) - 1);
 	path[n > 0 ? n : 0] = '\0';
-	if (!statx(e->fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) && stx.stx_mask & STATX_BTIME)
-		e->btime = stx.stx_btime;
+	if (stx->stx_mask & STATX_BTIME)
+		e->btime = stx->stx_btime;
 	e->path = strdup(path);
 	if (e->path)
 		return 0;
@@ -327,7 +343,7 @@ static int guard(struct guardd *d, struct guardd_client *c, int fd, struct rdmap
 {
 	int mode = fd >= 0 ? fcntl(fd, F_GETFL) & (O_ACCMODE | O_PATH) : -1;
 	struct guardd_entry e = { .id = d->next_id, .fd = -1 };
-	struct stat st;
+	struct statx stx;
 
 	if (fd < 0)
 		return refuse(r, EINVAL, "GUARD needs the file's fd in SCM_RIGHTS");
@@ -335,15 +351,16 @@ static int guard(struct guardd *d, struct guardd_client *c, int fd, struct rdmap
 		return refuse(r, EACCES,
 			      "the fd is not open for writing: only a file its "
 			      "client may modify is guarded; open it O_RDWR");
-	if (rdmapin_guard_key_of(fd, &e.key, "rdmapin-guardd") || fstat(fd, &st))
+	if (rdmapin_guard_key_statx(fd, STATX_UID | STATX_GID | STATX_BTIME, &e.key, &stx,
+				    "rdmapin-guardd"))
 		return refuse(r, errno, "%s", rdmapin_error_msg());
-	if (permitted(d, c, &st, r) || within_limits(d, c, r) || hold(fd, &e, r))
+	if (permitted(d, c, &stx, r) || within_limits(d, c, r) || hold(fd, &stx, &e, r))
 		return -1;
 	if (guardd_entry_add(c, &e)) {
 		guardd_entry_free(&e);
 		return refuse(r, ENOMEM, "out of memory");
 	}
-	if (rdmapin_guard_ref(&e.key, "rdmapin-guardd")) {
+	if (guardd_map_ref(&d->map, &e.key)) {
 		guardd_entry_free(&c->entries[--c->nentries]);
 		return refuse(r, errno, "%s", rdmapin_error_msg());
 	}
@@ -367,7 +384,7 @@ static int unguard(struct guardd *d, struct guardd_client *c, uint64_t id,
 	e = c->entries[i];
 	c->entries[i] = c->entries[--c->nentries];
 	guardd_state_removed(d, c, id);
-	if (rdmapin_guard_unref(&e.key, "rdmapin-guardd"))
+	if (guardd_map_unref(&d->map, &e.key))
 		ret = refuse(r, errno, "%s", rdmapin_error_msg());
 	guardd_entry_free(&e);
 	return ret;
@@ -453,7 +470,7 @@ static int find_again(const struct guardd_entry *e)
 }
 
 /* A running client's entries whose files cannot be found again go, logged. */
-static void restore_found(struct guardd_client *c)
+static void restore_found(struct guardd *d, struct guardd_client *c)
 {
 	struct guardd_entry *e;
 	size_t i, kept = 0;
@@ -469,7 +486,7 @@ static void restore_found(struct guardd_client *c)
 			"(renamed, deleted, or out of the daemon's sight): its entry is removed\n",
 			c->pid, c->uid, e->path);
 		if (rdmapin_guard_holds(&e->key) == 1)
-			rdmapin_guard_unref(&e->key, "rdmapin-guardd");
+			guardd_map_unref(&d->map, &e->key);
 		guardd_entry_free(e);
 	}
 	c->nentries = kept;
@@ -485,7 +502,7 @@ static void restore_running(struct guardd *d, struct guardd_client *c)
 
 	for (i = 0; i < c->nentries; i++)
 		if (!rdmapin_guard_holds(&c->entries[i].key) &&
-		    rdmapin_guard_ref(&c->entries[i].key, "rdmapin-guardd"))
+		    guardd_map_ref(&d->map, &c->entries[i].key))
 			fprintf(stderr, "rdmapin-guardd: %s\n", rdmapin_error_msg());
 	if (client_watch(d, c))
 		guardd_client_drop(d, c, "could not be watched");
@@ -507,7 +524,7 @@ int guardd_restore(struct guardd *d)
 			restore_ended(d, c);
 	}
 	for (c = d->clients; c; c = c->next)
-		restore_found(c);
+		restore_found(d, c);
 	for (c = d->clients; c; c = next) {
 		next = c->next;
 		restore_running(d, c);

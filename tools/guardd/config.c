@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -91,12 +92,12 @@ int guardd_config_read(struct guardd_config *cfg, const char *path)
 	return 0;
 }
 
-bool guardd_config_allows(const struct guardd_config *cfg, pid_t pid, const struct stat *st)
+bool guardd_config_allows(const struct guardd_config *cfg, pid_t pid, gid_t gid)
 {
 	size_t i;
 
 	for (i = 0; i < cfg->ngroups; i++)
-		if (cfg->groups[i] == st->st_gid && rdmapin_proc_in_group(pid, st->st_gid))
+		if (cfg->groups[i] == gid && rdmapin_proc_in_group(pid, gid))
 			return true;
 	return false;
 }

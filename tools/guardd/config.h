@@ -12,7 +12,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 
 #define GUARDD_DEFAULT_CONFIG "/etc/rdmapin/guardd.conf"
@@ -29,7 +28,7 @@ struct guardd_config {
  */
 int guardd_config_read(struct guardd_config *cfg, const char *path);
 
-/* Whether @cfg lets process @pid freeze the file @st beyond the lease rule. */
-bool guardd_config_allows(const struct guardd_config *cfg, pid_t pid, const struct stat *st);
+/* Whether @cfg lets process @pid freeze a file of group @gid beyond the lease rule. */
+bool guardd_config_allows(const struct guardd_config *cfg, pid_t pid, gid_t gid);
 
 #endif

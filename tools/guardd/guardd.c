@@ -331,6 +331,7 @@ int main(int argc, char **argv)
 		.listen_watch = { .what = WATCH_LISTEN },
 		.max_user_entries = GUARDD_MAX_USER_ENTRIES,
 		.max_user_conns = GUARDD_MAX_USER_CONNS,
+		.map = GUARDD_MAP_INIT,
 		.next_id = 1,
 		.journal_fd = -1,
 	};

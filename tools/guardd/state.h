@@ -18,6 +18,7 @@
 #include <linux/types.h>
 
 #include "config.h"
+#include "held_map.h"
 #include "rdmapin_guard.h"
 
 /* No client may hold the whole map: a file per MR, at most this many. */
@@ -73,6 +74,7 @@ struct guardd {
 	size_t fd_budget;		/* what users but root may hold; the rest is root's */
 	time_t turned_away_at;		/* when that was last logged (CLOCK_MONOTONIC) */
 	struct guardd_config config;
+	struct guardd_map map;		/* the guard's, held across requests */
 	uint64_t next_id;
 	struct guardd_client *clients;
 	int journal_fd;			/* DIR/private/state, O_APPEND; -1: none yet */
