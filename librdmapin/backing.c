@@ -22,6 +22,7 @@
 #include "error.h"
 #include "file_cache.h"
 #include "host_caps.h"
+#include "own_fd.h"
 #include "vma.h"
 
 static uint64_t base_page_size(void)
@@ -295,6 +296,7 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_c
 			struct rdmapin_backing_info *info)
 {
 	const struct file_ref given = { .fd = fd };
+	struct file_ref own = { .fd = -1 };
 	char what[PATH_MAX + 64];
 	struct statx stx;
 	bool reached;
@@ -323,6 +325,15 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_c
 	snprintf(what, sizeof(what), "%s: %s", range_of(c), vma->name);
 	if (fd >= 0)
 		return stat_kind(&stx, &given, what, vma->page_size, info);
+	/*
+	 * A shared file registered before is usually still open where its lease
+	 * or guard found it: stat()ed there, it costs no walk of map_files,
+	 * two path lookups that took longer than the rest of the classification
+	 * in a TCG guest.
+	 */
+	own.fd = vma->shared ? rdmapin_own_fd_last(info->dev, info->ino, &stx) : -1;
+	if (own.fd >= 0)
+		return stat_kind(&stx, &own, what, vma->page_size, info);
 	ret = mapped_file_kind(vma, what, info, &reached);
 	return reached ? ret : unreachable_kind(vma, what, info);
 }

@@ -17,13 +17,18 @@
  * be slow or hung, when all that is wanted is whether it is this file (9p
  * asks all the same).
  */
+static bool statx_is_file(int fd, dev_t dev, ino_t ino, struct statx *stx)
+{
+	return !statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO, stx) &&
+	       S_ISREG(stx->stx_mode) && stx->stx_ino == ino &&
+	       makedev(stx->stx_dev_major, stx->stx_dev_minor) == dev;
+}
+
 bool rdmapin_fd_is_file(int fd, dev_t dev, ino_t ino)
 {
 	struct statx stx;
 
-	return !statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO, &stx) &&
-	       S_ISREG(stx.stx_mode) && stx.stx_ino == ino &&
-	       makedev(stx.stx_dev_major, stx.stx_dev_minor) == dev;
+	return statx_is_file(fd, dev, ino, &stx);
 }
 
 /*
@@ -63,11 +68,19 @@ static int scan(dev_t dev, ino_t ino, rdmapin_own_fd_fn try, void *ctx, int *err
 	return found;
 }
 
+int rdmapin_own_fd_last(dev_t dev, ino_t ino, struct statx *stx)
+{
+	int fd = __atomic_load_n(hint(dev, ino), __ATOMIC_RELAXED) - 1;
+
+	return fd >= 0 && statx_is_file(fd, dev, ino, stx) ? fd : -1;
+}
+
 int rdmapin_own_fd_find(dev_t dev, ino_t ino, rdmapin_own_fd_fn try, void *ctx)
 {
-	int fd = __atomic_load_n(hint(dev, ino), __ATOMIC_RELAXED) - 1, found = -1, err = EBADF;
+	struct statx stx;
+	int fd = rdmapin_own_fd_last(dev, ino, &stx), found = -1, err = EBADF;
 
-	if (fd >= 0 && rdmapin_fd_is_file(fd, dev, ino)) {
+	if (fd >= 0) {
 		found = try(fd, ctx);
 		if (found < 0 && errno)
 			err = errno;

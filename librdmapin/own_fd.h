@@ -8,10 +8,17 @@
 #define RDMAPIN_OWN_FD_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* Whether @fd is open on the regular file @dev/@ino. */
 bool rdmapin_fd_is_file(int fd, dev_t dev, ino_t ino);
+
+/*
+ * The fd that last served @dev/@ino in rdmapin_own_fd_find(), if it is still
+ * open on that file, with its statx in @stx; else -1. No scan: one statx.
+ */
+int rdmapin_own_fd_last(dev_t dev, ino_t ino, struct statx *stx);
 
 /*
  * Calls @try with each fd of this process open on the regular file @dev/@ino
