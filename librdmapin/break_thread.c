@@ -128,7 +128,7 @@ static void receive_fds(struct rdmapin_break_thread *t)
 					close(fds[i]);
 			}
 		}
-		if (len != sizeof(c) || !cred || cred->pid != getpid()) {
+		if (len != sizeof(c) || !cred || cred->pid != t->pid) {
 			if (fd >= 0)
 				close(fd);
 			continue;
