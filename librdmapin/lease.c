@@ -163,13 +163,13 @@ static void on_wake(void)
 	rdmapin_unlock();
 }
 
-void rdmapin_lease_detach(struct rdmapin_mr *mr)
+bool rdmapin_lease_detach(struct rdmapin_mr *mr)
 {
 	struct rdmapin_lease *lease = mr->lease;
 	struct rdmapin_mr **p;
 
 	if (!lease)
-		return;
+		return false;
 	for (p = &lease->mrs; *p; p = &(*p)->lease_next) {
 		if (*p == mr) {
 			*p = mr->lease_next;
@@ -177,6 +177,7 @@ void rdmapin_lease_detach(struct rdmapin_mr *mr)
 		}
 	}
 	mr->lease = NULL;
+	return !lease->mrs;
 }
 
 /*

@@ -29,10 +29,11 @@ int rdmapin_lease_attach(struct rdmapin_mr *mr);
  */
 int rdmapin_lease_attach_existing(struct rdmapin_mr *mr);
 /*
- * Drops @mr from its lease, under the lock. A lease left without MRs is
- * released by rdmapin_lease_release_idle(), or at the fd keeper's next wake-up.
+ * Drops @mr from its lease, under the lock; true if that left the lease
+ * without MRs. Such a lease is released by rdmapin_lease_release_idle(), or
+ * at the fd keeper's next wake-up.
  */
-void rdmapin_lease_detach(struct rdmapin_mr *mr);
+bool rdmapin_lease_detach(struct rdmapin_mr *mr);
 /* Without the lock: releases the leases left without MRs before it returns. */
 void rdmapin_lease_release_idle(void);
 enum rdmapin_lease_kind rdmapin_lease_kind(const struct rdmapin_lease *lease);

@@ -464,13 +464,24 @@ static int do_register(struct rdmapin_mr *mr)
 	return 0;
 }
 
-static void mr_free(struct rdmapin_mr *mr)
+/*
+ * Under the lock: drops @mr from its lease; true when that leaves a lease
+ * to release before returning (the last MR over its file, or a revoked one,
+ * whose broken lease is waited for).
+ */
+static bool leave_lease(struct rdmapin_mr *mr)
 {
-	rdmapin_lock();
-	rdmapin_lease_detach(mr);
-	rdmapin_unlock();
-	/* Deregistration of a file's last MR returns with its lease released. */
-	rdmapin_lease_release_idle();
+	return rdmapin_lease_detach(mr) || mr->revoked;
+}
+
+/*
+ * Deregistration of a file's last MR returns with its lease released; others
+ * have none to release, and skip the lock and the look at every lease.
+ */
+static void mr_free(struct rdmapin_mr *mr, bool release)
+{
+	if (release)
+		rdmapin_lease_release_idle();
 	rdmapin_unguard_mr(mr);
 	if (mr->own_map)
 		munmap(mr->own_map, mr->own_map_len);
@@ -505,6 +516,7 @@ static struct ibv_mr *reg_once(struct ibv_pd *pd, const struct rdmapin_mr_init_a
 			       bool *classified)
 {
 	struct rdmapin_mr *mr;
+	bool release;
 	int err;
 
 	mr = mr_alloc();
@@ -521,7 +533,10 @@ static struct ibv_mr *reg_once(struct ibv_pd *pd, const struct rdmapin_mr_init_a
 	return mr->ibmr;
 fail:
 	err = errno;
-	mr_free(mr);
+	rdmapin_lock();
+	release = leave_lease(mr);
+	rdmapin_unlock();
+	mr_free(mr, release);
 	errno = err;
 	return NULL;
 }
@@ -587,6 +602,7 @@ struct ibv_mr *rdmapin_reg_file_mr(struct ibv_pd *pd, int fd, uint64_t offset, s
 int rdmapin_dereg_mr(struct ibv_mr *ibmr)
 {
 	struct rdmapin_mr *mr;
+	bool release;
 	int ret = 0;
 
 	rdmapin_lock();
@@ -608,13 +624,13 @@ int rdmapin_dereg_mr(struct ibv_mr *ibmr)
 	mr->deregistering = true;
 	rdmapin_registry_del(mr->registry_slot);
 	rdmapin_file_cache_release(&mr->backing);
-	rdmapin_lease_detach(mr);
+	release = leave_lease(mr);
 	rdmapin_event_forget_mr(mr);
 	if (mr->tombstone)
 		ibv_dereg_mr(mr->tombstone);
 	rdmapin_mr_table_del(mr);
 	rdmapin_unlock();
-	mr_free(mr);
+	mr_free(mr, release);
 	return 0;
 }
 
