@@ -402,8 +402,7 @@ static int read_state(struct guardd *d, FILE *f)
 	return 0;
 }
 
-/* A state that does not parse is believed in nothing: not one of its clients. */
-static void reject(struct guardd *d, const char *why)
+void guardd_clients_free(struct guardd *d)
 {
 	struct guardd_client *c;
 
@@ -411,6 +410,12 @@ static void reject(struct guardd *d, const char *why)
 		d->clients = c->next;
 		guardd_client_free(c);
 	}
+}
+
+/* A state that does not parse is believed in nothing: not one of its clients. */
+static void reject(struct guardd *d, const char *why)
+{
+	guardd_clients_free(d);
 	d->next_id = 1;
 	renameat(d->privfd, STATE, d->privfd, STATE_REJECTED);
 	fprintf(stderr, "rdmapin-guardd: %s/private/" STATE " %s: set aside as " STATE_REJECTED

@@ -87,6 +87,11 @@ struct guardd_client *guardd_client_new(struct guardd *d, pid_t pid, uid_t uid, 
 					int pidfd);
 /* Frees a client taken out of d->clients, closing its fds. */
 void guardd_client_free(struct guardd_client *c);
+/*
+ * Frees every client, in memory only: their entries stay in the guard's map
+ * and in the state, for the next daemon.
+ */
+void guardd_clients_free(struct guardd *d);
 /* Adds @e to @c, which then owns its fd and path; -1 (ENOMEM) leaves them to the caller. */
 int guardd_entry_add(struct guardd_client *c, const struct guardd_entry *e);
 /* Closes @e's fd and frees its path. */
