@@ -277,7 +277,9 @@ static struct record_name *sorted_records(DIR *d, size_t *n)
 			goto fail;
 		(*n)++;
 	}
-	qsort(v, *n, sizeof(*v), cmp_record_names);
+	/* None read: v is still NULL, which qsort() must not be given. */
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_record_names);
 	return v;
 fail:
 	free_record_names(v, *n);

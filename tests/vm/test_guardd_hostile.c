@@ -873,9 +873,10 @@ static void phase(const char *what)
 
 int main(void)
 {
+	struct ibv_pd *pd = start_guest_test();
 	char conf[96], cmd[96];
 
-	if (!start_guest_test())
+	if (!pd)
 		return check_done();
 	phase("start");
 	snprintf(work, sizeof(work), "/tmp/test_guardd_hostile.XXXXXX");
@@ -910,5 +911,6 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", work);
 	if (system(cmd))
 		printf("# could not remove %s\n", work);
+	close_pd(pd);
 	return check_done();
 }

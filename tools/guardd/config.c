@@ -92,6 +92,13 @@ int guardd_config_read(struct guardd_config *cfg, const char *path)
 	return 0;
 }
 
+void guardd_config_free(struct guardd_config *cfg)
+{
+	free(cfg->groups);
+	cfg->groups = NULL;
+	cfg->ngroups = 0;
+}
+
 bool guardd_config_allows(const struct guardd_config *cfg, pid_t pid, gid_t gid)
 {
 	size_t i;

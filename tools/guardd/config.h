@@ -28,6 +28,8 @@ struct guardd_config {
  */
 int guardd_config_read(struct guardd_config *cfg, const char *path);
 
+void guardd_config_free(struct guardd_config *cfg);
+
 /* Whether @cfg lets process @pid freeze a file of group @gid beyond the lease rule. */
 bool guardd_config_allows(const struct guardd_config *cfg, pid_t pid, gid_t gid);
 

@@ -381,6 +381,7 @@ int main(int argc, char **argv)
 	if (!activated)
 		unlinkat(d.dirfd, RDMAPIN_GUARDD_SOCKET_NAME, 0);
 	guardd_clients_free(&d);
+	guardd_config_free(&d.config);
 	fprintf(stderr, "rdmapin-guardd: stopped; guarded files stay guarded\n");
 	return EXIT_SUCCESS;
 }
