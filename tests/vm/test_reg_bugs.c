@@ -7,7 +7,10 @@
  * - a read-only shared mapping (page-cache, memfd): 7.x pins it; 6.1
  *   refuses it (a forced-write pin) with EFAULT and a message naming that rule;
  * - a PROT_READ, MAP_PRIVATE page-cache mapping registers, and returns;
- * - an unlinked or renamed-over registered file reads as deleted.
+ * - an unlinked or renamed-over registered file reads as deleted;
+ * - without the capability that /proc/self/map_files needs, a deleted file
+ *   registers again while the fd its lease was taken through is open, and
+ *   fails with ENOENT once that fd is closed (rdmapin_reg_mr(3)).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,7 +23,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include <rdmapin/rdmapin.h>
 #include "check.h"
@@ -114,6 +119,17 @@ static void private_read_only_in_child(void *arg)
 	unmap(&m);
 }
 
+/* rxe ODP's quirk spares writes from the CPU: accepting it costs nothing here. */
+static struct ibv_mr *reg_odp_allowed(struct ibv_pd *pd, const struct mapping *m)
+{
+	struct ibv_mr *mr;
+
+	setenv("RDMAPIN_ALLOW_QUIRKS", "rxe-odp-offset", 1);
+	mr = rdmapin_reg_mr(pd, m->addr, m->len, IBV_ACCESS_LOCAL_WRITE);
+	unsetenv("RDMAPIN_ALLOW_QUIRKS");
+	return mr;
+}
+
 static bool deleted(struct ibv_mr *mr)
 {
 	struct rdmapin_mr_attr attr = { .comp_mask = RDMAPIN_MR_ATTR_FLAGS };
@@ -133,10 +149,7 @@ static void deleted_file(struct ibv_pd *pd, const char *dir, bool rename_over)
 
 	if (!check(!map_file(&m, dir, MAP_SHARED), "deleted: set up: %s", m.err))
 		return unmap(&m);
-	/* rxe ODP's quirk spares writes from the CPU: accepting it costs nothing here. */
-	setenv("RDMAPIN_ALLOW_QUIRKS", "rxe-odp-offset", 1);
-	mr = rdmapin_reg_mr(pd, m.addr, m.len, IBV_ACCESS_LOCAL_WRITE);
-	unsetenv("RDMAPIN_ALLOW_QUIRKS");
+	mr = reg_odp_allowed(pd, &m);
 	if (!mr) {
 		/* fsdax on 6.1: no ODP, refused; nothing to delete under an MR. */
 		check(env.kernel == KERNEL_6_1 && errno == EOPNOTSUPP, "%s: refused, as 6.1 does "
@@ -155,6 +168,52 @@ static void deleted_file(struct ibv_pd *pd, const char *dir, bool rename_over)
 	unmap(&m);
 }
 
+/* Drops @cap from this process's effective set. */
+static int drop_cap(unsigned int cap)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[cap / 32].effective &= ~(1u << cap % 32);
+	return syscall(SYS_capset, &h, d);
+}
+
+/* Root's own file, but neither CAP_SYS_ADMIN nor CAP_CHECKPOINT_RESTORE. */
+static void deleted_refound_in_child(void *arg)
+{
+	struct ibv_pd *pd = arg;
+	struct mapping m = unmapped;
+	struct ibv_mr *mr;
+
+	if (!check(!map_file(&m, env.pagecache_dir, MAP_SHARED), "deleted, no map_files: set up: %s",
+		   m.err) ||
+	    !check(!drop_cap(CAP_SYS_ADMIN) && !drop_cap(CAP_CHECKPOINT_RESTORE),
+		   "deleted, no map_files: drop CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE: %s",
+		   strerror(errno)))
+		return unmap(&m);
+	mr = reg_odp_allowed(pd, &m);
+	check(mr != NULL, "deleted, no map_files: registers before the unlink: %s",
+	      mr ? "yes" : rdmapin_last_error());
+	if (mr)
+		rdmapin_dereg_mr(mr);
+	check(!unlink(m.path), "deleted, no map_files: unlink");
+	mr = reg_odp_allowed(pd, &m);
+	check(mr != NULL, "deleted, no map_files: registers again while the leased fd is open: %s",
+	      mr ? "yes" : rdmapin_last_error());
+	if (mr)
+		rdmapin_dereg_mr(mr);
+	close(m.fd);
+	m.fd = -1;
+	mr = reg_odp_allowed(pd, &m);
+	check(!mr && errno == ENOENT, "deleted, no map_files: ENOENT once that fd is closed: %s",
+	      mr ? "registered" : rdmapin_last_error());
+	if (mr)
+		rdmapin_dereg_mr(mr);
+	unmap(&m);
+}
+
 int main(void)
 {
 	struct ibv_pd *pd = start_guest_test();
@@ -170,6 +229,7 @@ int main(void)
 	deleted_file(pd, env.pagecache_dir, true);
 	deleted_file(pd, env.fsdax_dir, false);
 	deleted_file(pd, env.fsdax_dir, true);
+	check_in_child(deleted_refound_in_child, pd);
 	close_pd(pd);
 	return check_done();
 }
