@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,13 @@ static void check_malformed(void)
 		"7f1c2a400000-7f1c2a600000 rw-p\n",
 		"7f1c2a400000-7f1c2a600000 rw-p 00000000 fd:01\n",
 		"7f1c2a400000 rw-p 00000000 fd:01 12 /x\n",
+		/* What sscanf() let through: prefixes, signs, overflow, a glued name. */
+		"0x7f1c2a400000-7f1c2a600000 rw-p 00000000 fd:01 12 /x\n",
+		"7f1c2a400000-7f1c2a600000 rw-p -0000001 fd:01 12 /x\n",
+		"10000000000000000-7f1c2a600000 rw-p 00000000 fd:01 12 /x\n",
+		"7f1c2a400000-7f1c2a600000 rw-p 00000000 100000000:01 12 /x\n",
+		"7f1c2a400000-7f1c2a600000 rw-p 00000000 fd:01 12/x\n",
+		"7f1c2a400000-7f1c2a600000 rw- 00000000 fd:01 12 /x\n",
 	};
 	struct rdmapin_proc_map map;
 	char line[128];
@@ -68,18 +76,39 @@ static void check_malformed(void)
 	}
 }
 
-/* Every line of our own maps parses, and the stack is among them. */
+/* What the parser read of @line equals what sscanf() reads of it. */
+static bool same_as_scanf(const char *line, const struct rdmapin_proc_map *map)
+{
+	uint64_t start, end, offset, inode;
+	uint32_t major, minor;
+	char perms[5] = "";
+	int at = 0;
+
+	return sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %" SCNx32 ":%" SCNx32
+			    " %" SCNu64 " %n", &start, &end, perms, &offset, &major, &minor,
+		      &inode, &at) == 7 && at && start == map->start && end == map->end &&
+	       offset == map->offset && major == map->dev_major && minor == map->dev_minor &&
+	       inode == map->inode && map->readable == (perms[0] == 'r') &&
+	       map->writable == (perms[1] == 'w') && map->shared == (perms[3] == 's') &&
+	       !strncmp(line + at, map->name, strlen(map->name));
+}
+
+/*
+ * Every line of our own maps parses, as sscanf() reads it, and the stack is
+ * among them.
+ */
 static void check_self(void)
 {
 	struct rdmapin_proc_map map;
 	FILE *f = fopen("/proc/self/maps", "re");
 	int lines = 0, bad = 0, stack = 0;
-	char *line = NULL;
+	char *line = NULL, copy[4096];
 	size_t size = 0;
 
 	while (f && getline(&line, &size, f) > 0) {
 		lines++;
-		if (rdmapin_proc_map_parse(line, &map))
+		snprintf(copy, sizeof(copy), "%s", line);
+		if (rdmapin_proc_map_parse(line, &map) || !same_as_scanf(copy, &map))
 			bad++;
 		else
 			stack += !strcmp(map.name, "[stack]");
@@ -87,7 +116,8 @@ static void check_self(void)
 	free(line);
 	if (f)
 		fclose(f);
-	check(lines > 0 && !bad && stack == 1, "/proc/self/maps: %d lines, %d unparsed, %d stacks",
+	check(lines > 0 && !bad && stack == 1,
+	      "/proc/self/maps: %d lines, %d unparsed or read otherwise than by sscanf(), %d stacks",
 	      lines, bad, stack);
 }
 
