@@ -24,6 +24,7 @@
 
 static void prepare(void)
 {
+	pthread_mutex_lock(&rdmapin_lib.maps_walk);
 	pthread_mutex_lock(&rdmapin_lib.guard.lock);
 	rdmapin_setup_lock();
 	rdmapin_lock();
@@ -34,6 +35,7 @@ static void parent(void)
 	rdmapin_unlock();
 	rdmapin_setup_unlock();
 	pthread_mutex_unlock(&rdmapin_lib.guard.lock);
+	pthread_mutex_unlock(&rdmapin_lib.maps_walk);
 }
 
 static void child(void)

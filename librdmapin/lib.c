@@ -19,6 +19,7 @@ struct rdmapin_lib rdmapin_lib = {
 	},
 	.guard = { .lock = PTHREAD_MUTEX_INITIALIZER, .conn = -1 },
 	.maps_fd = -1,
+	.maps_walk = PTHREAD_MUTEX_INITIALIZER,
 };
 
 void rdmapin_lock(void)
@@ -78,6 +79,7 @@ void rdmapin_lib_reset(void)
 	pthread_mutex_init(&l->guard.lock, NULL);
 	l->guard.conn = -1;
 	l->maps_fd = -1;
+	pthread_mutex_init(&l->maps_walk, NULL);
 	pthread_mutex_init(&l->setup, NULL);
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);

@@ -133,9 +133,11 @@ struct rdmapin_lib {
 	struct rdmapin_event_node *callbacks, **callbacks_tail;	/* to run, in order */
 	const struct ibv_mr *cb_running;	/* whose callback the break thread runs */
 
-	int maps_fd;			/* /proc/self/maps for PROCMAP_QUERY (vma.c) */
+	int maps_fd;			/* /proc/self/maps (vma.c) */
 	dev_t maps_dev;			/* what maps_fd was when we opened it */
 	ino_t maps_ino;
+	pthread_mutex_t maps_walk;	/* one read of maps_fd's text at a time */
+	size_t maps_text_used;		/* by the last walk of that text; atomic, a hint */
 	bool host_probed;		/* release/acquire: host is complete */
 	struct rdmapin_host_caps host;
 	unsigned int host_version;	/* major << 16 | minor, from host.kernel_release */

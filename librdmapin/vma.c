@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,12 +47,30 @@ struct vma_source {
 
 /*
  * seq_file makes as many lines as a read asks for, each costing a path
- * lookup: reads start small, so a range among the first mappings costs few
- * lines, and double up to the buffer (~600 mappings), so a far one costs
- * few reads.
+ * lookup. The first read asks for the text the last walk used and some
+ * lines more (MAPS_SLACK, all of the first read in a new process), since
+ * a process registers the same regions again: one read then, where doubling
+ * from 1 KiB took five for a range among the libraries' mappings. Later
+ * reads double up to the buffer (~600 mappings), so a far range costs few
+ * reads.
  */
 #define MAPS_BUF_SIZE (64 << 10)
-#define MAPS_FIRST_READ 1024
+#define MAPS_SLACK 1024
+
+static size_t maps_first_read(void)
+{
+	size_t used = __atomic_load_n(&rdmapin_lib.maps_text_used, __ATOMIC_RELAXED);
+
+	return used + MAPS_SLACK < MAPS_BUF_SIZE ? used + MAPS_SLACK : MAPS_BUF_SIZE - 1;
+}
+
+/* The text up to the end of the last line parsed. */
+static void maps_remember_used(const struct vma_source *src)
+{
+	size_t used = src->off - (src->len - src->pos);
+
+	__atomic_store_n(&rdmapin_lib.maps_text_used, used, __ATOMIC_RELAXED);
+}
 
 static int open_maps(void)
 {
@@ -91,12 +110,19 @@ static int maps_fd_open(void)
 	return fd;
 }
 
+/* The process's maps fd, checked to be still ours, else a new one; -1 if none. Under the lock. */
+static int maps_fd_checked(void)
+{
+	return rdmapin_lib.maps_fd >= 0 && maps_fd_ours() ? rdmapin_lib.maps_fd : maps_fd_open();
+}
+
 /*
- * PROCMAP_QUERY needs no read position, so one fd serves the process, opened
- * when first needed, and again in a forked child (its /proc/self was the
- * parent's). Its ioctl is quick. It sits in the application's table, which
- * may close it and put another file on its number (closefrom), even another
- * process's maps, which answers for that process. Anonymous memory at the
+ * PROCMAP_QUERY needs no read position, so one fd serves the process (and
+ * the text walk, one at a time: rdmapin_vma_walk_maps()), opened when first
+ * needed, and again in a forked child (its /proc/self was the parent's). Its
+ * ioctl is quick. It sits in the application's table, which may close it
+ * and put another file on its number (closefrom), even another process's
+ * maps, which answers for that process. Anonymous memory at the
  * address, and what @trust vouches for, is believed as it comes, keeping the
  * common registration at one syscall (see rdmapin_vma_maps_replaced() for
  * why that is safe); any other answer (a file, a hole) or failure checks
@@ -120,8 +146,7 @@ static int procmap_query(struct procmap_query *q, rdmapin_vma_trust_fn trust, vo
 	rdmapin_lock();
 	if (fd < 0 || fd != rdmapin_lib.maps_fd || !maps_fd_ours()) {
 		/* Another thread may have opened it meanwhile. */
-		fd = rdmapin_lib.maps_fd >= 0 && maps_fd_ours() ? rdmapin_lib.maps_fd :
-								   maps_fd_open();
+		fd = maps_fd_checked();
 		q->vma_name_size = name_size;
 		ret = fd < 0 ? -1 : ioctl(fd, PROCMAP_QUERY, q);
 		err = errno;
@@ -319,14 +344,32 @@ bool rdmapin_vma_private_anon(uintptr_t start, uintptr_t end)
 	return start < end;
 }
 
+/* The fd a walk reads: the process's, if it has it to itself, else its own. */
+static int walk_fd(bool shared)
+{
+	int fd;
+
+	if (!shared)
+		return open_maps();
+	rdmapin_lock();
+	fd = maps_fd_checked();
+	rdmapin_unlock();
+	return fd;
+}
+
 /*
- * The text is read from its start on each walk, up to the end of the range,
- * through an fd of the walk's own: a seq_file's read position is the open
- * file's, and threads sharing one would restart each other's reads.
+ * The text is read from its start on each walk, up to the end of the range.
+ * A seq_file's read position is the open file's, and walkers sharing one
+ * would restart each other's reads: the process's maps fd serves one walk at
+ * a time, and a walk that finds it busy reads through an fd of its own. The
+ * shared one is checked with fstat() before each walk, unlike PROCMAP_QUERY's
+ * answers (rdmapin_vma_maps_replaced()): on the kernels that lack the ioctl,
+ * a page-cache file taken for anonymous memory would be pinned unleased.
  */
 int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
 {
-	struct vma_source src = { .next = maps_next, .want = MAPS_FIRST_READ };
+	struct vma_source src = { .next = maps_next, .want = maps_first_read() };
+	bool shared;
 	int ret, err;
 
 	if (check_range(start, end))
@@ -334,10 +377,15 @@ int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, voi
 	src.buf = malloc(MAPS_BUF_SIZE);
 	if (!src.buf)
 		return rdmapin_fail(ENOMEM, "out of memory to read /proc/self/maps");
-	src.fd = open_maps();
+	shared = !pthread_mutex_trylock(&rdmapin_lib.maps_walk);
+	src.fd = walk_fd(shared);
 	ret = src.fd < 0 ? -1 : walk_range(&src, start, end, fn, ctx);
 	err = errno;
-	if (src.fd >= 0)
+	if (!ret)
+		maps_remember_used(&src);
+	if (shared)
+		pthread_mutex_unlock(&rdmapin_lib.maps_walk);
+	else if (src.fd >= 0)
 		close(src.fd);
 	free(src.buf);
 	errno = err;

@@ -50,9 +50,10 @@ bool rdmapin_vma_private_anon(uintptr_t start, uintptr_t end);
  * nor one the trust function vouches for, so that a file could be taken for
  * anonymous memory, for shmem, or for another file: only the application
  * itself can put another process's maps on the number. The kernel refuses
- * writable pins of such a file (fsdax always, page cache since 6.5; the fd
- * is cached from 6.11 on), and a failed registration asks this before it
- * tries again. A read-only pin of a page-cache file is not refused, nor is
+ * writable pins of such a file (fsdax always, page cache since 6.5; answers
+ * go unchecked from 6.11 on, where PROCMAP_QUERY is: the text walk of older
+ * kernels checks the fd first), and a failed registration asks this before
+ * it tries again. A read-only pin of a page-cache file is not refused, nor is
  * On-Demand Paging: such a registration stays misclassified.
  */
 bool rdmapin_vma_maps_replaced(void);

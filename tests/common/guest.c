@@ -238,21 +238,40 @@ static bool fd_matches(int fd, const struct stat *file, const char *link)
 	return !strncmp(target, link, strlen(link));
 }
 
-int count_fds(const struct stat *file, const char *link)
+/* Counts the fds count_fds() counts; @last: the highest of them, -1 for none. */
+static int scan_fds(const struct stat *file, const char *link, int *last)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
 	int fd, n = 0;
 
+	*last = -1;
 	if (!d)
 		return -1;
 	while ((e = readdir(d))) {
 		fd = atoi(e->d_name);
-		if (e->d_name[0] != '.' && fd != dirfd(d) && fd_matches(fd, file, link))
+		if (e->d_name[0] != '.' && fd != dirfd(d) && fd_matches(fd, file, link)) {
 			n++;
+			*last = fd > *last ? fd : *last;
+		}
 	}
 	closedir(d);
 	return n;
+}
+
+int count_fds(const struct stat *file, const char *link)
+{
+	int last;
+
+	return scan_fds(file, link, &last);
+}
+
+int find_fd(const struct stat *file, const char *link)
+{
+	int last;
+
+	scan_fds(file, link, &last);
+	return last;
 }
 
 /* "1: LEASE  ACTIVE    WRITE 1234 103:00:12 0 EOF"; a blocked waiter's line has "->". */

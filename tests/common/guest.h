@@ -66,6 +66,8 @@ struct ibv_pd *start_guest_test(void);
  * /proc/self/fd link starts with @link (NULL: any link).
  */
 int count_fds(const struct stat *file, const char *link);
+/* The highest of those fds, or -1. */
+int find_fd(const struct stat *file, const char *link);
 /* Leases in /proc/locks set by @pid (0: any), on @file (NULL: any file). */
 int count_leases(pid_t pid, const struct stat *file);
 

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 
 #include "backing.h"
 #include "check.h"
+#include "guest.h"
 #include "vma.h"
 
 #include "array.h"
@@ -476,6 +478,88 @@ static void check_malloc(void)
 }
 
 /* mprotect() splits one mapping in three: still one object. */
+/* [addr, addr + 1) in the maps text: one mapping, covering it, with a file only if @file. */
+static bool text_finds(uintptr_t addr, bool file)
+{
+	struct vma_list l = { 0 };
+
+	return !rdmapin_vma_walk_maps(addr, addr + 1, collect, &l) && l.n == 1 &&
+	       l.v[0].start <= addr && addr < l.v[0].end && !!l.v[0].inode == file;
+}
+
+struct text_ends {
+	uintptr_t first, last;	/* the test's own code, its stack */
+	int misses;
+};
+
+static void *walk_text_ends(void *arg)
+{
+	struct text_ends *e = arg;
+	int i;
+
+	for (i = 0; i < 100; i++)
+		e->misses += !text_finds(e->first, true) + !text_finds(e->last, false);
+	return NULL;
+}
+
+/* Puts a file on @fd's number whose text says @addr's page is file /fake. */
+static int fake_maps_on(int fd, uintptr_t addr)
+{
+	int f = memfd_create("fake-maps", MFD_CLOEXEC);
+	uintptr_t start = addr & ~(page - 1);
+	char line[128];
+	int ret;
+
+	snprintf(line, sizeof(line), "%" PRIxPTR "-%" PRIxPTR " rw-s 00000000 fd:01 4242 /fake\n",
+		 start, start + page);
+	ret = f >= 0 && write(f, line, strlen(line)) == (ssize_t)strlen(line) &&
+	      dup3(f, fd, O_CLOEXEC) == fd ? 0 : -1;
+	if (f >= 0)
+		close(f);
+	return ret;
+}
+
+/*
+ * The maps text walk shares the process's maps fd among walkers, one at a
+ * time (the others read through fds of their own), sizes its first read by
+ * the last walk's, and believes the fd only while fstat() says it is still
+ * the file opened: ranges at both ends of the text, in turn and from threads
+ * at once, are found, and a file put on the fd's number, whose text names
+ * the range as a file, is not believed.
+ */
+static void check_text_walk(void)
+{
+	struct text_ends e[4];
+	pthread_t t[ARRAY_SIZE(e)];
+	unsigned int i, n = 0;
+	char path[48];
+	int misses = 0, fd;
+
+	e[0] = (struct text_ends){ .first = (uintptr_t)&check_text_walk, .last = (uintptr_t)&e[0] };
+	for (i = 0; i < 3; i++)
+		misses += !text_finds(e[0].last, false) + !text_finds(e[0].first, true);
+	check(!misses, "the maps text walk finds its own code and stack in turn (%d misses)",
+	      misses);
+	for (i = 1; i < ARRAY_SIZE(e); i++)
+		e[i] = e[0];
+	for (i = 0; i < ARRAY_SIZE(e) && !pthread_create(&t[i], NULL, walk_text_ends, &e[i]); i++)
+		n++;
+	for (i = 0, misses = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		misses += e[i].misses;
+	}
+	check(n == ARRAY_SIZE(e) && !misses, "%u threads walking the text at once miss %d times",
+	      n, misses);
+	snprintf(path, sizeof(path), "/proc/%d/maps", getpid());
+	fd = find_fd(NULL, path);
+	if (!check(fd >= 0 && !fake_maps_on(fd, e[0].last),
+		   "a file that names the stack as /fake is put on the walk's maps fd %d", fd))
+		return;
+	check(text_finds(e[0].last, false), "the walk does not believe it: the stack is anonymous");
+	check(text_finds(e[0].last, false), "nor the next walk, through a new fd");
+	close(fd);
+}
+
 static void check_split(const struct fixture *f)
 {
 	struct rdmapin_backing_info info;
@@ -557,6 +641,7 @@ int main(void)
 		if (fixtures[i].fd >= 0)
 			check_of_fd(&fixtures[i]);
 	check_with_and_without_map_files();
+	check_text_walk();
 	check_split(&fixtures[0]);
 	for (i = 0; i < nr_fixtures; i++)
 		if (fixtures[i].kind == RDMAPIN_BACKING_PAGECACHE && !fixtures[i].deleted)

@@ -7,8 +7,9 @@
  *   remapped while its MR lives, are each classified as what is there now;
  * - replaced fd: the application closes every fd it did not open and opens
  *   another process's /proc/PID/maps (or its own) on the freed numbers: the
- *   maps fd the library keeps for PROCMAP_QUERY must not answer for another
- *   process. (test_failsafe covers the lease's and the guard's fds.)
+ *   maps fd the library keeps (for PROCMAP_QUERY, and on 6.1 for the text
+ *   walk) must not answer for another process. (test_failsafe covers the
+ *   lease's and the guard's fds.)
  * - restarted daemon: test_failsafe restarts rdmapin-guardd (SIGKILL) between
  *   two registrations; here it is stopped with SIGTERM, a registration is
  *   made while it is away (protected otherwise), and one right after it
@@ -20,7 +21,6 @@
  *   a registration at 2 MiB must not be believed at 4 KiB.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -194,29 +194,6 @@ out:
 	unmap(&a);
 }
 
-/* The fd number where this process has /proc/<own pid>/maps open, or -1. */
-static int own_maps_fd(void)
-{
-	char want[48], link[64], path[300];
-	struct dirent *d;
-	int fd = -1;
-	ssize_t n;
-	DIR *dir;
-
-	snprintf(want, sizeof(want), "/proc/%d/maps", getpid());
-	dir = opendir("/proc/self/fd");
-	while (dir && (d = readdir(dir))) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", d->d_name);
-		n = readlink(path, link, sizeof(link) - 1);
-		link[n > 0 ? n : 0] = '\0';
-		if (!strcmp(link, want))
-			fd = atoi(d->d_name);
-	}
-	if (dir)
-		closedir(dir);
-	return fd;
-}
-
 static bool kept(int fd, const int *keep, int nkeep)
 {
 	int i;
@@ -293,11 +270,11 @@ static void replaced_fd_case(bool foreign)
 	file = (struct want){ RDMAPIN_BACKING_PAGECACHE, f.path };
 	reg_dereg(b.addr, b.len, &anon, "replaced fd: B before");
 	reg_dereg(f.addr, f.len, &file, "replaced fd: A before");
-	maps_fd = own_maps_fd();
+	snprintf(path, sizeof(path), "/proc/%d/maps", getpid());
+	maps_fd = find_fd(NULL, path);
 	printf("# the library's /proc/self/maps fd: %d\n", maps_fd);
-	/* Else this case would pass on 7.x without testing the cache at all. */
-	check(env.kernel != KERNEL_7 || maps_fd >= 0, "%s: the library keeps a /proc/self/maps "
-	      "fd for PROCMAP_QUERY (fd %d)", how, maps_fd);
+	/* Else this case would pass without testing the cache at all. */
+	check(maps_fd >= 0, "%s: the library keeps a /proc/self/maps fd (fd %d)", how, maps_fd);
 	{
 		int keep[] = { pd->context->cmd_fd, pd->context->async_fd, f.fd, p[1] };
 
