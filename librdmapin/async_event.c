@@ -121,7 +121,7 @@ static void sync_fd(struct rdmapin_event_queue *q)
 		rdmapin_break_thread_kick();
 }
 
-static int sync_on_keeper(void *unused, int fd)
+static int sync_on_keeper(void *unused, int *fd)
 {
 	(void)unused;
 	(void)fd;
@@ -263,14 +263,15 @@ struct adopt {
 };
 
 /* On the keeper: the first eventfd made for the queue is its; 1 when another was first. */
-static int adopt_on_keeper(void *ctx, int fd)
+static int adopt_on_keeper(void *ctx, int *fd)
 {
 	struct adopt *a = ctx;
 	int ret = 1;
 
 	rdmapin_lock();
 	if (a->q->fd < 0) {
-		a->q->kept_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		a->q->kept_fd = *fd;
+		*fd = -1;
 		ret = a->q->kept_fd < 0 ? -1 : 0;
 	}
 	if (!ret) {

@@ -87,9 +87,10 @@ void rdmapin_break_thread_kick(void)
  * caller waits for it; the call runs once it came. Only this process may
  * send (the kernel's SCM_CREDENTIALS say who did): another one's datagrams
  * are dropped. A call whose message came without its file (the thread's
- * table full) runs without it, and fails.
+ * table full) runs without it, and fails. One datagram per wake-up, and only
+ * when epoll says one waits: it says so again while more do.
  */
-static void receive_fds(struct rdmapin_break_thread *t)
+static void receive_fd(struct rdmapin_break_thread *t)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(2 * sizeof(int))];
@@ -97,47 +98,46 @@ static void receive_fds(struct rdmapin_break_thread *t)
 	} control;
 	struct rdmapin_thread_call *c;
 	struct iovec iov = { .iov_base = &c, .iov_len = sizeof(c) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	const struct ucred *cred;
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	const struct ucred *cred = NULL;
 	struct cmsghdr *cm;
-	int fds[2], fd;
+	int fds[2], fd = -1;
 	size_t n, i;
 	ssize_t len;
 
-	for (;;) {
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		len = recvmsg(t->file_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (len < 0)
-			return;
-		cred = NULL;
-		fd = -1;
-		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-			if (cm->cmsg_level != SOL_SOCKET)
-				continue;
-			if (cm->cmsg_type == SCM_CREDENTIALS)
-				cred = (const struct ucred *)CMSG_DATA(cm);
-			if (cm->cmsg_type != SCM_RIGHTS)
-				continue;
-			n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			memcpy(fds, CMSG_DATA(cm), n * sizeof(int));
-			for (i = 0; i < n; i++) {
-				if (fd < 0)
-					fd = fds[i];
-				else
-					close(fds[i]);
-			}
-		}
-		if (len != sizeof(c) || !cred || cred->pid != t->pid) {
-			if (fd >= 0)
-				close(fd);
+	len = recvmsg(t->file_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (len < 0)
+		return;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET)
 			continue;
+		if (cm->cmsg_type == SCM_CREDENTIALS)
+			cred = (const struct ucred *)CMSG_DATA(cm);
+		if (cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		memcpy(fds, CMSG_DATA(cm), n * sizeof(int));
+		for (i = 0; i < n; i++) {
+			if (fd < 0)
+				fd = fds[i];
+			else
+				close(fds[i]);
 		}
-		pthread_mutex_lock(&t->call_lock);
-		c->fd = fd;
-		c->sent = true;
-		pthread_mutex_unlock(&t->call_lock);
 	}
+	if (len != sizeof(c) || !cred || cred->pid != t->pid) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	pthread_mutex_lock(&t->call_lock);
+	c->fd = fd;
+	c->sent = true;
+	pthread_mutex_unlock(&t->call_lock);
 }
 
 /* The first queued call that can run, unlinked: one that wants a file has it. */
@@ -160,7 +160,7 @@ static void run_calls(struct rdmapin_break_thread *t)
 
 	while ((c = next_call(t))) {
 		rdmapin_fail(0, "%s", "");
-		c->ret = c->fn(c->ctx, c->fd);
+		c->ret = c->fn(c->ctx, &c->fd);
 		c->err = errno;
 		if (c->fd >= 0)
 			close(c->fd);
@@ -237,7 +237,7 @@ int rdmapin_break_thread_call(rdmapin_thread_fn fn, void *ctx, int app_fd)
 
 	if (rdmapin_on_break_thread()) {
 		if (app_fd < 0)
-			return fn(ctx, -1);
+			return fn(ctx, &app_fd);
 		return rdmapin_fail(EDEADLK, "a break callback cannot start protecting a file (it "
 				    "runs on the library's thread); register the file from another "
 				    "thread");
@@ -340,21 +340,22 @@ void rdmapin_break_thread_unwatch(int wd)
 	inotify_rm_watch(rdmapin_lib.brk.ino_fd, wd);
 }
 
-static void drain_changes(const struct rdmapin_break_thread *t)
+/* One read per wake-up, as for the files sent (receive_fd()). */
+static void read_changes(const struct rdmapin_break_thread *t)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
 	ssize_t n;
 	char *p;
 
-	while ((n = read(t->ino_fd, buf, sizeof(buf))) > 0)
-		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
-			ev = (const struct inotify_event *)p;
-			if (ev->mask & IN_Q_OVERFLOW)
-				t->handlers->changed(-1);
-			else if (ev->mask & IN_MODIFY)
-				t->handlers->changed(ev->wd);
-		}
+	n = read(t->ino_fd, buf, sizeof(buf));
+	for (p = buf; n > 0 && p < buf + n; p += sizeof(*ev) + ev->len) {
+		ev = (const struct inotify_event *)p;
+		if (ev->mask & IN_Q_OVERFLOW)
+			t->handlers->changed(-1);
+		else if (ev->mask & IN_MODIFY)
+			t->handlers->changed(ev->wd);
+	}
 }
 
 static int watch(int ep, int fd, uint32_t events)
@@ -442,8 +443,9 @@ static void *break_thread(void *p)
 			else if (ev[i].data.fd == t->sio_fd)
 				take_own_sigio(t);
 			else if (ev[i].data.fd == t->ino_fd)
-				drain_changes(t);
-		receive_fds(t);
+				read_changes(t);
+			else if (ev[i].data.fd == t->file_fd)
+				receive_fd(t);
 		run_calls(t);
 		t->handlers->wake();
 	}

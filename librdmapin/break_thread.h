@@ -53,11 +53,12 @@ void rdmapin_break_thread_kick(void);
 
 /*
  * Runs @fn(@ctx, @fd) on the thread and returns its result, with its errno
- * and message. @fd is a copy, in the thread's table, of the caller's @app_fd
- * (-1 when @app_fd is -1), closed when @fn returns; @fn checks it is the file
- * it meant. The caller must not hold the lock (the thread takes it).
+ * and message. *@fd is a copy, in the thread's table, of the caller's @app_fd
+ * (-1 when @app_fd is -1), closed when @fn returns unless @fn kept it (and
+ * set *@fd to -1); @fn checks it is the file it meant. The caller must not
+ * hold the lock (the thread takes it).
  */
-typedef int (*rdmapin_thread_fn)(void *ctx, int fd);
+typedef int (*rdmapin_thread_fn)(void *ctx, int *fd);
 int rdmapin_break_thread_call(rdmapin_thread_fn fn, void *ctx, int app_fd);
 
 /*

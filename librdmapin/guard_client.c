@@ -157,7 +157,7 @@ static int request(const struct rdmapin_guardd_request *req, int pass_fd,
  * Whether a daemon answers, when nothing is to be sent: a connection it hung
  * up on is no answer, and goes.
  */
-static int connect_on_thread(void *unused, int fd)
+static int connect_on_thread(void *unused, int *fd)
 {
 	(void)unused;
 	(void)fd;
@@ -193,15 +193,15 @@ struct guard_try {
 };
 
 /* On the thread: passes the daemon the file sent, once it is checked to be the file meant. */
-static int guard_on_thread(void *ctx, int fd)
+static int guard_on_thread(void *ctx, int *fd)
 {
 	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_GUARD };
 	struct guard_try *t = ctx;
 	int ret = -1, err = EBADF;
 
-	if (fd < 0 || !rdmapin_fd_is_file(fd, t->dev, t->ino)) {
+	if (*fd < 0 || !rdmapin_fd_is_file(*fd, t->dev, t->ino)) {
 		err = EBADF;
-	} else if (request(&req, fd, &t->reply)) {
+	} else if (request(&req, *fd, &t->reply)) {
 		err = errno;
 	} else {
 		t->answered = true;
@@ -343,13 +343,12 @@ int rdmapin_guard_mr(struct rdmapin_mr *mr)
 }
 
 /* On the thread, asked under gc->lock. */
-static int unguard_on_thread(void *ctx, int fd)
+static int unguard_on_thread(void *ctx, int *unused)
 {
 	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD };
 	struct rdmapin_guardd_reply reply;
 	uint64_t *grown, id = *(uint64_t *)ctx;
 
-	(void)fd;
 	req.id = id;
 	if (!request(&req, -1, &reply))
 		return 0;

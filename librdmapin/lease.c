@@ -134,7 +134,7 @@ static bool any_idle(void)
 	return false;
 }
 
-static int release_on_keeper(void *unused, int fd)
+static int release_on_keeper(void *unused, int *fd)
 {
 	(void)unused;
 	(void)fd;
@@ -447,21 +447,23 @@ struct lease_take {
  * else's lease (a parent's, shared across fork): re-owning it would let our
  * F_UNLCK release theirs.
  */
-static int lease_take(const struct lease_take *t, int sent_fd)
+static int lease_take(const struct lease_take *t, int *sent_fd)
 {
 	const struct rdmapin_backing_info *b = &t->mr->backing;
-	int fd = fcntl(sent_fd, F_DUPFD_CLOEXEC, 0);
+	int fd = *sent_fd;
 
-	if (fd < 0)
-		return -1;
-	if (!rdmapin_fd_is_file(fd, b->dev, b->ino))
+	if (fd < 0 || !rdmapin_fd_is_file(fd, b->dev, b->ino)) {
 		errno = EBADF;
-	else if (fcntl(fd, F_GETLEASE) != F_UNLCK)
+		return -1;
+	}
+	if (fcntl(fd, F_GETLEASE) != F_UNLCK) {
 		errno = EBUSY;
-	else if (lease_set(fd, t->kind) == 0)
-		return fd;
-	close(fd);
-	return -1;
+		return -1;
+	}
+	if (lease_set(fd, t->kind))
+		return -1;
+	*sent_fd = -1;
+	return fd;
 }
 
 /*
@@ -483,7 +485,7 @@ static int watch_for(struct rdmapin_lease *l, const struct rdmapin_mr *mr)
  * On the thread: no break can be read before this returns, so one that came
  * right after F_SETLEASE finds the lease inserted.
  */
-static int lease_new_on_thread(void *ctx, int fd)
+static int lease_new_on_thread(void *ctx, int *fd)
 {
 	struct lease_take *t = ctx;
 	struct rdmapin_lease *l = calloc(1, sizeof(*l));
@@ -562,7 +564,7 @@ static int lease_kind_here(enum rdmapin_lease_kind *kind, const struct rdmapin_b
 }
 
 /* On the thread, which alone releases leases: 1 if @ctx joined its file's lease. */
-static int attach_watched(void *ctx, int unused)
+static int attach_watched(void *ctx, int *unused)
 {
 	struct rdmapin_mr *mr = ctx;
 	struct rdmapin_lease *l;

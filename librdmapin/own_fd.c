@@ -35,8 +35,8 @@ bool rdmapin_fd_is_file(int fd, dev_t dev, ino_t ino)
  * The fd that served a file last, plus one, by a hash of the file: a file
  * registered, deregistered and registered again is usually still open on
  * the same number, which is then tried before the scan of /proc/self/fd
- * (three syscalls and a stat per fd below it), checked like any other. A
- * hint of another file, or one since closed or reused, only fails the check.
+ * (three syscalls and a stat per fd below it). A hint of another file, or
+ * one since closed or reused, only fails the check.
  */
 static int hints[8];
 
@@ -75,10 +75,10 @@ int rdmapin_own_fd_last(dev_t dev, ino_t ino, struct statx *stx)
 	return fd >= 0 && statx_is_file(fd, dev, ino, stx) ? fd : -1;
 }
 
+/* The hint goes to @try unchecked: @try checks its fd anyway, on the library's thread. */
 int rdmapin_own_fd_find(dev_t dev, ino_t ino, rdmapin_own_fd_fn try, void *ctx)
 {
-	struct statx stx;
-	int fd = rdmapin_own_fd_last(dev, ino, &stx), found = -1, err = EBADF;
+	int fd = __atomic_load_n(hint(dev, ino), __ATOMIC_RELAXED) - 1, found = -1, err = EBADF;
 
 	if (fd >= 0) {
 		found = try(fd, ctx);

@@ -24,7 +24,9 @@ int rdmapin_own_fd_last(dev_t dev, ino_t ino, struct statx *stx);
  * Calls @try with each fd of this process open on the regular file @dev/@ino
  * until one returns >= 0, and returns that. Otherwise -1 with errno: the last
  * try's, or EBADF when no fd is open on the file. A try that returns -1 with
- * errno 0 passes over its fd.
+ * errno 0 passes over its fd. The first try is the fd that served the file
+ * last, which may since have been closed or opened on another file: @try
+ * must check that its fd is the file.
  */
 typedef int (*rdmapin_own_fd_fn)(int fd, void *ctx);
 int rdmapin_own_fd_find(dev_t dev, ino_t ino, rdmapin_own_fd_fn try, void *ctx);
