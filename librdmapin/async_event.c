@@ -117,7 +117,7 @@ static void sync_fd(struct rdmapin_event_queue *q)
 		return;
 	if (rdmapin_on_break_thread())
 		rdmapin_event_sync_fds();
-	else if (!rdmapin_on_revoker())
+	else if (!rdmapin_on_revoker() && !rdmapin_break_thread_waking())
 		rdmapin_break_thread_kick();
 }
 

@@ -82,6 +82,11 @@ void rdmapin_break_thread_kick(void)
 	errno = err;
 }
 
+bool rdmapin_break_thread_waking(void)
+{
+	return __atomic_load_n(&rdmapin_lib.brk.waking, __ATOMIC_RELAXED);
+}
+
 /*
  * A file sent along with a call (send_fd()) goes to the call it names, whose
  * caller waits for it; the call runs once it came. Only this process may
@@ -437,6 +442,8 @@ static void *break_thread(void *p)
 		return NULL;
 	for (;;) {
 		n = epoll_wait(t->ep_fd, ev, 4, -1);
+		/* Cleared under the lock: a holder that sees it set is followed by wake(). */
+		__atomic_store_n(&t->waking, true, __ATOMIC_RELAXED);
 		for (i = 0; i < n; i++)
 			if (ev[i].data.fd == t->sig_fd)
 				drain_signals(t);
@@ -447,7 +454,10 @@ static void *break_thread(void *p)
 			else if (ev[i].data.fd == t->file_fd)
 				receive_fd(t);
 		run_calls(t);
+		rdmapin_lock();
+		__atomic_store_n(&t->waking, false, __ATOMIC_RELAXED);
 		t->handlers->wake();
+		rdmapin_unlock();
 	}
 	return NULL;
 }

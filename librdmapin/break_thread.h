@@ -31,7 +31,7 @@ struct rdmapin_break_handlers {
 	void (*signal)(int fd);
 	/* The revoker's work (revoker.h). */
 	void (*revoke)(void);
-	/* After every wake-up: rdmapin_break_thread_kick() work. */
+	/* After every wake-up, under the lock: rdmapin_break_thread_kick() work. */
 	void (*wake)(void);
 	/* A watched file changed (rdmapin_break_thread_watch()); -1: maybe any of them. */
 	void (*changed)(int wd);
@@ -50,6 +50,13 @@ bool rdmapin_on_break_thread(void);
 int rdmapin_break_signal(void);
 /* Wakes the thread to run its wake handler; does not wait. */
 void rdmapin_break_thread_kick(void);
+/*
+ * Under the lock: whether the thread is awake and its wake handler, which
+ * takes the lock, still to run. Work left to it now gets done then, and a
+ * kick would wake it once more for nothing (a break's revoker, on one CPU:
+ * a tgkill and a wake-up ahead of the truncater it released).
+ */
+bool rdmapin_break_thread_waking(void);
 
 /*
  * Runs @fn(@ctx, @fd) on the thread and returns its result, with its errno

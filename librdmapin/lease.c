@@ -157,10 +157,8 @@ void rdmapin_lease_release_idle(void)
 
 static void on_wake(void)
 {
-	rdmapin_lock();
 	release_idle();
 	rdmapin_event_sync_fds();
-	rdmapin_unlock();
 }
 
 bool rdmapin_lease_detach(struct rdmapin_mr *mr)
@@ -359,12 +357,13 @@ static void check_pages(struct rdmapin_lease *lease)
 
 /*
  * On the revoker, under the lock, which it drops right after: the keeper has
- * a lease to release or an event fd to bring in step. Woken while the lock is
- * held, it would only wait for it (on one CPU: preempt, block, switch back).
+ * a lease to release or an event fd to bring in step, and is not about to.
+ * Woken while the lock is held, it would only wait for it (on one CPU:
+ * preempt, block, switch back).
  */
 static bool keeper_owed(void)
 {
-	return any_idle() || rdmapin_event_fds_stale();
+	return !rdmapin_break_thread_waking() && (any_idle() || rdmapin_event_fds_stale());
 }
 
 static void kick_keeper_if_owed(void)

@@ -95,6 +95,7 @@ struct rdmapin_break_thread {
 	const struct rdmapin_break_handlers *handlers;
 	pid_t pid, tid;			/* its process and itself; tid 0: not running */
 	int signal;			/* the lease-break signal, read once */
+	bool waking;			/* awake, its wake handler still to run (break_thread.h) */
 	int sig_fd, ep_fd;		/* in the thread's table */
 	int sio_fd;			/* wakes it for its own SIGIO; never read */
 	int ino_fd;			/* inotify: changes of files it watches */
