@@ -477,7 +477,6 @@ static void check_malloc(void)
 	expect_kind(&info, sizeof(info), -1, RDMAPIN_BACKING_ANON, "the stack", &info);
 }
 
-/* mprotect() splits one mapping in three: still one object. */
 /* [addr, addr + 1) in the maps text: one mapping, covering it, with a file only if @file. */
 static bool text_finds(uintptr_t addr, bool file)
 {
@@ -560,6 +559,7 @@ static void check_text_walk(void)
 	close(fd);
 }
 
+/* mprotect() splits one mapping in three: still one object. */
 static void check_split(const struct fixture *f)
 {
 	struct rdmapin_backing_info info;
