@@ -49,7 +49,7 @@
 static int op_rounds = OP_ROUNDS;
 
 /* A 4 MiB fsdax pin with a path of realistic length: pinls prints it. */
-static void pin_init(struct rdmapin_registry_slot *v, uint32_t lkey)
+static void pin_init(struct rdmapin_registry_pin *v, uint32_t lkey)
 {
 	char path[64];
 
@@ -60,7 +60,7 @@ static void pin_init(struct rdmapin_registry_slot *v, uint32_t lkey)
 /* Publishes npins pins, says on ready whether all made it, and waits to be killed. */
 static void __attribute__((noreturn)) publisher(int ready, pid_t parent, int npins)
 {
-	struct rdmapin_registry_slot v;
+	struct rdmapin_registry_pin v;
 	char ok = 1;
 	int i;
 
@@ -294,7 +294,7 @@ static int add_del(void *arg)
 
 struct published {
 	uint32_t slot;
-	struct rdmapin_registry_slot v;
+	struct rdmapin_registry_pin v;
 };
 
 static int update(void *arg)
@@ -346,7 +346,7 @@ static double time_batch(const struct op *op)
 
 static int bench_write(void)
 {
-	struct rdmapin_registry_slot added;
+	struct rdmapin_registry_pin added;
 	struct published u;
 	struct mapping m = unmapped;
 	enum { ADD_DEL, UPDATE, CLASSIFY, MAP_UNMAP, NR_OPS };

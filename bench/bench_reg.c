@@ -78,7 +78,7 @@ static void compare(struct ibv_pd *pd, const char *what, void *addr, size_t len,
  */
 static void bench_registry(struct ibv_pd *pd)
 {
-	struct rdmapin_registry_slot v = { .state = RDMAPIN_PIN_ACTIVE };
+	struct rdmapin_registry_pin v = { .state = RDMAPIN_PIN_ACTIVE };
 	double reg[ROUNDS], pub[ROUNDS], t;
 	struct mapping m = unmapped;
 	struct rdmapin_mr_attr a = { .comp_mask = 0 };

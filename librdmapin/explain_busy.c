@@ -46,8 +46,8 @@ static int count_others(const struct rdmapin_pin_record *rec, void *ctx)
 {
 	struct holders *h = ctx;
 
-	if (rec->pid == getpid() || rec->slot->state != RDMAPIN_PIN_ACTIVE ||
-	    rec->slot->dev != h->dev || rec->slot->ino != h->ino)
+	if (rec->pid == getpid() || rec->pin->state != RDMAPIN_PIN_ACTIVE ||
+	    rec->pin->dev != h->dev || rec->pin->ino != h->ino)
 		return 0;
 	if (!h->others++) {
 		h->pid = rec->pid;

@@ -410,12 +410,12 @@ static void copy_path(char *dst, size_t size, const char *src)
 }
 
 /* What the pin registry publishes of mr. */
-static void mr_slot(const struct rdmapin_mr *mr, struct rdmapin_registry_slot *v)
+static void mr_pin(const struct rdmapin_mr *mr, struct rdmapin_registry_pin *v)
 {
 	struct timespec now;
 
 	/* The path ends at its NUL: the registry copies no further. */
-	memset(v, 0, offsetof(struct rdmapin_registry_slot, path));
+	memset(v, 0, offsetof(struct rdmapin_registry_pin, path));
 	clock_gettime(CLOCK_REALTIME, &now);
 	v->state = mr->revoked ? RDMAPIN_PIN_REVOKED : RDMAPIN_PIN_ACTIVE;
 	v->backing = mr->backing.kind;
@@ -437,7 +437,7 @@ static void mr_slot(const struct rdmapin_mr *mr, struct rdmapin_registry_slot *v
 
 static int do_register(struct rdmapin_mr *mr)
 {
-	struct rdmapin_registry_slot slot;
+	struct rdmapin_registry_pin pin;
 	int access = mr->attr.access | (mr->mode == RDMAPIN_MODE_ODP ? IBV_ACCESS_ON_DEMAND : 0);
 	struct ibv_mr *ibmr;
 
@@ -457,9 +457,9 @@ static int do_register(struct rdmapin_mr *mr)
 	mr->ibmr = ibmr;
 	rdmapin_mr_table_add(mr);
 	rdmapin_file_cache_hold(&mr->backing);
-	mr_slot(mr, &slot);
-	mr->registered_ns = slot.registered_ns;
-	mr->registry_slot = rdmapin_registry_add(&slot);
+	mr_pin(mr, &pin);
+	mr->registered_ns = pin.registered_ns;
+	mr->registry_slot = rdmapin_registry_add(&pin);
 	rdmapin_unlock();
 	return 0;
 }

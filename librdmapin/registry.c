@@ -17,62 +17,69 @@
 #include "proc.h"
 #include "registry.h"
 
-#define GROW_SLOTS 64
 #define MAX_SLOTS (1u << 20)
 
 static struct rdmapin_registry_record *const rec = &rdmapin_lib.registry;
 
-static struct rdmapin_registry_slot *slot_at(uint32_t i)
+static struct rdmapin_registry_group *group_of(uint32_t i)
 {
-	return (struct rdmapin_registry_slot *)((char *)rec->hdr + sizeof(*rec->hdr)) + i;
+	return (struct rdmapin_registry_group *)(rec->hdr + 1) + i / RDMAPIN_REGISTRY_GROUP;
 }
 
 /*
- * A seqlock with the count at both ends: seq_end turns odd before anything
- * else changes, and seq_begin even after everything else. A reader's copy
- * (pread) does not load the slot in order, so one copy proves nothing: the
- * reader takes a slot from a copy read between two others whose counts it
- * shares (registry_read.c).
+ * A seqlock with the count at both ends: end turns odd before anything else
+ * changes, and begin even after everything else. A reader's copy (pread)
+ * does not load in order, so it takes a slot from a copy read between two
+ * copies of its counts that agree (registry_read.c).
  */
-static void slot_begin(struct rdmapin_registry_slot *s)
+static void slot_begin(struct rdmapin_registry_seq *q)
 {
-	uint64_t seq = s->seq_begin + 1;
+	uint64_t seq = q->begin + 1;
 
-	__atomic_store_n(&s->seq_end, seq, __ATOMIC_RELEASE);
-	__atomic_store_n(&s->seq_begin, seq, __ATOMIC_RELEASE);
+	__atomic_store_n(&q->end, seq, __ATOMIC_RELEASE);
+	__atomic_store_n(&q->begin, seq, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
-static void slot_end(struct rdmapin_registry_slot *s)
+static void slot_end(struct rdmapin_registry_seq *q)
 {
-	uint64_t seq = s->seq_begin + 1;
+	uint64_t seq = q->begin + 1;
 
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	__atomic_store_n(&s->seq_end, seq, __ATOMIC_RELEASE);
-	__atomic_store_n(&s->seq_begin, seq, __ATOMIC_RELEASE);
+	__atomic_store_n(&q->end, seq, __ATOMIC_RELEASE);
+	__atomic_store_n(&q->begin, seq, __ATOMIC_RELEASE);
 }
 
 /*
- * The path is copied up to its NUL only: readers stop there, and a whole
- * slot's worth of copying per registration is most of the registry's cost
- * under emulation.
+ * The path is copied up to its NUL only, into the slot if it fits, else
+ * into the slot's path cell: readers stop there, and a whole path's worth
+ * of copying per registration is most of the registry's cost under
+ * emulation.
  */
-static void slot_store(struct rdmapin_registry_slot *s, const struct rdmapin_registry_slot *v)
+static void slot_store(uint32_t i, const struct rdmapin_registry_pin *v)
 {
-	size_t off = offsetof(struct rdmapin_registry_slot, state);
-	size_t len = offsetof(struct rdmapin_registry_slot, path) - off;
+	uint32_t k = i % RDMAPIN_REGISTRY_GROUP;
+	struct rdmapin_registry_group *g = group_of(i);
+	struct rdmapin_registry_slot *s = &g->slot[k];
+	size_t len = strnlen(v->path, sizeof(v->path) - 1);
+	char *path = len < sizeof(s->path) ? s->path : g->cell[k];
 
-	slot_begin(s);
-	memcpy((char *)s + off, (const char *)v + off, len);
-	memcpy(s->path, v->path, strnlen(v->path, sizeof(v->path) - 1) + 1);
-	slot_end(s);
+	slot_begin(&g->seq[k]);
+	memcpy(s->head, v, sizeof(s->head));
+	s->path_len = len;
+	memcpy(path, v->path, len);
+	path[len] = '\0';
+	slot_end(&g->seq[k]);
 }
 
-static void slot_set_state(struct rdmapin_registry_slot *s, enum rdmapin_pin_state state)
+static void slot_set_state(uint32_t i, enum rdmapin_pin_state state)
 {
-	slot_begin(s);
-	s->state = state;
-	slot_end(s);
+	uint32_t k = i % RDMAPIN_REGISTRY_GROUP, v = state;
+	struct rdmapin_registry_group *g = group_of(i);
+
+	slot_begin(&g->seq[k]);
+	memcpy(g->slot[k].head + offsetof(struct rdmapin_registry_pin, state), &v, sizeof(v));
+	slot_end(&g->seq[k]);
 }
 
 /*
@@ -119,12 +126,13 @@ static int open_user_dir(int top)
 static size_t record_len(uint32_t nslots)
 {
 	return sizeof(struct rdmapin_registry_header) +
-	       (size_t)nslots * sizeof(struct rdmapin_registry_slot);
+	       (size_t)nslots / RDMAPIN_REGISTRY_GROUP * sizeof(struct rdmapin_registry_group);
 }
 
 /*
- * Grows the record @r to @nslots; the new slots go on the free list, lowest
- * first out, so the file stays dense. The first mapping comes from @fd; later
+ * Grows the record @r to @nslots, whole groups; the new slots go on the free
+ * list, lowest first out, so the file stays dense. Path cells never written
+ * stay holes. The first mapping comes from @fd; later
  * ones grow it by its path in our own directory, so that no fd of ours stays
  * in the application's table, where it could be closed and its number reused
  * by a file we would then truncate.
@@ -197,7 +205,7 @@ static int create_record(int dir)
 	fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	if (!fcntl(fd, F_OFD_SETLK, &lk) && !map_record(&r, fd, GROW_SLOTS)) {
+	if (!fcntl(fd, F_OFD_SETLK, &lk) && !map_record(&r, fd, RDMAPIN_REGISTRY_GROUP)) {
 		fill_header(r.hdr, start);
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
 		ret = linkat(AT_FDCWD, self, dir, name, AT_SYMLINK_FOLLOW);
@@ -243,44 +251,44 @@ void rdmapin_registry_open(void)
 		close(top);
 }
 
-/* A free slot, growing the file by GROW_SLOTS when all are taken. */
+/* A free slot, growing the file by a group when all are taken. */
 static int free_slot(void)
 {
-	uint32_t n = rec->hdr->nslots;
+	uint32_t n = rec->hdr->nslots + RDMAPIN_REGISTRY_GROUP;
 
-	if (!rec->nfree && (n + GROW_SLOTS > MAX_SLOTS || map_record(rec, -1, n + GROW_SLOTS)))
+	if (!rec->nfree && (n > MAX_SLOTS || map_record(rec, -1, n)))
 		return -1;
 	return rec->free[--rec->nfree];
 }
 
-uint32_t rdmapin_registry_add(const struct rdmapin_registry_slot *v)
+uint32_t rdmapin_registry_add(const struct rdmapin_registry_pin *v)
 {
 	int i;
 
 	if (!rec->hdr || (i = free_slot()) < 0)
 		return 0;
-	slot_store(slot_at(i), v);
+	slot_store(i, v);
 	return i + 1;
 }
 
-void rdmapin_registry_update(uint32_t slot, const struct rdmapin_registry_slot *v)
+void rdmapin_registry_update(uint32_t slot, const struct rdmapin_registry_pin *v)
 {
 	if (slot)
-		slot_store(slot_at(slot - 1), v);
+		slot_store(slot - 1, v);
 }
 
 /* Our own slot, read back: nobody else writes it, and we hold the lock. */
 void rdmapin_registry_set_state(uint32_t slot, enum rdmapin_pin_state state)
 {
 	if (slot)
-		slot_set_state(slot_at(slot - 1), state);
+		slot_set_state(slot - 1, state);
 }
 
 void rdmapin_registry_del(uint32_t slot)
 {
 	if (!slot)
 		return;
-	slot_set_state(slot_at(slot - 1), RDMAPIN_PIN_FREE);
+	slot_set_state(slot - 1, RDMAPIN_PIN_FREE);
 	rec->free[rec->nfree++] = slot - 1;
 }
 

@@ -10,15 +10,22 @@
  *	DIR/uid-UID/PID-START	mode 0600: one process (START: its start time
  *				in clock ticks, /proc/PID/stat field 22)
  *
- * A record file is a header and an array of fixed-size slots, written in
- * place through a shared mapping. Each slot is guarded by a sequence count
- * at its start and its end (a seqlock): a reader that sees them differ, or
- * odd, read it mid-update and reads again. One copy cannot show a slot
+ * A record file is a header and groups of RDMAPIN_REGISTRY_GROUP slots,
+ * written in place through a shared mapping; the file grows a group at a
+ * time. A group holds its slots' sequence counts, then the slots, then one
+ * path cell per slot for paths too long for the slot itself: a reader copies
+ * the counts twice and the slots once, and a path cell only where it is
+ * used, so that listing costs about what is listed (version 1 kept a whole
+ * path in every slot and its counts inside it, and the three copies a read
+ * takes were 3.5 KiB a slot).
+ *
+ * Each slot is guarded by its counts (a seqlock): a writer makes them odd
+ * before it changes the slot and even after. One copy cannot show a slot
  * whole, since the kernel's copy of a pread loads it in any order: a copy is
- * whole when the copies read before and after it have its counts, even. The
- * owner holds an OFD write lock on the whole file for its lifetime; a file
- * without that lock, or whose PID no longer has that start time, belongs to
- * a dead process and is stale.
+ * whole when the copies of the counts read before and after it agree and
+ * are even. The owner holds an OFD write lock on the whole file for its
+ * lifetime; a file without that lock, or whose PID no longer has that start
+ * time, belongs to a dead process and is stale.
  *
  * The writer is in the library (librdmapin/registry.c), the reader in util/
  * (registry_read.c): they share nothing but this file.
@@ -26,11 +33,14 @@
 #ifndef RDMAPIN_REGISTRY_FORMAT_H
 #define RDMAPIN_REGISTRY_FORMAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #define RDMAPIN_REGISTRY_MAGIC 0x4e495052u	/* "RPIN" */
-#define RDMAPIN_REGISTRY_VERSION 1
+#define RDMAPIN_REGISTRY_VERSION 2
+#define RDMAPIN_REGISTRY_GROUP 64		/* slots per group */
+#define RDMAPIN_REGISTRY_PATH_SIZE 1024		/* a path's bytes, its NUL included */
 #define RDMAPIN_REGISTRY_DEFAULT_DIR "/run/rdmapin"
 
 enum rdmapin_pin_state {
@@ -44,7 +54,7 @@ struct rdmapin_registry_header {
 	uint32_t version;
 	uint32_t header_size;
 	uint32_t slot_size;
-	uint32_t nslots;		/* slots that follow; the file may grow */
+	uint32_t nslots;		/* a multiple of RDMAPIN_REGISTRY_GROUP; it grows */
 	int32_t pid;
 	uint32_t uid;
 	uint32_t reserved;
@@ -52,8 +62,8 @@ struct rdmapin_registry_header {
 	char comm[16];
 };
 
-struct rdmapin_registry_slot {
-	uint64_t seq_begin;
+/* A pin, as the writer publishes it and a reader lists it. */
+struct rdmapin_registry_pin {
 	uint32_t state;			/* enum rdmapin_pin_state */
 	uint32_t backing;		/* enum rdmapin_backing */
 	uint32_t mode;			/* enum rdmapin_reg_mode */
@@ -69,9 +79,46 @@ struct rdmapin_registry_slot {
 	uint64_t addr;
 	int64_t registered_ns;		/* CLOCK_REALTIME */
 	char device[64];
-	char path[1024];
+	char path[RDMAPIN_REGISTRY_PATH_SIZE];	/* longer ones end in "..." */
+};
+
+/* The bytes of a pin before its path, which every slot holds as they are. */
+#define RDMAPIN_REGISTRY_PIN_HEAD offsetof(struct rdmapin_registry_pin, path)
+
+/* A slot's sequence counts: end changes first, begin last. */
+struct rdmapin_registry_seq {
+	uint64_t begin;
+	uint64_t end;
+};
+
+struct rdmapin_registry_slot {
+	unsigned char head[RDMAPIN_REGISTRY_PIN_HEAD];	/* struct rdmapin_registry_pin's */
+	uint32_t path_len;		/* the path's length, without its NUL */
+	uint32_t reserved;
+	/* The path, if it is shorter than this; else it is in the slot's path cell. */
+	char path[104];
+};
+
+struct rdmapin_registry_group {
+	struct rdmapin_registry_seq seq[RDMAPIN_REGISTRY_GROUP];
+	struct rdmapin_registry_slot slot[RDMAPIN_REGISTRY_GROUP];
+	char cell[RDMAPIN_REGISTRY_GROUP][RDMAPIN_REGISTRY_PATH_SIZE];
+};
+
+/*
+ * Version 1, which readers still list (a process keeps the library it
+ * started with across an upgrade): the slots follow the header one after
+ * another, each with its counts at its ends and a whole path.
+ */
+struct rdmapin_registry_slot_v1 {
+	uint64_t seq_begin;
+	unsigned char head[RDMAPIN_REGISTRY_PIN_HEAD];
+	char path[RDMAPIN_REGISTRY_PATH_SIZE];
 	uint64_t seq_end;
 };
+
+_Static_assert(sizeof(struct rdmapin_registry_slot) == 256, "a slot is four cache lines");
+_Static_assert(sizeof(struct rdmapin_registry_slot_v1) == 1184, "version 1's slot");
 
 /* The registry directory: RDMAPIN_RUNTIME_DIR or the default. */
 static inline const char *rdmapin_registry_dir(void)

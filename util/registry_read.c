@@ -25,24 +25,65 @@
 
 #define MAX_RECORD_SIZE (1ull << 31)
 #define SLOT_READ_TRIES 100
+#define GROUP RDMAPIN_REGISTRY_GROUP
 
 /*
- * Slots are read SLOT_CHUNK at a time, three times (see read_chunk()): a
- * record of up to SLOT_CHUNK slots (the library grows them by 64) costs four
- * preads.
+ * Where a version puts a group's counts, slots and path cells. Version 1's
+ * counts are the ends of its slots: its groups are 64 of them, copied whole
+ * three times.
  */
-#define SLOT_CHUNK 256
+struct layout {
+	uint32_t slot_size;
+	uint32_t seq_size;		/* one slot's counts: begin first, end last */
+	off_t group_size;
+	off_t seq_off, slot_off, cell_off;	/* in a group */
+	off_t head_off, path_off;	/* in a slot */
+	size_t path_size;		/* the path bytes a slot holds */
+	bool path_len;			/* the slot says how long its path is */
+};
+
+#define member_size(type, m) sizeof(((type *)0)->m)
+
+/* By version. */
+static const struct layout layouts[] = {
+	[1] = {
+		.slot_size = sizeof(struct rdmapin_registry_slot_v1),
+		.seq_size = sizeof(struct rdmapin_registry_slot_v1),
+		.group_size = GROUP * sizeof(struct rdmapin_registry_slot_v1),
+		.head_off = offsetof(struct rdmapin_registry_slot_v1, head),
+		.path_off = offsetof(struct rdmapin_registry_slot_v1, path),
+		.path_size = member_size(struct rdmapin_registry_slot_v1, path),
+	},
+	[RDMAPIN_REGISTRY_VERSION] = {
+		.slot_size = sizeof(struct rdmapin_registry_slot),
+		.seq_size = sizeof(struct rdmapin_registry_seq),
+		.group_size = sizeof(struct rdmapin_registry_group),
+		.seq_off = offsetof(struct rdmapin_registry_group, seq),
+		.slot_off = offsetof(struct rdmapin_registry_group, slot),
+		.cell_off = offsetof(struct rdmapin_registry_group, cell),
+		.path_off = offsetof(struct rdmapin_registry_slot, path),
+		.path_size = member_size(struct rdmapin_registry_slot, path),
+		.path_len = true,
+	},
+};
+
+/* One group's copies: counts before and after, slots, the path cells in use. */
+#define MAX_GROUP_COPY (GROUP * sizeof(struct rdmapin_registry_slot_v1))
+struct copies {
+	unsigned char before[MAX_GROUP_COPY];
+	unsigned char after[MAX_GROUP_COPY];
+	unsigned char slots[MAX_GROUP_COPY];
+	char cells[GROUP][RDMAPIN_REGISTRY_PATH_SIZE];
+};
 
 struct scan {
 	rdmapin_pin_fn fn;
 	rdmapin_warn_fn warn;
 	void *ctx;
-	/* The record's header; a chunk's first and third copies, then its second (b). */
-	struct chunk {
-		struct rdmapin_registry_header h;
-		struct rdmapin_registry_slot s[SLOT_CHUNK];
-	} *a;
-	struct rdmapin_registry_slot *b;
+	struct rdmapin_registry_header h;	/* the record's */
+	const struct layout *l;			/* its version's */
+	struct copies *c;
+	struct rdmapin_registry_pin pin;	/* the one being listed */
 };
 
 static __attribute__((format(printf, 2, 3))) void warn(const struct scan *s, const char *fmt,
@@ -86,12 +127,15 @@ static int check_header(const struct rdmapin_registry_header *h, const struct st
 			uid_t dir_uid, uid_t proc_uid, pid_t pid, unsigned long long start,
 			const char **why)
 {
-	uint64_t need = (uint64_t)h->header_size + (uint64_t)h->nslots * h->slot_size;
+	bool known = h->version == 1 || h->version == RDMAPIN_REGISTRY_VERSION;
+	const struct layout *l = &layouts[known ? h->version : RDMAPIN_REGISTRY_VERSION];
+	uint64_t need = (uint64_t)h->header_size + (uint64_t)(h->nslots / GROUP) * l->group_size;
 
 	*why = h->magic != RDMAPIN_REGISTRY_MAGIC	       ? "bad magic" :
-	       h->version != RDMAPIN_REGISTRY_VERSION	       ? "unknown version" :
+	       !known					       ? "unknown version" :
 	       h->header_size != sizeof(*h)		       ? "bad header size" :
-	       h->slot_size != sizeof(struct rdmapin_registry_slot) ? "bad slot size" :
+	       h->slot_size != l->slot_size		       ? "bad slot size" :
+	       h->nslots % GROUP			       ? "slots not in whole groups" :
 	       need > (uint64_t)st->st_size		       ? "shorter than its slots" :
 	       h->pid != pid || h->start_time != start	       ? "names another process" :
 	       h->uid != st->st_uid			       ? "owner differs from its uid" :
@@ -101,90 +145,156 @@ static int check_header(const struct rdmapin_registry_header *h, const struct st
 	return *why ? -1 : 0;
 }
 
-/* Whether both of the slot's counts are @seq, even: no write was under way. */
-static bool slot_at_rest(const struct rdmapin_registry_slot *s, uint64_t seq)
+/* Slot @i's begin (or end) count in a copy of the counts. */
+static uint64_t count(const struct layout *l, const unsigned char *copy, uint32_t i, bool end)
 {
-	return s->seq_begin == seq && s->seq_end == seq && !(seq & 1);
+	uint64_t seq;
+
+	memcpy(&seq, copy + (size_t)i * l->seq_size + (end ? l->seq_size - sizeof(seq) : 0),
+	       sizeof(seq));
+	return seq;
 }
 
-/*
- * Slots [first, first + n) read three times, into @a, @b, then @a again;
- * @b's copy of a slot is whole where its counts are those of the first copy
- * and the third, even. One pread's copy does not load a slot front to back
- * (rep movsb on an AMD EPYC loads its cache lines in any order), so a copy
- * whose counts agree can hold fields of the writes before and after them;
- * and two such copies can agree when a write puts back what the one before
- * replaced (X, Y, X): the first tears at the end of a write, the second at
- * the start of the next. Separate preads are ordered: each load of the middle
- * copy came after the first copy saw the write that set the count end
- * (seq_begin is its last store) and before the third saw the next begin
- * (seq_end is its first). A slot caught mid-update is read again.
- */
-static int read_chunk(int fd, uint32_t first, uint32_t n, struct rdmapin_registry_slot *a,
-		      struct rdmapin_registry_slot *b, bool *whole)
+/* Whether slot @i's counts are the same, even, before its copy and after: no write was under way. */
+static bool at_rest(const struct scan *s, uint32_t i)
 {
-	off_t off = sizeof(struct rdmapin_registry_header) + (off_t)first * sizeof(*a);
-	ssize_t len = (ssize_t)n * sizeof(*a);
-	uint64_t seq[SLOT_CHUNK];
-	uint32_t i;
+	uint64_t seq = count(s->l, s->c->before, i, false);
 
-	if (pread(fd, a, len, off) != len)
-		return -1;
-	for (i = 0; i < n; i++)
-		seq[i] = a[i].seq_begin;
-	if (pread(fd, b, len, off) != len || pread(fd, a, len, off) != len)
-		return -1;
-	for (i = 0; i < n; i++)
-		whole[i] = slot_at_rest(&b[i], seq[i]) && slot_at_rest(&a[i], seq[i]);
+	return !(seq & 1) && count(s->l, s->c->before, i, true) == seq &&
+	       count(s->l, s->c->after, i, false) == seq && count(s->l, s->c->after, i, true) == seq;
+}
+
+static const unsigned char *slot_copy(const struct scan *s, uint32_t i)
+{
+	return s->c->slots + (size_t)i * s->l->slot_size;
+}
+
+static uint32_t slot_state(const struct scan *s, uint32_t i)
+{
+	uint32_t state;
+
+	memcpy(&state, slot_copy(s, i) + s->l->head_off + offsetof(struct rdmapin_registry_pin, state),
+	       sizeof(state));
+	return state;
+}
+
+static bool listed(uint32_t state)
+{
+	return state == RDMAPIN_PIN_ACTIVE || state == RDMAPIN_PIN_REVOKED;
+}
+
+/* The length of slot @i's path in its copy, as far as a path may be long. */
+static size_t path_len(const struct scan *s, uint32_t i)
+{
+	const unsigned char *slot = slot_copy(s, i);
+	uint32_t len;
+
+	if (!s->l->path_len)
+		return strnlen((const char *)slot + s->l->path_off, s->l->path_size - 1);
+	memcpy(&len, slot + offsetof(struct rdmapin_registry_slot, path_len), sizeof(len));
+	return len < RDMAPIN_REGISTRY_PATH_SIZE ? len : RDMAPIN_REGISTRY_PATH_SIZE - 1;
+}
+
+/* Whether slot @i's path is in its path cell, not in the slot. */
+static bool in_cell(const struct scan *s, size_t len)
+{
+	return s->l->path_len && len >= s->l->path_size;
+}
+
+/* The path cells that listed slots [k, k + n) of the copy use. */
+static int read_cells(const struct scan *s, int fd, off_t group, uint32_t k, uint32_t n)
+{
+	uint32_t i;
+	size_t len;
+
+	for (i = k; i < k + n; i++) {
+		len = path_len(s, i);
+		if (listed(slot_state(s, i)) && in_cell(s, len) &&
+		    pread(fd, s->c->cells[i], len,
+			  group + s->l->cell_off + (off_t)i * RDMAPIN_REGISTRY_PATH_SIZE) != (ssize_t)len)
+			return -1;
+	}
 	return 0;
 }
 
-static int reread_slot(int fd, uint32_t i, struct rdmapin_registry_slot *a,
-		       struct rdmapin_registry_slot *b)
+/*
+ * Slots [k, k + n) of group @g: their counts, the slots, their path cells,
+ * the counts again, each a pread of its own; a slot's copy is whole where
+ * its counts are the same, even, in both copies of them. One pread's copy
+ * does not load front to back (rep movsb on an AMD EPYC loads its cache
+ * lines in any order), so a copy holding counts that agree can hold fields
+ * of the writes before and after them. Separate preads are ordered: each
+ * load of the slot's copy came after the first copy of the counts saw the
+ * write that set begin (its last store) and before the second saw the next
+ * write's end (its first). A slot caught mid-update is read again.
+ */
+static int read_group(const struct scan *s, int fd, uint32_t g, uint32_t k, uint32_t n, bool *whole)
 {
-	bool whole = false;
-	int tries;
+	const struct layout *l = s->l;
+	off_t group = s->h.header_size + (off_t)g * l->group_size;
+	off_t seq_at = group + l->seq_off + (off_t)k * l->seq_size;
+	size_t seqs = (size_t)n * l->seq_size, slots = (size_t)n * l->slot_size;
+	unsigned char *before = s->c->before + (size_t)k * l->seq_size;
+	uint32_t i;
 
-	for (tries = 0; tries < SLOT_READ_TRIES && !whole; tries++)
-		if (read_chunk(fd, i, 1, a, b, &whole))
-			return -1;
-	return whole ? 0 : -1;
+	if (pread(fd, before, seqs, seq_at) != (ssize_t)seqs ||
+	    pread(fd, s->c->slots + (size_t)k * l->slot_size, slots,
+		  group + l->slot_off + (off_t)k * l->slot_size) != (ssize_t)slots ||
+	    read_cells(s, fd, group, k, n) ||
+	    pread(fd, s->c->after + (size_t)k * l->seq_size, seqs, seq_at) != (ssize_t)seqs)
+		return -1;
+	for (i = k; i < k + n; i++)
+		whole[i] = at_rest(s, i);
+	return 0;
 }
 
-/* The slot is our copy, read whole: its strings end where the reader says. */
-static void emit(const struct scan *s, struct rdmapin_pin_record *r,
-		 struct rdmapin_registry_slot *slot)
+static int reread_slot(const struct scan *s, int fd, uint32_t g, uint32_t k, bool *whole)
 {
-	if (slot->state != RDMAPIN_PIN_ACTIVE && slot->state != RDMAPIN_PIN_REVOKED)
+	int tries;
+
+	for (tries = 0; tries < SLOT_READ_TRIES && !whole[k]; tries++)
+		if (read_group(s, fd, g, k, 1, whole))
+			return -1;
+	return whole[k] ? 0 : -1;
+}
+
+/* Slot @i's copy, read whole, as a pin whose strings end where the reader says. */
+static void emit(struct scan *s, struct rdmapin_pin_record *r, uint32_t i)
+{
+	struct rdmapin_registry_pin *p = &s->pin;
+	size_t len = path_len(s, i);
+
+	if (!listed(slot_state(s, i)))
 		return;
-	slot->path[sizeof(slot->path) - 1] = '\0';
-	slot->device[sizeof(slot->device) - 1] = '\0';
-	r->slot = slot;
+	memcpy(p, slot_copy(s, i) + s->l->head_off, RDMAPIN_REGISTRY_PIN_HEAD);
+	memcpy(p->path, in_cell(s, len) ? s->c->cells[i] :
+		       (const char *)slot_copy(s, i) + s->l->path_off, len);
+	p->path[len] = '\0';
+	p->device[sizeof(p->device) - 1] = '\0';
+	r->pin = p;
 	s->fn(r, s->ctx);
 }
 
 /* Lists the live slots; a slot that never reads back whole is counted, not listed. */
-static void scan_slots(const struct scan *s, int fd, const char *where)
+static void scan_slots(struct scan *s, int fd, const char *where)
 {
-	const struct rdmapin_registry_header *h = &s->a->h;
-	struct rdmapin_pin_record r = { .pid = h->pid, .uid = h->uid, .start_time = h->start_time };
-	struct rdmapin_registry_slot *a = s->a->s, *b = s->b;
-	bool whole[SLOT_CHUNK];
-	uint32_t first, n, i, bad = 0;
+	struct rdmapin_pin_record r = { .pid = s->h.pid, .uid = s->h.uid,
+					.start_time = s->h.start_time };
+	uint32_t g, i, bad = 0, groups = s->h.nslots / GROUP;
+	bool whole[GROUP];
 
-	memcpy(r.comm, h->comm, sizeof(r.comm));
+	memcpy(r.comm, s->h.comm, sizeof(r.comm));
 	r.comm[sizeof(r.comm) - 1] = '\0';
-	for (first = 0; first < h->nslots; first += n) {
-		n = h->nslots - first < SLOT_CHUNK ? h->nslots - first : SLOT_CHUNK;
-		if (read_chunk(fd, first, n, a, b, whole)) {
-			bad += h->nslots - first;
+	for (g = 0; g < groups; g++) {
+		if (read_group(s, fd, g, 0, GROUP, whole)) {
+			bad += (groups - g) * GROUP;
 			break;
 		}
-		for (i = 0; i < n; i++) {
-			if (!whole[i] && reread_slot(fd, first + i, &a[i], &b[i]))
-				bad++;
+		for (i = 0; i < GROUP; i++) {
+			if (whole[i] || !reread_slot(s, fd, g, i, whole))
+				emit(s, &r, i);
 			else
-				emit(s, &r, &b[i]);
+				bad++;
 		}
 	}
 	if (bad)
@@ -196,10 +306,10 @@ static void scan_slots(const struct scan *s, int fd, const char *where)
  * pid now names another process) is removed, whatever is in it; a live one
  * is believed only if well-formed.
  */
-static void scan_record(const struct scan *s, int dir, uid_t dir_uid, const char *user,
+static void scan_record(struct scan *s, int dir, uid_t dir_uid, const char *user,
 			const char *name)
 {
-	const struct rdmapin_registry_header *h = &s->a->h;
+	const struct rdmapin_registry_header *h = &s->h;
 	unsigned long long start;
 	char where[2 * NAME_MAX + 2];
 	const char *why;
@@ -220,11 +330,12 @@ static void scan_record(const struct scan *s, int dir, uid_t dir_uid, const char
 		warn(s, "skipping %s: not a regular record file", where);
 	} else if (!record_locked(fd) || rdmapin_proc_start_time(pid) != start) {
 		unlinkat(dir, name, 0);	/* if we may */
-	} else if (pread(fd, &s->a->h, sizeof(*h), 0) != sizeof(*h)) {
+	} else if (pread(fd, &s->h, sizeof(*h), 0) != sizeof(*h)) {
 		warn(s, "skipping %s: shorter than a record header", where);
 	} else if (check_header(h, &st, dir_uid, proc_uid, pid, start, &why)) {
 		warn(s, "skipping %s: %s", where, why);
 	} else {
+		s->l = &layouts[h->version];
 		scan_slots(s, fd, where);
 	}
 	close(fd);
@@ -288,7 +399,7 @@ fail:
 }
 
 /* uid-UID must be UID's: records in another's directory cannot be UID's. */
-static void scan_user_dir(const struct scan *s, int top, const char *name)
+static void scan_user_dir(struct scan *s, int top, const char *name)
 {
 	struct record_name *names;
 	struct dirent *e;
@@ -333,9 +444,8 @@ int rdmapin_registry_scan(const char *dir, rdmapin_pin_fn fn, rdmapin_warn_fn wa
 	int ret = -1;
 	DIR *d;
 
-	s.a = malloc(sizeof(*s.a));
-	s.b = malloc(sizeof(s.a->s));
-	if (!s.a || !s.b) {
+	s.c = malloc(sizeof(*s.c));
+	if (!s.c) {
 		errno = ENOMEM;
 	} else if ((d = opendir(dir))) {
 		while ((e = readdir(d)))
@@ -344,7 +454,6 @@ int rdmapin_registry_scan(const char *dir, rdmapin_pin_fn fn, rdmapin_warn_fn wa
 		closedir(d);
 		ret = 0;
 	}
-	free(s.a);
-	free(s.b);
+	free(s.c);
 	return ret;
 }

@@ -13,8 +13,8 @@ struct rdmapin_pin_record {
 	uid_t uid;
 	uint64_t start_time;
 	char comm[16];
-	/* Its path and device end in a NUL; seq fields are meaningless here. Valid during the call. */
-	const struct rdmapin_registry_slot *slot;
+	/* Its path and device end in a NUL. Valid during the call. */
+	const struct rdmapin_registry_pin *pin;
 };
 
 /*

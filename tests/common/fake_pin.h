@@ -16,7 +16,7 @@
  * An active ODP pin of len bytes of an fsdax file at path, on device "fake0",
  * under rxe's ODP quirk.
  */
-static inline void fake_pin_init(struct rdmapin_registry_slot *v, const char *path, uint64_t len,
+static inline void fake_pin_init(struct rdmapin_registry_pin *v, const char *path, uint64_t len,
 				 uint32_t lkey)
 {
 	memset(v, 0, sizeof(*v));

@@ -3,9 +3,11 @@
  * libFuzzer target for the pin registry reader (pinls reads files that other
  * users write): each input becomes a live record file of this process, which
  * rdmapin_registry_scan() must skip or list without crashing. An input whose
- * first byte is 'V' gets a valid header in front, so the slots get fuzzed too;
- * otherwise only the identity fields no fuzzer can guess are filled in.
- * seeds/one-active-slot is 'V' and one active slot with path "/x/y".
+ * first byte is 'V' (or '1') gets a valid header of the current version (or
+ * of version 1) in front and its file the size of one group, so the counts
+ * and slots get fuzzed too; otherwise only the identity fields no fuzzer can
+ * guess are filled in. seeds/one-active-slot is 'V', counts at rest and one
+ * active slot with path "/x/y"; seeds/long-path's path is in its path cell.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -42,7 +44,7 @@ static void setup(void)
 
 static int count(const struct rdmapin_pin_record *rec, void *ctx)
 {
-	(*(size_t *)ctx) += strlen(rec->slot->path) + strlen(rec->comm);
+	(*(size_t *)ctx) += strlen(rec->pin->path) + strlen(rec->comm);
 	return 0;
 }
 
@@ -53,13 +55,17 @@ static void ignore(const char *msg, void *ctx)
 static void write_record(int fd, const uint8_t *data, size_t size)
 {
 	struct rdmapin_registry_header h = { 0 };
+	off_t group = 0;
 
-	if (size && data[0] == 'V') {
+	if (size && (data[0] == 'V' || data[0] == '1')) {
 		h.magic = RDMAPIN_REGISTRY_MAGIC;
-		h.version = RDMAPIN_REGISTRY_VERSION;
+		h.version = data[0] == 'V' ? RDMAPIN_REGISTRY_VERSION : 1;
 		h.header_size = sizeof(h);
-		h.slot_size = sizeof(struct rdmapin_registry_slot);
-		h.nslots = (size - 1) / sizeof(struct rdmapin_registry_slot);
+		h.slot_size = data[0] == 'V' ? sizeof(struct rdmapin_registry_slot) :
+					       sizeof(struct rdmapin_registry_slot_v1);
+		h.nslots = RDMAPIN_REGISTRY_GROUP;
+		group = data[0] == 'V' ? sizeof(struct rdmapin_registry_group) :
+					 RDMAPIN_REGISTRY_GROUP * h.slot_size;
 		data++, size--;
 	} else if (size >= sizeof(h)) {
 		memcpy(&h, data, sizeof(h));
@@ -68,7 +74,8 @@ static void write_record(int fd, const uint8_t *data, size_t size)
 	h.pid = getpid();
 	h.uid = geteuid();
 	h.start_time = rdmapin_proc_start_time(getpid());
-	if (write(fd, &h, sizeof(h)) != sizeof(h) || write(fd, data, size) != (ssize_t)size)
+	if (write(fd, &h, sizeof(h)) != sizeof(h) || write(fd, data, size) != (ssize_t)size ||
+	    (group && ftruncate(fd, sizeof(h) + (size > (size_t)group ? size : group))))
 		abort();
 }
 

@@ -32,7 +32,7 @@ static const char *const paths[] = {
 };
 
 /* Pins that differ in every field a column prints. */
-static void pin(struct rdmapin_registry_slot *v, unsigned int i)
+static void pin(struct rdmapin_registry_pin *v, unsigned int i)
 {
 	fake_pin_init(v, paths[i % ARRAY_SIZE(paths)], (4096ULL << i) + i * 512, 0x100 + i);
 	v->rkey = 0xabc000 + i;
@@ -56,7 +56,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/pinls_fixture-XXXXXX", pid[16];
-	struct rdmapin_registry_slot v;
+	struct rdmapin_registry_pin v;
 	int status = -1;
 	unsigned int i;
 	pid_t child;

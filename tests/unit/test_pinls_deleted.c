@@ -30,7 +30,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 /* Maps file i of dir at page i of area, and publishes a pin of it. */
 static int map_and_pin(const char *dir, char *area, long page, int i)
 {
-	struct rdmapin_registry_slot v;
+	struct rdmapin_registry_pin v;
 	char path[128];
 	struct stat st;
 	int fd, ret = -1;

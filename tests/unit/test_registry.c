@@ -2,12 +2,13 @@
 /*
  * The pin registry's file format and its rules, natively: what a writer
  * publishes a reader lists field by field; a reader never sees a slot
- * mid-update (a writer thread rewrites one while the reader scans, and
- * copies torn as the kernel's copy tears them are refused); a dead
+ * mid-update (a writer thread rewrites one while the reader scans, its path
+ * now in the slot, now in its path cell, and copies torn as the kernel's
+ * copy tears them are refused); a record of version 1 is listed; a dead
  * process's record is not listed and is removed; a per-user directory that
  * is not private makes the writer publish nothing; a record that a user
  * forged for root's process is neither listed nor printed by pinls -t. The
- * writer takes slot values, so no MR is needed here (guest tests publish
+ * writer takes pin values, so no MR is needed here (guest tests publish
  * real ones).
  */
 #define _GNU_SOURCE
@@ -39,18 +40,22 @@ struct seen {
 	bool fields_ok;
 };
 
+/* Too long for a slot: it goes to the slot's path cell. */
+static char long_path[300];
+
 static int collect(const struct rdmapin_pin_record *r, void *arg)
 {
+	const struct rdmapin_registry_pin *p = r->pin;
 	struct seen *s = arg;
-	bool a = !strcmp(r->slot->path, "/a") && r->slot->length == 1;
-	bool b = !strcmp(r->slot->path, "/bb") && r->slot->length == 2;
+	bool a = !strcmp(p->path, "/a") && p->length == 1;
+	bool b = !strcmp(p->path, long_path) && p->length == 2;
 
 	s->n++;
-	s->lkeys |= r->slot->lkey;
-	s->torn += r->slot->lkey == 4 && !a && !b;
-	s->fields_ok &= r->pid == getpid() && r->uid == geteuid() && !strcmp(r->slot->device, "fake0") &&
-			r->slot->backing == RDMAPIN_BACKING_FSDAX && r->slot->mode == RDMAPIN_MODE_ODP &&
-			r->slot->quirks == RDMAPIN_QUIRK_RXE_ODP_OFFSET && r->comm[0];
+	s->lkeys |= p->lkey;
+	s->torn += p->lkey == 4 && !a && !b;
+	s->fields_ok &= r->pid == getpid() && r->uid == geteuid() && !strcmp(p->device, "fake0") &&
+			p->backing == RDMAPIN_BACKING_FSDAX && p->mode == RDMAPIN_MODE_ODP &&
+			p->quirks == RDMAPIN_QUIRK_RXE_ODP_OFFSET && r->comm[0];
 	return 0;
 }
 
@@ -62,9 +67,9 @@ static struct seen scan(const char *dir)
 	return s;
 }
 
-static struct rdmapin_registry_slot pin(const char *path, uint64_t len, uint32_t lkey)
+static struct rdmapin_registry_pin pin(const char *path, uint64_t len, uint32_t lkey)
 {
-	struct rdmapin_registry_slot v;
+	struct rdmapin_registry_pin v;
 
 	fake_pin_init(&v, path, len, lkey);
 	return v;
@@ -74,27 +79,30 @@ static atomic_bool stop;
 
 /*
  * pread as the kernel's copy can make it: the reader's preads (linked with
- * --wrap=pread) that cover the slot at @off get the scripted copies of it in
- * turn, the file's own after them.
+ * --wrap=pread) that cover a scripted range get its scripted copies in turn,
+ * the file's own after them.
  */
 ssize_t __real_pread(int fd, void *buf, size_t len, off_t off);
 ssize_t __wrap_pread(int fd, void *buf, size_t len, off_t off);
 
-static struct {
+static struct script {
 	off_t off;
-	const struct rdmapin_registry_slot *copies;
+	size_t size;
+	const char *copies;
 	int ncopies;
-} script;
+} script[2];
 
 ssize_t __wrap_pread(int fd, void *buf, size_t len, off_t off)
 {
-	const size_t size = sizeof(*script.copies);
 	ssize_t got = __real_pread(fd, buf, len, off);
+	struct script *c;
 
-	if (script.ncopies && got > 0 && off <= script.off &&
-	    script.off + (off_t)size <= off + got) {
-		memcpy((char *)buf + (script.off - off), script.copies++, size);
-		script.ncopies--;
+	for (c = script; c < script + 2; c++) {
+		if (c->ncopies && got > 0 && off <= c->off && c->off + (off_t)c->size <= off + got) {
+			memcpy((char *)buf + (c->off - off), c->copies, c->size);
+			c->copies += c->size;
+			c->ncopies--;
+		}
 	}
 	return got;
 }
@@ -107,7 +115,7 @@ ssize_t __wrap_pread(int fd, void *buf, size_t len, off_t off)
 static void *rewriter(void *arg)
 {
 	const uint32_t *slot = arg;
-	struct rdmapin_registry_slot v[] = { pin("/a", 1, 4), pin("/bb", 2, 4) };
+	struct rdmapin_registry_pin v[] = { pin("/a", 1, 4), pin(long_path, 2, 4) };
 	unsigned long i;
 
 	for (i = 0; !atomic_load(&stop); i++) {
@@ -144,44 +152,53 @@ static void check_consistent_reads(const char *dir, uint32_t slot)
 	      all.n, all.torn);
 }
 
-/* Our record's slot, as the writer published it. */
-static struct rdmapin_registry_slot *published(uint32_t slot)
+/* The group of our record's @slot, as the writer published it. */
+static struct rdmapin_registry_group *published(uint32_t slot)
 {
-	return (struct rdmapin_registry_slot *)(rdmapin_lib.registry.hdr + 1) + slot - 1;
+	return (struct rdmapin_registry_group *)(rdmapin_lib.registry.hdr + 1) +
+	       (slot - 1) / RDMAPIN_REGISTRY_GROUP;
+}
+
+static off_t offset_in_record(const void *p)
+{
+	return (const char *)p - (const char *)rdmapin_lib.registry.hdr;
 }
 
 /*
  * One pread's copy loads a slot's cache lines in any order (rep movsb did on
  * an AMD EPYC: 894 of 6.96M copies whose counts agreed and were even held
- * fields of two writes). Two copies can tear alike when the writes go X, Y,
- * X: the first loads the path before the write that made X ended (Y's path,
- * X's length), the second loads it after the next write, to Y, began (Y's
- * path again), and both load the counts in between. The writes are real
- * (X@c, Y@c + 2); the copies are what the kernel gave the stress test.
+ * fields of two writes). The counts are copied before the slot and after it:
+ * a copy of X's length and Y's path, made between a write to X (counts c)
+ * and one to Y (c + 2), is not believed. The writes are real; the copies are
+ * what the kernel can give.
  */
 static void check_torn_copies(const char *dir, uint32_t slot)
 {
-	struct rdmapin_registry_slot x = pin("/a", 1, 4), y = pin("/bb", 2, 4), copies[3];
+	struct rdmapin_registry_pin x = pin("/a", 1, 4), y = pin(long_path, 2, 4);
+	uint32_t k = (slot - 1) % RDMAPIN_REGISTRY_GROUP;
+	struct rdmapin_registry_group *g = published(slot);
+	struct rdmapin_registry_seq counts[2];
+	struct rdmapin_registry_slot torn;
 	struct seen s;
 	int taken;
 
 	rdmapin_registry_update(slot, &y);
+	torn = g->slot[k];
 	rdmapin_registry_update(slot, &x);
-	copies[0] = *published(slot);
-	memcpy(copies[0].path, y.path, sizeof(y.path));
-	copies[1] = copies[0];
-	copies[2] = copies[0];
-	copies[2].seq_begin = copies[2].seq_end = copies[0].seq_begin + 1;
+	memcpy(torn.head, g->slot[k].head, sizeof(torn.head));
+	counts[0] = g->seq[k];
+	counts[1].begin = counts[1].end = counts[0].begin + 2;
 	rdmapin_registry_update(slot, &y);
-	script.off = (char *)published(slot) - (char *)rdmapin_lib.registry.hdr;
-	script.copies = copies;
-	script.ncopies = 3;
+	script[0] = (struct script){ offset_in_record(&g->seq[k]), sizeof(counts[0]),
+				     (const char *)counts, 2 };
+	script[1] = (struct script){ offset_in_record(&g->slot[k]), sizeof(torn),
+				     (const char *)&torn, 1 };
 	s = scan(dir);
-	taken = 3 - script.ncopies;
-	script.ncopies = 0;
-	check(taken >= 2 && s.torn == 0 && s.n == 2 && (s.lkeys & 4),
-	      "two copies of a slot torn alike between two writes are not believed "
-	      "(%d of them read, %d records, %d torn)", taken, s.n, s.torn);
+	taken = 3 - script[0].ncopies - script[1].ncopies;
+	memset(script, 0, sizeof(script));
+	check(taken == 3 && s.torn == 0 && s.n == 2 && (s.lkeys & 4),
+	      "a slot copied between two writes is not believed (%d scripted copies read, "
+	      "%d records, %d torn)", taken, s.n, s.torn);
 }
 
 static int count_files(const char *dir)
@@ -203,7 +220,7 @@ static int count_files(const char *dir)
 /* A child publishes a pin and dies without cleaning up, as a crash would. */
 static void check_dead_process(const char *dir)
 {
-	struct rdmapin_registry_slot v = pin("/dead", 1, 8);
+	struct rdmapin_registry_pin v = pin("/dead", 1, 8);
 	int before = count_files(dir), after;
 	struct seen s;
 	pid_t pid;
@@ -224,7 +241,7 @@ static void check_dead_process(const char *dir)
 /* Someone else's (or a non-private) uid directory: publish nothing there. */
 static void check_foreign_user_dir(const char *dir)
 {
-	struct rdmapin_registry_slot v = pin("/x", 1, 16);
+	struct rdmapin_registry_pin v = pin("/x", 1, 16);
 	char top[PATH_MAX], user[PATH_MAX + 32];
 	int status = -1;
 	pid_t pid;
@@ -248,38 +265,110 @@ static void check_foreign_user_dir(const char *dir)
 
 #define NOBODY 65534
 
-/* As nobody: a record named after root's process @pid, locked as a live one's. */
-static int forge(const char *dir, pid_t pid)
+/*
+ * A record of @version (1 or the current one) for @pid, holding the short
+ * pin @v in its first slot as its writer would and locked as a live one's:
+ * its fd, which keeps the lock, or -1.
+ */
+static int write_record(const char *dir, uid_t uid, pid_t pid, uint32_t version,
+			const struct rdmapin_registry_pin *v)
 {
-	struct {
-		struct rdmapin_registry_header h;
-		struct rdmapin_registry_slot slot;
-	} rec = {
-		.h = {
-			.magic = RDMAPIN_REGISTRY_MAGIC,
-			.version = RDMAPIN_REGISTRY_VERSION,
-			.header_size = sizeof(rec.h),
-			.slot_size = sizeof(rec.slot),
-			.nslots = 1,
-			.pid = pid,
-			.uid = NOBODY,
-			.start_time = rdmapin_proc_start_time(pid),
-			.comm = "forged",
-		},
+	static union {
+		struct rdmapin_registry_group g;
+		struct rdmapin_registry_slot_v1 v1[RDMAPIN_REGISTRY_GROUP];
+	} group;
+	struct rdmapin_registry_header h = {
+		.magic = RDMAPIN_REGISTRY_MAGIC,
+		.version = version,
+		.header_size = sizeof(h),
+		.slot_size = version == 1 ? sizeof(group.v1[0]) : sizeof(group.g.slot[0]),
+		.nslots = RDMAPIN_REGISTRY_GROUP,
+		.pid = pid,
+		.uid = uid,
+		.start_time = rdmapin_proc_start_time(pid),
+		.comm = "written",
 	};
+	ssize_t len = version == 1 ? sizeof(group.v1) : sizeof(group.g);
 	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	char path[PATH_MAX + 64];
 	int fd;
 
-	fake_pin_init(&rec.slot, "/forged", 1, 32);
+	memset(&group, 0, sizeof(group));
+	if (version == 1) {
+		memcpy(group.v1[0].head, v, sizeof(group.v1[0].head));
+		snprintf(group.v1[0].path, sizeof(group.v1[0].path), "%s", v->path);
+	} else {
+		memcpy(group.g.slot[0].head, v, sizeof(group.g.slot[0].head));
+		group.g.slot[0].path_len = strlen(v->path);
+		snprintf(group.g.slot[0].path, sizeof(group.g.slot[0].path), "%s", v->path);
+	}
+	snprintf(path, sizeof(path), "%s/uid-%u/%d-%llu", dir, uid, pid,
+		 (unsigned long long)h.start_time);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0 && (write(fd, &h, sizeof(h)) != sizeof(h) || write(fd, &group, len) != len ||
+			fcntl(fd, F_OFD_SETLK, &lk))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* As nobody: a record named after root's process @pid. */
+static int forge(const char *dir, pid_t pid)
+{
+	struct rdmapin_registry_pin v = pin("/forged", 1, 32);
+	char path[PATH_MAX + 64];
+
 	snprintf(path, sizeof(path), "%s/uid-%u", dir, NOBODY);
 	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY) || mkdir(path, 0700))
 		return -1;
-	snprintf(path, sizeof(path), "%s/uid-%u/%d-%llu", dir, NOBODY, pid,
-		 (unsigned long long)rec.h.start_time);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	return fd >= 0 && write(fd, &rec, sizeof(rec)) == sizeof(rec) &&
-	       !fcntl(fd, F_OFD_SETLK, &lk) ? 0 : -1;
+	return write_record(dir, NOBODY, pid, RDMAPIN_REGISTRY_VERSION, &v) < 0 ? -1 : 0;
+}
+
+struct v1_seen {
+	pid_t pid;
+	bool listed;
+};
+
+static int find_v1(const struct rdmapin_pin_record *r, void *arg)
+{
+	struct v1_seen *s = arg;
+
+	s->listed |= r->pid == s->pid && r->pin->lkey == 64 && !strcmp(r->pin->path, "/v1") &&
+		     r->pin->length == 3 && !strcmp(r->pin->device, "fake0") &&
+		     !strcmp(r->comm, "written");
+	return 0;
+}
+
+/*
+ * A process keeps the library it started with across an upgrade: a record
+ * it writes in version 1 is listed, field by field.
+ */
+static void check_version_1(const char *dir)
+{
+	struct rdmapin_registry_pin v = pin("/v1", 3, 64);
+	struct v1_seen s = { 0 };
+	int ready[2], hold[2], ok = -1;
+
+	if (pipe(ready) || pipe(hold))
+		return;
+	s.pid = fork();
+	if (s.pid == 0) {
+		close(hold[1]);
+		ok = write_record(dir, geteuid(), getpid(), 1, &v) < 0;
+		write(ready[1], &ok, sizeof(ok));
+		read(hold[0], &ok, 1);
+		_exit(0);
+	}
+	if (read(ready[0], &ok, sizeof(ok)) == sizeof(ok) && !ok)
+		rdmapin_registry_scan(dir, find_v1, NULL, &s);
+	check(!ok && s.listed, "a version 1 record's pin is listed with its fields");
+	close(hold[1]);
+	waitpid(s.pid, NULL, 0);
+	scan(dir);	/* which removes its record, now stale */
+	close(hold[0]);
+	close(ready[0]);
+	close(ready[1]);
 }
 
 /* The reader's warnings; its callbacks share one context, collect()'s. */
@@ -357,10 +446,14 @@ static void check_spoofed_record(const char *dir)
 int main(void)
 {
 	char dir[] = "/tmp/rdmapin-registry-XXXXXX", cmd[64];
-	struct rdmapin_registry_slot va = pin("/a", 1, 4), vb = pin("/b", 4096, 2);
+	struct rdmapin_registry_pin va, vb;
 	uint32_t a, b;
 	struct seen s;
 
+	memset(long_path, 'b', sizeof(long_path) - 1);
+	long_path[0] = '/';
+	va = pin("/a", 1, 4);
+	vb = pin(long_path, 4096, 2);
 	if (!mkdtemp(dir))
 		return 1;
 	setenv("RDMAPIN_RUNTIME_DIR", dir, 1);
@@ -375,6 +468,7 @@ int main(void)
 	rdmapin_registry_del(b);
 	s = scan(dir);
 	check(s.n == 1 && s.lkeys == 4, "a deleted pin is gone (%d left)", s.n);
+	check_version_1(dir);
 	check_dead_process(dir);
 	check_foreign_user_dir(dir);
 	check_spoofed_record(dir);

@@ -66,7 +66,7 @@ static const char *device_name(struct collect *c, const char *device)
 static int collect_pin(const struct rdmapin_pin_record *rec, void *ctx)
 {
 	struct collect *c = ctx;
-	const struct rdmapin_registry_slot *s = rec->slot;
+	const struct rdmapin_registry_pin *s = rec->pin;
 	struct pin *p;
 
 	if (rec->pid != c->pid || rec->start_time != c->start_time)

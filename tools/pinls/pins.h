@@ -12,7 +12,7 @@
 #include "registry_format.h"
 
 /* A path's bytes at most, with its NUL: what a registry slot holds, and unmanaged rows keep. */
-#define PIN_PATH_SIZE sizeof(((struct rdmapin_registry_slot *)0)->path)
+#define PIN_PATH_SIZE RDMAPIN_REGISTRY_PATH_SIZE
 
 /* The kernel cross-check of one pin; 0 means it agrees. */
 enum pin_check {
