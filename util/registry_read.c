@@ -109,8 +109,9 @@ static bool record_locked(int fd)
 }
 
 /*
- * The owner of /proc/PID: the process's effective uid (root, if it is not
- * dumpable); -1 if there is none. Read before the start time is compared,
+ * The owner of /proc/PID: the process's effective uid, dumpable or not (the
+ * kernel makes root own the files in it of a process that is not, but not
+ * the directory); -1 if there is none. Read before the start time is compared,
  * so that a pid reused in between cannot lend its owner to a record of the
  * process before.
  */

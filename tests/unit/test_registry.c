@@ -6,12 +6,13 @@
  * now in the slot, now in its path cell, and copies torn as the kernel's
  * copy tears them are refused); a record of version 1 is listed; a dead
  * process's record is not listed and is removed; a per-user directory that
- * is not private makes the writer publish nothing; a record that a user
- * forged for root's process is neither listed nor printed by pinls -t. The
- * writer takes pin values, so no MR is needed here (guest tests publish
- * real ones).
+ * is not private makes the writer publish nothing; a process that is not
+ * dumpable is listed all the same; a record that a user forged for root's
+ * process is neither listed nor printed by pinls -t. The writer takes pin
+ * values, so no MR is needed here (guest tests publish real ones).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -320,7 +322,8 @@ static int forge(const char *dir, pid_t pid)
 	char path[PATH_MAX + 64];
 
 	snprintf(path, sizeof(path), "%s/uid-%u", dir, NOBODY);
-	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY) || mkdir(path, 0700))
+	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY) ||
+	    (mkdir(path, 0700) && errno != EEXIST))
 		return -1;
 	return write_record(dir, NOBODY, pid, RDMAPIN_REGISTRY_VERSION, &v) < 0 ? -1 : 0;
 }
@@ -443,6 +446,49 @@ static void check_spoofed_record(const char *dir)
 	chmod(dir, 0700);
 }
 
+static int find_nobody(const struct rdmapin_pin_record *r, void *arg)
+{
+	*(bool *)arg |= r->uid == NOBODY && r->pin->lkey == 128;
+	return 0;
+}
+
+/*
+ * A process that is not dumpable (nobody, after setuid) still owns
+ * /proc/PID, though root owns /proc/PID/stat: its record is listed.
+ */
+static void check_not_dumpable(const char *dir)
+{
+	struct rdmapin_registry_pin v = pin("/nd", 1, 128);
+	int ready[2], hold[2], ok = -1;
+	bool listed = false;
+	pid_t pid;
+
+	if (pipe(ready) || pipe(hold) || chmod(dir, 01777))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		close(hold[1]);
+		ok = setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY) ||
+		     prctl(PR_GET_DUMPABLE) != 0;
+		if (!ok) {
+			rdmapin_registry_open();
+			ok = !rdmapin_registry_add(&v);
+		}
+		write(ready[1], &ok, sizeof(ok));
+		read(hold[0], &ok, 1);
+		_exit(0);
+	}
+	if (read(ready[0], &ok, sizeof(ok)) == sizeof(ok) && !ok)
+		rdmapin_registry_scan(dir, find_nobody, NULL, &listed);
+	check(!ok && listed, "the record of a process that is not dumpable is listed");
+	close(hold[1]);
+	waitpid(pid, NULL, 0);
+	close(hold[0]);
+	close(ready[0]);
+	close(ready[1]);
+	chmod(dir, 0700);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/rdmapin-registry-XXXXXX", cmd[64];
@@ -471,6 +517,7 @@ int main(void)
 	check_version_1(dir);
 	check_dead_process(dir);
 	check_foreign_user_dir(dir);
+	check_not_dumpable(dir);
 	check_spoofed_record(dir);
 	rdmapin_registry_del(a);
 	rdmapin_registry_forget();
