@@ -4,11 +4,13 @@
  * publish PINS pins, then, side by side in one run, what reading them all
  * costs (rdmapin_registry_scan() alone, and pinls end to end), and what one
  * writer operation costs next to steps every registration takes anyway.
- * The pins are slot values, as in tests/unit/test_registry.c: the writer
- * takes nothing else.
+ * The pins are slot values, as in tests/unit/test_registry.c (the writer
+ * takes nothing else), over mappings of one sparse file, as a registration's
+ * range is: pinls reads each process's maps as far as them.
  *
- *	bench_pinls [--short] [-p PROCS] [-n PINS] [-x PINLS]...
- *	(default 1000 x 100; --short: 100 x 10, and fewer rounds; -x again: pinls
+ *	bench_pinls [--short] [-M] [-p PROCS] [-n PINS] [-x PINLS]...
+ *	(default 1000 x 100; --short: 100 x 10, and fewer rounds; -M: each pin
+ *	in a mapping of its own, not a process's all in one; -x again: pinls
  *	binaries timed in turn, e.g. one before a change and one after)
  */
 #define _GNU_SOURCE
@@ -24,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/netlink.h>
@@ -57,22 +61,56 @@ static void pin_init(struct rdmapin_registry_pin *v, uint32_t lkey)
 	fake_pin_init(v, path, REGION_SIZE, lkey);
 }
 
+/* The file whose mappings the publishers pin: its path, as /proc/PID/maps names it. */
+static char pinned_path[PATH_MAX];
+/* Each pin in a mapping of its own (-M), not all in one. */
+static bool mapping_per_pin;
+
+/*
+ * A publisher's pins: consecutive regions of the pinned file, in one mapping
+ * (an application maps a pool once and registers parts of it), or with -M
+ * in one each; pinls reads each process's maps as far as its last pin, to
+ * tell unlinked files.
+ */
+static bool map_pins(struct rdmapin_registry_pin *v, int fd, int npins)
+{
+	size_t len = mapping_per_pin ? REGION_SIZE : (size_t)npins * REGION_SIZE;
+	struct stat st;
+	char *addr = MAP_FAILED;
+	int i;
+
+	if (fstat(fd, &st))
+		return false;
+	for (i = 0; i < npins; i++) {
+		if (i == 0 || mapping_per_pin)
+			addr = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)i * REGION_SIZE);
+		if (addr == MAP_FAILED)
+			return false;
+		fake_pin_init(&v[i], pinned_path, REGION_SIZE, i + 1);
+		v[i].dev = st.st_dev;
+		v[i].ino = st.st_ino;
+		v[i].offset = (uint64_t)i * REGION_SIZE;
+		v[i].addr = (uintptr_t)addr + (mapping_per_pin ? 0 : v[i].offset);
+	}
+	return true;
+}
+
 /* Publishes npins pins, says on ready whether all made it, and waits to be killed. */
 static void __attribute__((noreturn)) publisher(int ready, pid_t parent, int npins)
 {
-	struct rdmapin_registry_pin v;
-	char ok = 1;
-	int i;
+	struct rdmapin_registry_pin *v = calloc(npins, sizeof(*v));
+	char ok;
+	int i, fd;
 
 	/* Should the parent die, nobody else would kill us. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
 		_exit(1);
+	fd = open(pinned_path, O_RDONLY | O_CLOEXEC);
+	ok = v && fd >= 0 && map_pins(v, fd, npins);
 	rdmapin_registry_open();
 	rdmapin_lock();
-	for (i = 0; i < npins; i++) {
-		pin_init(&v, i + 1);
-		ok &= rdmapin_registry_add(&v) != 0;
-	}
+	for (i = 0; i < npins && ok; i++)
+		ok = rdmapin_registry_add(&v[i]) != 0;
 	rdmapin_unlock();
 	if (write(ready, &ok, 1) != 1)
 		_exit(1);
@@ -402,6 +440,23 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 	return remove(path) && errno != ENOENT ? -1 : 0;
 }
 
+/* A sparse file of npins regions in dir, beside the registry's uid-* directories. */
+static int make_pinned(const char *dir, int npins)
+{
+	int fd;
+
+	snprintf(pinned_path, sizeof(pinned_path), "%s/pinned", dir);
+	fd = open(pinned_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)npins * REGION_SIZE)) {
+		perror("bench_pinls: the pinned file");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 static int positive(const char *arg)
 {
 	char *end;
@@ -423,9 +478,9 @@ int main(int argc, char **argv)
 	double t;
 	long pins;
 
-	while ((c = getopt_long(argc, argv, "p:n:x:", longopts, NULL)) != -1) {
-		if (c == 's') {
-			short_run = true;
+	while ((c = getopt_long(argc, argv, "p:n:x:M", longopts, NULL)) != -1) {
+		if (c == 's' || c == 'M') {
+			*(c == 's' ? &short_run : &mapping_per_pin) = true;
 			continue;
 		}
 		if (c == 'p' && (nprocs = positive(optarg)) > 0)
@@ -436,8 +491,8 @@ int main(int argc, char **argv)
 			bins.path[bins.n++] = optarg;
 			continue;
 		}
-		fprintf(stderr, "usage: %s [--short] [-p PROCS] [-n PINS] [-x PINLS]... (%d at most)\n",
-			argv[0], MAX_PINLS);
+		fprintf(stderr, "usage: %s [--short] [-M] [-p PROCS] [-n PINS] [-x PINLS]... "
+			"(%d at most)\n", argv[0], MAX_PINLS);
 		return 2;
 	}
 	if (!bins.n)
@@ -454,6 +509,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setenv("RDMAPIN_RUNTIME_DIR", dir, 1);
+	if (make_pinned(dir, npins))
+		goto out;
 
 	t = now_s();
 	if (fleet_start(&fl, nprocs, npins)) {
@@ -462,8 +519,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	t = now_s() - t;
-	printf("# %d processes x %d pins = %ld pins in %s, published in %.2f s\n", nprocs, npins,
-	       (long)nprocs * npins, dir, t);
+	printf("# %d processes x %d pins = %ld pins in %s, published in %.2f s; each process's "
+	       "in %s\n", nprocs, npins, (long)nprocs * npins, dir, t,
+	       mapping_per_pin ? "a mapping each" : "one mapping");
 	/* A first, untimed scan: later ones find the directory entries cached. */
 	time_scan(dir, &pins);
 	if (bench_read(dir, &bins, (long)nprocs * npins))

@@ -27,13 +27,16 @@ static uint64_t last_line_start(const char *text, size_t len, size_t *end)
 
 /*
  * /proc/@pid/maps in d->text, ending in a newline, as far as the first
- * mapping that starts above @last (the lines are in address order, and the
- * kernel formats only what a read asks for); false if unreadable.
+ * mapping that starts above @last; false if unreadable. The lines are in
+ * address order, and a read has the kernel format lines until it has the
+ * bytes asked for or a page: the first reads ask for less, as a process's
+ * pins tend to lie a few lines in, after its executable and heap and before
+ * its libraries.
  */
 static bool read_text(struct deleted_maps *d, pid_t pid, uint64_t last)
 {
+	size_t len = 0, end, ask = 1024;
 	char path[64];
-	size_t len = 0, end;
 	ssize_t n;
 	int fd;
 
@@ -41,11 +44,11 @@ static bool read_text(struct deleted_maps *d, pid_t pid, uint64_t last)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	/* Few reads of many pages: the kernel formats maps a read at a time. */
 	do {
 		while (d->text_cap - len < 4096 + 2)
 			d->text = xgrow(d->text, d->text_cap, &d->text_cap, 1);
-		n = read(fd, d->text + len, d->text_cap - len - 2);
+		n = read(fd, d->text + len, ask);
+		ask = ask < 4096 ? 2 * ask : 4096;
 		len += n > 0 ? n : 0;
 		if (n > 0 && last_line_start(d->text, len, &end) > last) {
 			len = end;
