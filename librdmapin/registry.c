@@ -131,11 +131,11 @@ static size_t record_len(uint32_t nslots)
 
 /*
  * Grows the record @r to @nslots, whole groups; the new slots go on the free
- * list, lowest first out, so the file stays dense. Path cells never written
- * stay holes. The first mapping comes from @fd; later
- * ones grow it by its path in our own directory, so that no fd of ours stays
- * in the application's table, where it could be closed and its number reused
- * by a file we would then truncate.
+ * list, lowest first out, so the file stays dense, and path cells never
+ * written stay holes. The first mapping comes from @fd; later ones grow it
+ * by its path in our own directory, so that no fd of ours stays in the
+ * application's table, where it could be closed and its number reused by a
+ * file we would then truncate.
  */
 static int map_record(struct rdmapin_registry_record *r, int fd, uint32_t nslots)
 {
