@@ -2,10 +2,11 @@
 /*
  * Registration at the floor (issue 13's goal table): rdmapin reg+dereg
  * against plain verbs, measured side by side in one run, for each kind of
- * memory, for the first and a later MR over one file (and under the first,
- * the floor that two bare round trips to another thread set); how that ratio
- * moves as the process grows (open fds, live MRs, mappings); and the system calls
- * one warm registration makes beyond ibv_reg_mr(), counted by strace.
+ * memory, for the first and a later MR over one file (under the first, the
+ * floor that two bare round trips to another thread set; under the later,
+ * on 7.x, the floor that one PROCMAP_QUERY sets); how that ratio moves as
+ * the process grows (open fds, live MRs, mappings); and the system calls one
+ * warm registration makes beyond ibv_reg_mr(), counted by strace.
  * Run inside a test guest: tests/vm/run-vm -- build/bench/bench_scale [--short]
  */
 #define _GNU_SOURCE
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -24,6 +26,7 @@
 #include <rdmapin/rdmapin.h>
 #include "bench.h"
 #include "guest.h"
+#include "procmap_query.h"
 #include "rdma_peer.h"
 
 #define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
@@ -44,14 +47,34 @@ struct region {
 };
 
 /*
- * How a round registers: plain verbs; rdmapin; or plain verbs with a round
+ * How a round registers: plain verbs; rdmapin; plain verbs with a round
  * trip to another thread before the registration and one after the
  * deregistration, which is what a first MR on a file costs at the least when
  * the lease is held by a thread of its own (the fd keeper, which keeps the
  * file where the application cannot close it) and released at the last
- * deregistration.
+ * deregistration; or plain verbs after one PROCMAP_QUERY of the range, which
+ * a later MR costs at the least on 7.x: the one system call that tells that
+ * the address still maps the file the library holds.
  */
-enum how { VERBS, RDMAPIN, VERBS_TRIPS };
+enum how { VERBS, RDMAPIN, VERBS_TRIPS, VERBS_QUERY };
+
+/* /proc/self/maps, for VERBS_QUERY. */
+static int maps_fd = -1;
+
+/* As the library asks: the covering or next mapping, and its name. */
+static int query(void *addr)
+{
+	char name[256];
+	struct procmap_query q = {
+		.size = sizeof(q),
+		.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA,
+		.query_addr = (uintptr_t)addr,
+		.vma_name_addr = (uintptr_t)name,
+		.vma_name_size = sizeof(name),
+	};
+
+	return ioctl(maps_fd, PROCMAP_QUERY, &q);
+}
 
 /* A bare round trip: one thread asks, the other answers; nothing else is done. */
 static struct {
@@ -90,6 +113,8 @@ static double time_reg(struct ibv_pd *pd, const struct region *r, enum how how)
 
 	if (how == VERBS_TRIPS)
 		trip();
+	if (how == VERBS_QUERY && query(r->addr))
+		return -1;
 	mr = how == RDMAPIN ? rdmapin_reg_mr(pd, r->addr, r->len, MR_ACCESS) :
 			      ibv_reg_mr(pd, r->addr, r->len, r->verbs_access);
 	if (!mr)
@@ -128,7 +153,7 @@ static void row_how(struct ibv_pd *pd, const char *what, const struct region *r,
 
 	if (x < 0)
 		printf("%-40s failed: %s (%s)\n", what, strerror(errno), rdmapin_last_error());
-	else if (how == VERBS_TRIPS)
+	else if (how == VERBS_TRIPS || how == VERBS_QUERY)
 		printf("%-40s %9.1f %9.1f %7.2fx  %s %.2fx\n", what, v, p, x,
 		       x <= goal ? "floor under the goal" : "floor ABOVE the goal", goal);
 	else
@@ -168,6 +193,8 @@ static void file_rows(struct ibv_pd *pd, const char *what, int (*map)(struct map
 		row(pd, label, &r, 1.2);
 	else
 		printf("%-40s failed: %s\n", label, rdmapin_last_error());
+	if (held && maps_fd >= 0)
+		row_how(pd, "  floor: verbs + 1 PROCMAP_QUERY", &r, VERBS_QUERY, 1.2);
 	if (held)
 		rdmapin_dereg_mr(held);
 	unmap(&m);
@@ -377,6 +404,9 @@ int main(int argc, char **argv)
 	if (read_env() || rdma_peer_open(&p, env.rxe0, env.gid_index))
 		return 1;
 	odp = env.kernel == KERNEL_7;
+	/* 6.1 has no PROCMAP_QUERY: its later MR reads the maps text. */
+	if (odp)
+		maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (argc == 4 && !strcmp(argv[1], "--count"))
 		return count_mode(p.pd, argv[2], atoi(argv[3]));
 	if (bench_short(argc, argv)) {

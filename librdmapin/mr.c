@@ -416,7 +416,13 @@ static void mr_pin(const struct rdmapin_mr *mr, struct rdmapin_registry_pin *v)
 
 	/* The path ends at its NUL: the registry copies no further. */
 	memset(v, 0, offsetof(struct rdmapin_registry_pin, path));
-	clock_gettime(CLOCK_REALTIME, &now);
+	/*
+	 * pinls prints seconds. The coarse clock is the vDSO's whatever the
+	 * clocksource; a fine one is a system call per registration where the
+	 * clocksource has no vDSO reader (HPET, say, in an emulated guest that
+	 * found its TSC unstable).
+	 */
+	clock_gettime(CLOCK_REALTIME_COARSE, &now);
 	v->state = mr->revoked ? RDMAPIN_PIN_REVOKED : RDMAPIN_PIN_ACTIVE;
 	v->backing = mr->backing.kind;
 	v->mode = mr->mode;
