@@ -24,7 +24,14 @@
 #include "registry_read.h"
 
 #define MAX_RECORD_SIZE (1ull << 31)
+/*
+ * A slot caught mid-update is read again, up to SLOT_READ_TRIES times, and
+ * a record's slots up to RECORD_REREADS times in all: a writer that leaves
+ * its counts odd cannot make a scan read each of a million slots a hundred
+ * times.
+ */
 #define SLOT_READ_TRIES 100
+#define RECORD_REREADS 1000
 #define GROUP RDMAPIN_REGISTRY_GROUP
 
 /*
@@ -82,6 +89,7 @@ struct scan {
 	void *ctx;
 	struct rdmapin_registry_header h;	/* the record's */
 	const struct layout *l;			/* its version's */
+	unsigned int rereads;			/* of its slots, so far */
 	struct copies *c;
 	struct rdmapin_registry_pin pin;	/* the one being listed */
 };
@@ -249,11 +257,12 @@ static int read_group(const struct scan *s, int fd, uint32_t g, uint32_t k, uint
 	return 0;
 }
 
-static int reread_slot(const struct scan *s, int fd, uint32_t g, uint32_t k, bool *whole)
+static int reread_slot(struct scan *s, int fd, uint32_t g, uint32_t k, bool *whole)
 {
 	int tries;
 
-	for (tries = 0; tries < SLOT_READ_TRIES && !whole[k]; tries++)
+	for (tries = 0; tries < SLOT_READ_TRIES && !whole[k] && s->rereads < RECORD_REREADS;
+	     tries++, s->rereads++)
 		if (read_group(s, fd, g, k, 1, whole))
 			return -1;
 	return whole[k] ? 0 : -1;
@@ -286,6 +295,7 @@ static void scan_slots(struct scan *s, int fd, const char *where)
 
 	memcpy(r.comm, s->h.comm, sizeof(r.comm));
 	r.comm[sizeof(r.comm) - 1] = '\0';
+	s->rereads = 0;
 	for (g = 0; g < groups; g++) {
 		if (read_group(s, fd, g, 0, GROUP, whole)) {
 			bad += (groups - g) * GROUP;
