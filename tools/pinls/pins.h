@@ -11,7 +11,7 @@
 #include "arena.h"
 #include "registry_format.h"
 
-/* A path's bytes at most, with its NUL: what a registry slot holds, and unmanaged rows keep. */
+/* A path's bytes at most, with its NUL: what a registry pin holds, and unmanaged rows keep. */
 #define PIN_PATH_SIZE RDMAPIN_REGISTRY_PATH_SIZE
 
 /* The kernel cross-check of one pin; 0 means it agrees. */
