@@ -322,9 +322,10 @@ static int write_record(const char *dir, uid_t uid, pid_t pid, uint32_t version,
 		memcpy(group.v1[0].head, v, sizeof(group.v1[0].head));
 		snprintf(group.v1[0].path, sizeof(group.v1[0].path), "%s", v->path);
 	} else {
+		/* A short path: it fits the slot. */
 		memcpy(group.g.slot[0].head, v, sizeof(group.g.slot[0].head));
-		group.g.slot[0].path_len = strlen(v->path);
-		snprintf(group.g.slot[0].path, sizeof(group.g.slot[0].path), "%s", v->path);
+		group.g.slot[0].path_len = strnlen(v->path, sizeof(group.g.slot[0].path) - 1);
+		memcpy(group.g.slot[0].path, v->path, group.g.slot[0].path_len);
 	}
 	snprintf(path, sizeof(path), "%s/uid-%u/%d-%llu", dir, uid, pid,
 		 (unsigned long long)h.start_time);
