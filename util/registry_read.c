@@ -164,7 +164,7 @@ static uint64_t count(const struct layout *l, const unsigned char *copy, uint32_
 	return seq;
 }
 
-/* Whether slot @i's counts are the same, even, before its copy and after: no write was under way. */
+/* Whether slot @i's counts were the same, even, before its copy and after: no write under way. */
 static bool at_rest(const struct scan *s, uint32_t i)
 {
 	uint64_t seq = count(s->l, s->c->before, i, false);
