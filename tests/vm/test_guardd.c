@@ -844,6 +844,21 @@ out:
 }
 
 /*
+ * A name the state file escapes (rdmapin-guardd(8) FILES): a space, a tab,
+ * '%' and a byte beyond ASCII. Found again under it, or the entry goes.
+ */
+static int rename_escaped(struct mapping *m, const char *dir)
+{
+	char path[sizeof(m->path)];
+
+	snprintf(path, sizeof(path), "%s/restart 100%%\t\xc3\xa9", dir);
+	if (!check(!rename(m->path, path), "restart: rename to '%s': %s", path, strerror(errno)))
+		return -1;
+	memcpy(m->path, path, sizeof(path));
+	return 0;
+}
+
+/*
  * The daemon stops and starts again while a holder runs: the file stays
  * guarded throughout, and the holder's deregistration reaches the new daemon.
  */
@@ -852,7 +867,7 @@ static void check_restart(const struct place *at)
 	struct mapping m = unmapped;
 	struct holder h = { .pid = -1 };
 
-	if (new_file(&m, at->dir, 0, 0600, "restart") ||
+	if (new_file(&m, at->dir, 0, 0600, "restart") || rename_escaped(&m, at->dir) ||
 	    !start_root_holder(&h, &m, "restart"))
 		goto out;
 	check_stopped_cleanly(guardd_stop(&guardd, SIGTERM));
