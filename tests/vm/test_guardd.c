@@ -852,10 +852,12 @@ static int rename_escaped(struct mapping *m, const char *dir)
 	char path[sizeof(m->path)];
 
 	snprintf(path, sizeof(path), "%s/restart 100%%\t\xc3\xa9", dir);
-	if (!check(!rename(m->path, path), "restart: rename to '%s': %s", path, strerror(errno)))
-		return -1;
-	memcpy(m->path, path, sizeof(path));
-	return 0;
+	if (!rename(m->path, path)) {
+		memcpy(m->path, path, sizeof(path));
+		return 0;
+	}
+	check(0, "restart: rename to '%s': %s", path, strerror(errno));
+	return -1;
 }
 
 /*
