@@ -15,15 +15,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/magic.h>
 #include <linux/memfd.h>
 #include <linux/mman.h>
+#include <linux/seccomp.h>
 
 #include "backing.h"
 #include "check.h"
@@ -559,6 +564,55 @@ static void check_text_walk(void)
 	close(fd);
 }
 
+/* A filter that refuses the fstat system call with @err, as one written for newfstatat might. */
+static int refuse_fstat(int err)
+{
+#ifdef __NR_fstat
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fstat, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | err),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = ARRAY_SIZE(f), .filter = f };
+
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	       prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+#else
+	(void)err;
+	return 0;
+#endif
+}
+
+/*
+ * The walk checks its maps fd with the fstat system call where there is one;
+ * refused it (EPERM, ENOSYS), it asks glibc's fstat() instead. In a child,
+ * whose walks open a maps fd of their own.
+ */
+static void check_text_walk_without_fstat(void)
+{
+	static const int errs[] = { EPERM, ENOSYS };
+	uintptr_t code = (uintptr_t)&check_text_walk_without_fstat, stack = (uintptr_t)&code;
+	int status;
+	unsigned int i;
+	pid_t pid;
+
+	for (i = 0; i < ARRAY_SIZE(errs); i++) {
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0)
+			_exit(refuse_fstat(errs[i]) ? 2 :
+			      !(text_finds(stack, false) && text_finds(code, true) &&
+				text_finds(stack, false)));
+		status = -1;
+		if (pid > 0)
+			waitpid(pid, &status, 0);
+		check(WIFEXITED(status) && !WEXITSTATUS(status),
+		      "the maps text walk works with the fstat system call refused (%s): wait "
+		      "status 0x%x", strerrorname_np(errs[i]), status);
+	}
+}
+
 /* mprotect() splits one mapping in three: still one object. */
 static void check_split(const struct fixture *f)
 {
@@ -642,6 +696,7 @@ int main(void)
 			check_of_fd(&fixtures[i]);
 	check_with_and_without_map_files();
 	check_text_walk();
+	check_text_walk_without_fstat();
 	check_split(&fixtures[0]);
 	for (i = 0; i < nr_fixtures; i++)
 		if (fixtures[i].kind == RDMAPIN_BACKING_PAGECACHE && !fixtures[i].deleted)
