@@ -43,7 +43,6 @@ struct vma_source {
 	/* The maps text, read a buffer at a time. */
 	char *buf;
 	size_t len, pos, want;
-	unsigned int reads;
 	off_t off;
 };
 
@@ -280,7 +279,8 @@ static char *maps_line(struct vma_source *src)
 		room = MAPS_BUF_SIZE - 1 - src->len;
 		n = pread(src->fd, src->buf + src->len, room < src->want ? room : src->want,
 			  src->off);
-		src->want = src->reads++ ? src->want * 2 : MAPS_STEP;
+		/* Nothing read before: this was the first read, the last walk's size. */
+		src->want = src->off ? src->want * 2 : MAPS_STEP;
 		if (src->want > MAPS_BUF_SIZE)
 			src->want = MAPS_BUF_SIZE;
 		if (n <= 0) {
