@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "app_fd.h"
 #include "break_thread.h"
 #include "error.h"
 #include "lib.h"
@@ -183,14 +184,43 @@ static void run_calls(struct rdmapin_break_thread *t)
 }
 
 /*
+ * The socket that files are sent from, in the application's table where they
+ * are (app_fd.h): made with the thread, in its network namespace, it reaches
+ * the thread's name from threads since moved to another one; a socket per
+ * call cost a socket() and a close() more, 120 us a file in a TCG guest.
+ * One the application replaced is made anew, by the calling thread.
+ */
+static int sender(struct rdmapin_break_thread *t)
+{
+	int s;
+
+	pthread_mutex_lock(&t->call_lock);
+	if (!rdmapin_app_fd_ours(&t->sender))
+		rdmapin_app_fd_set(&t->sender, socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+	s = t->sender.fd;
+	pthread_mutex_unlock(&t->call_lock);
+	return s;
+}
+
+static int send_on(int s, const struct msghdr *msg)
+{
+	int ret;
+
+	while ((ret = sendmsg(s, msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	return ret < 0 ? -1 : 0;
+}
+
+/*
  * The file goes in a datagram to the thread's socket, naming the call it
  * belongs to, and wakes the thread: SCM_RIGHTS is the one way into the
  * thread's table that needs no pidfd_getfd (which valgrind does not know).
- * A datagram arrives whole or not at all, so the call is queued before.
+ * A datagram arrives whole or not at all, so the call is queued before. It
+ * is sent from the process's sender, else from a socket made for the call.
  */
 static int send_fd(struct rdmapin_thread_call *c, int app_fd)
 {
-	const struct rdmapin_break_thread *t = &rdmapin_lib.brk;
+	struct rdmapin_break_thread *t = &rdmapin_lib.brk;
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
@@ -205,21 +235,24 @@ static int send_fd(struct rdmapin_thread_call *c, int app_fd)
 		.msg_controllen = sizeof(control.buf),
 	};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = -1, err;
+	int s, ret, err;
 
-	if (s < 0)
-		return -1;
 	memset(&control, 0, sizeof(control));
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &app_fd, sizeof(int));
-	while ((ret = sendmsg(s, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
+	s = sender(t);
+	if (s >= 0 && !send_on(s, &msg))
+		return 0;
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	ret = send_on(s, &msg);
 	err = errno;
 	close(s);
 	errno = err;
-	return ret < 0 ? -1 : 0;
+	return ret;
 }
 
 /* A call whose file could not be sent never ran: it leaves the queue. */
@@ -502,9 +535,16 @@ int rdmapin_break_thread_start(void)
 	t->handlers = handlers;
 	rdmapin_break_signal();
 	err = spawn();
-	if (!err)
+	if (!err) {
+		sender(t);
 		return rdmapin_revoker_start(handlers->revoke);
+	}
 	return rdmapin_fail(err, "cannot start the library's thread (it needs unshare(CLONE_FILES), "
 			    "close_range, signalfd, epoll and an abstract unix socket): %s",
 			    strerrordesc_np(err));
+}
+
+void rdmapin_break_thread_forget(void)
+{
+	rdmapin_app_fd_forget(&rdmapin_lib.brk.sender);
 }

@@ -78,4 +78,7 @@ int rdmapin_break_thread_watch(int fd);
 /* On the thread: no more of that file's changes. */
 void rdmapin_break_thread_unwatch(int wd);
 
+/* In a forked child: the socket that sends files is the parent's. */
+void rdmapin_break_thread_forget(void);
+
 #endif

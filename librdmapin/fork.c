@@ -5,15 +5,17 @@
  * without deregistering (the MRs and leases are the parent's, and stay so)
  * and starts with fresh locks. The fds that protect registrations are in the
  * parent's library thread's own table, which the child does not inherit: it
- * has no copy to ftruncate a leased file through, and it frees only memory
- * (its numbers are the application's). Its first lease starts a thread of its
- * own.
+ * has no copy to ftruncate a leased file through. It frees memory, and closes
+ * its copies of the library's descriptors in the application's table where
+ * they are still the library's (app_fd.h). Its first lease starts a thread of
+ * its own.
  * The parent's forking thread holds every lock across fork(), so the child
  * never inherits state mid-update.
  */
 #include <pthread.h>
 
 #include "async_event.h"
+#include "break_thread.h"
 #include "file_cache.h"
 #include "guard_client.h"
 #include "lease.h"
@@ -46,6 +48,7 @@ static void child(void)
 	rdmapin_registry_forget();
 	rdmapin_guard_client_forget();
 	rdmapin_vma_forget();
+	rdmapin_break_thread_forget();
 	rdmapin_file_cache_forget();
 	rdmapin_lib_reset();
 }

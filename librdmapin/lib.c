@@ -13,12 +13,13 @@ struct rdmapin_lib rdmapin_lib = {
 	.callbacks_tail = &rdmapin_lib.callbacks,
 	.brk = {
 		.sig_fd = -1, .ep_fd = -1, .ino_fd = -1, .file_fd = -1,
+		.sender = RDMAPIN_APP_FD_INIT,
 		.call_lock = PTHREAD_MUTEX_INITIALIZER,
 		.call_done = PTHREAD_COND_INITIALIZER,
 		.calls_tail = &rdmapin_lib.brk.calls,
 	},
 	.guard = { .lock = PTHREAD_MUTEX_INITIALIZER, .conn = -1 },
-	.maps_fd = -1,
+	.maps = RDMAPIN_APP_FD_INIT,
 	.maps_walk = PTHREAD_MUTEX_INITIALIZER,
 };
 
@@ -78,13 +79,14 @@ void rdmapin_lib_reset(void)
 	memset(l, 0, sizeof(*l));
 	pthread_mutex_init(&l->guard.lock, NULL);
 	l->guard.conn = -1;
-	l->maps_fd = -1;
+	l->maps = (struct rdmapin_app_fd)RDMAPIN_APP_FD_INIT;
 	pthread_mutex_init(&l->maps_walk, NULL);
 	pthread_mutex_init(&l->setup, NULL);
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
 	l->callbacks_tail = &l->callbacks;
 	l->brk = (struct rdmapin_break_thread){ .sig_fd = -1, .ep_fd = -1, .ino_fd = -1, .file_fd = -1,
+						.sender = RDMAPIN_APP_FD_INIT,
 						.calls_tail = &l->brk.calls };
 	pthread_mutex_init(&l->brk.call_lock, NULL);
 	pthread_cond_init(&l->brk.call_done, NULL);

@@ -13,9 +13,10 @@
  *			registry file. Never taken by the break thread.
  *	lock		everything else; held only for short, non-blocking work,
  *			and the break thread's revocations (ibv_dereg_mr).
- *	brk.call_lock	the library thread's request queue (break_thread.c);
- *			held alone, briefly. A caller waiting for the thread may
- *			hold guard.lock and setup, never lock: the thread takes it.
+ *	brk.call_lock	the library thread's request queue and the socket that
+ *			sends it files (break_thread.c); held alone, briefly.
+ *			A caller waiting for the thread may hold guard.lock
+ *			and setup, never lock: the thread takes it.
  * fork() takes the first three in that order (fork.c).
  */
 #ifndef RDMAPIN_LIB_H
@@ -30,6 +31,8 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <rdmapin/rdmapin.h>
+
+#include "app_fd.h"
 
 #define RDMAPIN_MR_TABLE_BUCKETS 1024
 
@@ -69,6 +72,10 @@ struct rdmapin_guard_client {
 	ino_t away_ino;
 	dev_t away_dev;
 	uint64_t away_until;		/* CLOCK_MONOTONIC seconds; 0: not away */
+	/* Until when no guard is believed to be had, daemon or map, and why. */
+	uint64_t none_until;
+	char none_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* the daemon's, then */
+	char none_why[512];
 };
 
 /*
@@ -102,6 +109,7 @@ struct rdmapin_break_thread {
 	int file_fd;			/* where other threads send it files */
 	struct sockaddr_un addr;	/* file_fd's abstract name */
 	socklen_t addr_len;
+	struct rdmapin_app_fd sender;	/* what they send from: the application's table */
 	pthread_mutex_t call_lock;	/* guards calls; never held with another lock */
 	pthread_cond_t call_done;
 	struct rdmapin_thread_call *calls, **calls_tail;
@@ -134,10 +142,8 @@ struct rdmapin_lib {
 	struct rdmapin_event_node *callbacks, **callbacks_tail;	/* to run, in order */
 	const struct ibv_mr *cb_running;	/* whose callback the break thread runs */
 
-	int maps_fd;			/* /proc/self/maps (vma.c) */
-	dev_t maps_dev;			/* what maps_fd was when we opened it */
-	ino_t maps_ino;
-	pthread_mutex_t maps_walk;	/* one read of maps_fd's text at a time */
+	struct rdmapin_app_fd maps;	/* /proc/self/maps (vma.c) */
+	pthread_mutex_t maps_walk;	/* one read of the maps fd's text at a time */
 	size_t maps_text_used;		/* by the last walk of that text; atomic, a hint */
 	bool host_probed;		/* release/acquire: host is complete */
 	struct rdmapin_host_caps host;

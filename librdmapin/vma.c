@@ -13,10 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "app_fd.h"
 #include "error.h"
 #include "lib.h"
 #include "procmap_query.h"
@@ -76,24 +75,6 @@ static void maps_remember_used(const struct vma_source *src)
 	__atomic_store_n(&rdmapin_lib.maps_text_used, used, __ATOMIC_RELAXED);
 }
 
-/*
- * glibc's fstat() is newfstatat(fd, "", AT_EMPTY_PATH), which kernels before
- * 6.11 handle as a path lookup: 38 us in a 6.1 TCG guest, against 7 us for
- * the fstat system call, before every walk of the text. The kernel's struct
- * stat is glibc's on these architectures. A seccomp filter written for
- * glibc may refuse the older call: glibc's then.
- */
-static int fstat_fd(int fd, struct stat *st)
-{
-#if defined(SYS_fstat) && (defined(__x86_64__) || defined(__aarch64__))
-	if (!syscall(SYS_fstat, fd, st))
-		return 0;
-	if (errno != EPERM && errno != ENOSYS)
-		return -1;
-#endif
-	return fstat(fd, st);
-}
-
 static int open_maps(void)
 {
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
@@ -104,38 +85,16 @@ static int open_maps(void)
 	return fd;
 }
 
-/* Whether the process's maps fd is still the file we opened. Under the lock. */
-static bool maps_fd_ours(void)
-{
-	const struct rdmapin_lib *l = &rdmapin_lib;
-	struct stat st;
-
-	return !fstat_fd(l->maps_fd, &st) && st.st_dev == l->maps_dev && st.st_ino == l->maps_ino;
-}
-
 /* Under the lock. */
 static int maps_fd_open(void)
 {
-	struct rdmapin_lib *l = &rdmapin_lib;
-	int fd = open_maps();
-	struct stat st;
-
-	if (fd >= 0 && fstat_fd(fd, &st)) {
-		close(fd);
-		fd = -1;
-	}
-	if (fd >= 0) {
-		l->maps_dev = st.st_dev;
-		l->maps_ino = st.st_ino;
-	}
-	__atomic_store_n(&l->maps_fd, fd, __ATOMIC_RELEASE);
-	return fd;
+	return rdmapin_app_fd_set(&rdmapin_lib.maps, open_maps());
 }
 
 /* The process's maps fd, checked to be still ours, else a new one; -1 if none. Under the lock. */
 static int maps_fd_checked(void)
 {
-	return rdmapin_lib.maps_fd >= 0 && maps_fd_ours() ? rdmapin_lib.maps_fd : maps_fd_open();
+	return rdmapin_app_fd_ours(&rdmapin_lib.maps) ? rdmapin_lib.maps.fd : maps_fd_open();
 }
 
 /*
@@ -153,7 +112,7 @@ static int maps_fd_checked(void)
  */
 static int procmap_query(struct procmap_query *q, rdmapin_vma_trust_fn trust, void *ctx)
 {
-	int ret = -1, err = EBADF, fd = __atomic_load_n(&rdmapin_lib.maps_fd, __ATOMIC_ACQUIRE);
+	int ret = -1, err = EBADF, fd = __atomic_load_n(&rdmapin_lib.maps.fd, __ATOMIC_ACQUIRE);
 	/* The one input the kernel overwrites (build IDs are never asked for). */
 	uint32_t name_size = q->vma_name_size;
 
@@ -166,7 +125,7 @@ static int procmap_query(struct procmap_query *q, rdmapin_vma_trust_fn trust, vo
 		err = errno;
 	}
 	rdmapin_lock();
-	if (fd < 0 || fd != rdmapin_lib.maps_fd || !maps_fd_ours()) {
+	if (fd < 0 || fd != rdmapin_lib.maps.fd || !rdmapin_app_fd_ours(&rdmapin_lib.maps)) {
 		/* Another thread may have opened it meanwhile. */
 		fd = maps_fd_checked();
 		q->vma_name_size = name_size;
@@ -183,7 +142,7 @@ bool rdmapin_vma_maps_replaced(void)
 	bool replaced;
 
 	rdmapin_lock();
-	replaced = rdmapin_lib.maps_fd >= 0 && !maps_fd_ours();
+	replaced = rdmapin_lib.maps.fd >= 0 && !rdmapin_app_fd_ours(&rdmapin_lib.maps);
 	if (replaced)
 		maps_fd_open();
 	rdmapin_unlock();
@@ -386,7 +345,7 @@ static int walk_fd(bool shared)
  * A seq_file's read position is the open file's, and walkers sharing one
  * would restart each other's reads: the process's maps fd serves one walk at
  * a time, and a walk that finds it busy reads through an fd of its own. The
- * shared one is checked with fstat_fd() before each walk, unlike PROCMAP_QUERY's
+ * shared one is checked (app_fd.h) before each walk, unlike PROCMAP_QUERY's
  * answers (rdmapin_vma_maps_replaced()): on the kernels that lack the ioctl,
  * a page-cache file taken for anonymous memory would be pinned unleased.
  */
@@ -416,9 +375,7 @@ int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, voi
 	return ret;
 }
 
-/* The child's table is a copy of the parent's: close the number only if it is still ours. */
 void rdmapin_vma_forget(void)
 {
-	if (rdmapin_lib.maps_fd >= 0 && maps_fd_ours())
-		close(rdmapin_lib.maps_fd);
+	rdmapin_app_fd_forget(&rdmapin_lib.maps);
 }

@@ -9,7 +9,12 @@
  *   another process's /proc/PID/maps (or its own) on the freed numbers: the
  *   maps fd the library keeps (for PROCMAP_QUERY, and on 6.1 for the text
  *   walk) must not answer for another process. (test_failsafe covers the
- *   lease's and the guard's fds.)
+ *   lease's and the guard's fds.) The socket that hands files to the fd
+ *   keeper, replaced by a connected one, must not send through it; a thread
+ *   moved to another network namespace still hands files over;
+ * - absent guard: with no daemon and no guard, the library believes none is
+ *   to be had for up to a second; a registration a second later, after the
+ *   daemon started, is guarded through it;
  * - restarted daemon: test_failsafe restarts rdmapin-guardd (SIGKILL) between
  *   two registrations; here it is stopped with SIGTERM, a registration is
  *   made while it is away (protected otherwise), and one right after it
@@ -21,19 +26,24 @@
  *   a registration at 2 MiB must not be believed at 4 KiB.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
 #include "check.h"
+#include "guard_map.h"
 #include "guardd_ctl.h"
 #include "guest.h"
 
@@ -301,6 +311,92 @@ out:
 	unmap(&a);
 }
 
+/* Whether @fd is a socket. */
+static bool is_socket(int fd)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && S_ISSOCK(st.st_mode);
+}
+
+/* The sockets in this process's table, those numbered below 1024. */
+static void sockets_open(bool *open)
+{
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++)
+		open[fd] = is_socket(fd);
+}
+
+/* A file's first registration, leased, in a thread that left the network namespace. */
+static void *reg_elsewhere(void *m)
+{
+	const struct mapping *f = m;
+	struct want file = { RDMAPIN_BACKING_PAGECACHE, f->path };
+
+	if (check(!unshare(CLONE_NEWNET), "sender: a thread moves to a new network namespace: %s",
+		  strerror(errno)))
+		reg_dereg(f->addr, f->len, &file, "sender: a file registers from that thread");
+	return NULL;
+}
+
+/*
+ * Files reach the fd keeper from a socket that the library keeps in the
+ * application's table. Replaced by one end of a connected SEQPACKET pair, it
+ * must be left alone: a datagram sent through it would go to the other end,
+ * with the file, and never reach the keeper (the registration would hang).
+ * Made in the keeper's network namespace, it serves a thread that moved out.
+ */
+static void sender_case(const bool *before)
+{
+	struct mapping f = unmapped, g = unmapped, h = unmapped;
+	struct want file = { RDMAPIN_BACKING_PAGECACHE, NULL };
+	int sp[2] = { -1, -1 }, n = -1, fd;
+	bool now[1024];
+	pthread_t t;
+	ssize_t got;
+	char c;
+
+	if (!check(!map_file(&f, env.pagecache_dir, MAP_SHARED) &&
+			   !map_file(&g, env.pagecache_dir, MAP_SHARED) &&
+			   !map_file(&h, env.pagecache_dir, MAP_SHARED),
+		   "sender: map three files: %s%s%s", f.err, g.err, h.err))
+		goto out;
+	file.path = f.path;
+	reg_dereg(f.addr, f.len, &file, "sender: a first file registers");
+	sockets_open(now);
+	for (fd = 0; fd < 1024; fd++)
+		if (now[fd] && !before[fd])
+			n = fd;
+	if (!check(n >= 0, "sender: the library keeps a socket in the application's table "
+		   "(fd %d)", n))
+		goto out;
+	if (!check(!socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) &&
+			   dup3(sp[0], n, O_CLOEXEC) == n,
+		   "sender: the application puts a connected SEQPACKET socket on fd %d", n))
+		goto out;
+	file.path = g.path;
+	alarm(60);
+	reg_dereg(g.addr, g.len, &file, "sender: a second file registers");
+	alarm(0);
+	got = recv(sp[1], &c, 1, MSG_DONTWAIT);
+	check(got < 0 && errno == EAGAIN, "sender: nothing went through the application's socket "
+	      "(recv: %zd)", got);
+	check(is_socket(n) && !pthread_create(&t, NULL, reg_elsewhere, &h) &&
+		      !pthread_join(t, NULL),
+	      "sender: the application's socket stays; a thread registers a third file");
+out:
+	if (n >= 0 && sp[0] >= 0)
+		close(n);
+	if (sp[0] >= 0) {
+		close(sp[0]);
+		close(sp[1]);
+	}
+	unmap(&h);
+	unmap(&g);
+	unmap(&f);
+}
+
 static struct ibv_mr *reg_leased(const struct mapping *m)
 {
 	return rdmapin_reg_mr_ex(pd, &(struct rdmapin_mr_init_attr){
@@ -439,6 +535,45 @@ out:
 	unmap(&m3);
 }
 
+/*
+ * With no daemon and no guard loaded, a file is leased, and the library
+ * believes for up to a second that no guard is to be had (rdmapin_guard(7)).
+ * A second later, with the daemon started meanwhile, a file is guarded
+ * through it. Returns whether the daemon started.
+ */
+static bool absent_case(void)
+{
+	struct mapping m1 = unmapped, m2 = unmapped;
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
+	struct ibv_mr *mr;
+	double since, wait;
+	bool started;
+
+	check(access(RDMAPIN_GUARD_DIR, F_OK) && errno == ENOENT, "absent: no guard is loaded");
+	mr = reg_file(&m1, "absent: no daemon, no guard", &attr);
+	since = now_s();
+	if (mr) {
+		check(attr.guard == RDMAPIN_GUARD_KIND_NONE && attr.lease != RDMAPIN_LEASE_KIND_NONE,
+		      "absent: the file is leased (lease %d, guard %d)", attr.lease, attr.guard);
+		check(!rdmapin_dereg_mr(mr), "absent: dereg");
+	}
+	started = check(!guardd_start(&guardd, NULL), "rdmapin-guardd listens on %s",
+			guardd.socket);
+	wait = since + 1.1 - now_s();
+	if (started && wait > 0)
+		usleep(wait * 1e6);
+	mr = started ? reg_file(&m2, "absent: a second later, the daemon started", &attr) : NULL;
+	if (mr) {
+		check(attr.guard == RDMAPIN_GUARD_KIND_DAEMON && attr.lease == RDMAPIN_LEASE_KIND_NONE,
+		      "absent: the next file is guarded through the daemon (lease %d, guard %d)",
+		      attr.lease, attr.guard);
+		check(!rdmapin_dereg_mr(mr), "absent: dereg the next file");
+	}
+	unmap(&m1);
+	unmap(&m2);
+	return started;
+}
+
 static void daemon_case(void)
 {
 	char dir[48], log[48], cmd[64];
@@ -450,7 +585,7 @@ static void daemon_case(void)
 	snprintf(log, sizeof(log), "%s/guardd.log", work);
 	guardd_init(&guardd, dir, log);
 	setenv("RDMAPIN_GUARDD_SOCKET", guardd.socket, 1);
-	if (check(!guardd_start(&guardd, NULL), "rdmapin-guardd listens on %s", guardd.socket))
+	if (absent_case())
 		restart_case();
 	guardd_show_log(&guardd);
 	if (guardd.pid > 0)
@@ -608,11 +743,16 @@ restore:
 
 int main(void)
 {
+	bool sockets[1024];
+
 	/* 7.x registers shared files with ODP; these tests do no remote writes. */
 	setenv("RDMAPIN_ALLOW_QUIRKS", "rxe-odp-offset", 1);
 	pd = start_guest_test();
 	if (!pd)
 		return check_done();
+	/* Before the library starts its threads: the sockets that are not its own. */
+	sockets_open(sockets);
+	sender_case(sockets);
 	remap_case();
 	remap_live_case();
 	replaced_fd_case(false);
