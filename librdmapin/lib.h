@@ -110,7 +110,7 @@ struct rdmapin_break_thread {
 	struct sockaddr_un addr;	/* file_fd's abstract name */
 	socklen_t addr_len;
 	struct rdmapin_app_fd sender;	/* what they send from: the application's table */
-	pthread_mutex_t call_lock;	/* guards calls; never held with another lock */
+	pthread_mutex_t call_lock;	/* guards calls and sender; held alone */
 	pthread_cond_t call_done;
 	struct rdmapin_thread_call *calls, **calls_tail;
 };

@@ -341,6 +341,29 @@ static void *reg_elsewhere(void *m)
 }
 
 /*
+ * A forked child closes its copy of the library's new sender, and keeps the
+ * application's socket on the old one's number @app (rdmapin(7) FORK).
+ */
+static void fork_case(const bool *before, int app)
+{
+	bool now[1024];
+	int fd, sender = -1;
+	pid_t pid;
+
+	sockets_open(now);
+	for (fd = 0; fd < 1024; fd++)
+		if (now[fd] && !before[fd] && fd != app)
+			sender = fd;
+	if (!check(sender >= 0, "sender: the library made a new one (fd %d)", sender))
+		return;
+	pid = fork();
+	if (pid == 0)
+		_exit(is_socket(sender) ? 1 : !is_socket(app) ? 2 : 0);
+	check(child_errno(pid) == 0, "sender: a forked child has no copy of the library's sender "
+	      "(fd %d), and the application's socket (fd %d)", sender, app);
+}
+
+/*
  * Files reach the fd keeper from a socket that the library keeps in the
  * application's table. Replaced by one end of a connected SEQPACKET pair, it
  * must be left alone: a datagram sent through it would go to the other end,
@@ -382,6 +405,7 @@ static void sender_case(const bool *before)
 	got = recv(sp[1], &c, 1, MSG_DONTWAIT);
 	check(got < 0 && errno == EAGAIN, "sender: nothing went through the application's socket "
 	      "(recv: %zd)", got);
+	fork_case(before, n);
 	check(is_socket(n) && !pthread_create(&t, NULL, reg_elsewhere, &h) &&
 		      !pthread_join(t, NULL),
 	      "sender: the application's socket stays; a thread registers a third file");
