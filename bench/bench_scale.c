@@ -212,6 +212,19 @@ static void memory_rows(struct ibv_pd *pd)
 		row(pd, "anonymous 2M (pin)", &r, 1.15);
 	}
 	unmap(&m);
+	/*
+	 * The row above registers the start of a 2 MiB mapping, which the
+	 * kernel places below the shared libraries; a 4 KiB mapping of its own
+	 * fits in a gap among them, where 6.1's maps text reaches it last.
+	 */
+	m.len = SIZE_4K;
+	m.addr = mmap(NULL, SIZE_4K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m.addr != MAP_FAILED) {
+		r = (struct region){ m.addr, SIZE_4K, MR_ACCESS };
+		row(pd, "anonymous 4K, own mapping (pin)", &r, 1.5);
+	}
+	unmap(&m);
+	m = unmapped;
 	if (!map_memfd(&m)) {
 		r = (struct region){ m.addr, SIZE_4K, MR_ACCESS };
 		row(pd, "memfd 4K (pin)", &r, 1.5);

@@ -19,6 +19,7 @@
 
 #include "array.h"
 #include "backing.h"
+#include "devdax_align.h"
 #include "error.h"
 #include "file_cache.h"
 #include "host_caps.h"
@@ -61,55 +62,29 @@ static const char *range_of(struct classify_ctx *c)
 }
 
 /*
- * Device-DAX maps whole pages of its alignment, and its namespace can be
- * recreated with another alignment whenever nothing maps it: read the
- * device's align attribute (Linux 5.10) each time, unless the mapping's
- * page size (PROCMAP_QUERY) already says it. 0 when unreadable.
+ * Device-DAX is the one character device whose mappings are registrable
+ * memory. It maps whole pages of its alignment, and its namespace can be
+ * recreated with another alignment whenever nothing maps it: the
+ * alignment is read from the device (devdax_align.h) each time.
  */
-static uint64_t devdax_align(const struct statx *stx, uint64_t map_page_size)
-{
-	char path[80], text[24];
-	ssize_t n = 0;
-	int fd;
-
-	if (map_page_size)
-		return map_page_size;
-	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/align", stx->stx_rdev_major,
-		 stx->stx_rdev_minor);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, text, sizeof(text) - 1);
-		close(fd);
-	}
-	text[n > 0 ? n : 0] = '\0';
-	return strtoull(text, NULL, 0);
-}
-
-/* Device-DAX is the one character device whose mappings are registrable memory. */
-static int chardev_kind(const struct statx *stx, const char *what, uint64_t map_page_size,
+static int chardev_kind(const struct statx *stx, const char *what,
 			struct rdmapin_backing_info *info)
 {
-	char path[80], subsystem[PATH_MAX];
-	const char *slash;
-	ssize_t n;
+	dev_t rdev = makedev(stx->stx_rdev_major, stx->stx_rdev_minor);
+	int ret = rdmapin_devdax_align(rdev, &info->page_size);
 
-	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/subsystem", stx->stx_rdev_major,
-		 stx->stx_rdev_minor);
-	n = readlink(path, subsystem, sizeof(subsystem) - 1);
-	subsystem[n > 0 ? n : 0] = '\0';
-	slash = strrchr(subsystem, '/');
-	if (!slash || strcmp(slash, "/dax"))
+	if (ret && errno == ENODEV)
 		return rdmapin_fail(EOPNOTSUPP, "%s is character device %u:%u, not device-DAX; "
 						"register memory, a file or a /dev/daxX.Y mapping",
 				    what, stx->stx_rdev_major, stx->stx_rdev_minor);
-	info->kind = RDMAPIN_BACKING_DEVDAX;
-	info->rdev = makedev(stx->stx_rdev_major, stx->stx_rdev_minor);
-	info->page_size = devdax_align(stx, map_page_size);
-	if (info->page_size < base_page_size())
+	if (ret || info->page_size < base_page_size())
 		return rdmapin_fail(EIO, "%s: cannot read the alignment of device-DAX %u:%u "
-					    "from /sys/dev/char/%u:%u/align; it needs Linux 5.10 "
-					    "or later", what, stx->stx_rdev_major,
-				    stx->stx_rdev_minor, stx->stx_rdev_major, stx->stx_rdev_minor);
+					    "from /sys/dev/char/%u:%u/align (%s); it needs Linux "
+					    "5.10 or later", what, stx->stx_rdev_major,
+				    stx->stx_rdev_minor, stx->stx_rdev_major, stx->stx_rdev_minor,
+				    ret ? strerror(errno) : "not a size");
+	info->kind = RDMAPIN_BACKING_DEVDAX;
+	info->rdev = rdev;
 	return 0;
 }
 
@@ -138,11 +113,10 @@ static int stat_failed(const char *what)
 
 /*
  * Kind, identity and page size of the file @stx describes; its filesystem,
- * for a regular file, through @f. @map_page_size: that of its mapping, 0
- * when unknown.
+ * for a regular file, through @f.
  */
 static int stat_kind(const struct statx *stx, const struct file_ref *f, const char *what,
-		     uint64_t map_page_size, struct rdmapin_backing_info *info)
+		     struct rdmapin_backing_info *info)
 {
 	struct statfs sfs;
 
@@ -150,7 +124,7 @@ static int stat_kind(const struct statx *stx, const struct file_ref *f, const ch
 	info->ino = stx->stx_ino;
 	info->page_size = base_page_size();
 	if (S_ISCHR(stx->stx_mode))
-		return chardev_kind(stx, what, map_page_size, info);
+		return chardev_kind(stx, what, info);
 	if (!S_ISREG(stx->stx_mode))
 		return rdmapin_fail(EOPNOTSUPP, "%s is neither a regular file nor device-DAX "
 						"(mode 0%o); register memory, a file or a "
@@ -197,11 +171,11 @@ static int mapped_file_kind(const struct rdmapin_vma *vma, const char *what,
 		 vma->end);
 	*reached = !ref_statx(&f, &stx) && maps_file(&stx, vma);
 	if (*reached)
-		return stat_kind(&stx, &f, what, vma->page_size, info);
+		return stat_kind(&stx, &f, what, info);
 	f.path = NULL;
 	f.fd = vma->name[0] == '/' ? open(vma->name, O_PATH | O_CLOEXEC) : -1;
 	*reached = f.fd >= 0 && !ref_statx(&f, &stx) && maps_file(&stx, vma);
-	ret = *reached ? stat_kind(&stx, &f, what, vma->page_size, info) : -1;
+	ret = *reached ? stat_kind(&stx, &f, what, info) : -1;
 	if (f.fd >= 0)
 		close(f.fd);
 	return ret;
@@ -324,7 +298,7 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_c
 		return 0;
 	snprintf(what, sizeof(what), "%s: %s", range_of(c), vma->name);
 	if (fd >= 0)
-		return stat_kind(&stx, &given, what, vma->page_size, info);
+		return stat_kind(&stx, &given, what, info);
 	/*
 	 * A shared file registered before is usually still open where its lease
 	 * or guard found it: stat()ed there, it costs no walk of map_files,
@@ -333,7 +307,7 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_c
 	 */
 	own.fd = vma->shared ? rdmapin_own_fd_last(info->dev, info->ino, &stx) : -1;
 	if (own.fd >= 0)
-		return stat_kind(&stx, &own, what, vma->page_size, info);
+		return stat_kind(&stx, &own, what, info);
 	ret = mapped_file_kind(vma, what, info, &reached);
 	return reached ? ret : unreachable_kind(vma, what, info);
 }
@@ -442,5 +416,5 @@ int rdmapin_backing_of_fd(int fd, struct rdmapin_backing_info *info)
 	snprintf(what, sizeof(what), "fd %d (%s)", fd, info->path);
 	if (ref_statx(&(struct file_ref){ .fd = fd }, &stx))
 		return stat_failed(what);
-	return stat_kind(&stx, &(struct file_ref){ .fd = fd }, what, 0, info);
+	return stat_kind(&stx, &(struct file_ref){ .fd = fd }, what, info);
 }

@@ -16,6 +16,7 @@
 
 #include "async_event.h"
 #include "break_thread.h"
+#include "devdax_align.h"
 #include "file_cache.h"
 #include "guard_client.h"
 #include "lease.h"
@@ -49,6 +50,7 @@ static void child(void)
 	rdmapin_guard_client_forget();
 	rdmapin_vma_forget();
 	rdmapin_break_thread_forget();
+	rdmapin_devdax_align_forget();
 	rdmapin_file_cache_forget();
 	rdmapin_lib_reset();
 }

@@ -21,6 +21,7 @@ struct rdmapin_lib rdmapin_lib = {
 	.guard = { .lock = PTHREAD_MUTEX_INITIALIZER, .conn = -1 },
 	.maps = RDMAPIN_APP_FD_INIT,
 	.maps_walk = PTHREAD_MUTEX_INITIALIZER,
+	.devdax_attrs = { [0 ... RDMAPIN_DEVDAX_ATTRS - 1] = { .fd = RDMAPIN_APP_FD_INIT } },
 };
 
 void rdmapin_lock(void)
@@ -75,12 +76,15 @@ void rdmapin_lib_reset(void)
 	unsigned int version = l->host_version;
 	dev_t shm_dev = l->host_shm_dev;
 	bool probed = l->host_probed;
+	size_t i;
 
 	memset(l, 0, sizeof(*l));
 	pthread_mutex_init(&l->guard.lock, NULL);
 	l->guard.conn = -1;
 	l->maps = (struct rdmapin_app_fd)RDMAPIN_APP_FD_INIT;
 	pthread_mutex_init(&l->maps_walk, NULL);
+	for (i = 0; i < RDMAPIN_DEVDAX_ATTRS; i++)
+		l->devdax_attrs[i].fd = (struct rdmapin_app_fd)RDMAPIN_APP_FD_INIT;
 	pthread_mutex_init(&l->setup, NULL);
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);

@@ -115,6 +115,14 @@ struct rdmapin_break_thread {
 	struct rdmapin_thread_call *calls, **calls_tail;
 };
 
+/* A device-DAX device's align attribute, kept open (devdax_align.c). */
+struct rdmapin_devdax_attr {
+	dev_t rdev;
+	struct rdmapin_app_fd fd;
+};
+
+#define RDMAPIN_DEVDAX_ATTRS 4
+
 /* The revoking thread (revoker.c); its fields are under the lock. */
 struct rdmapin_revoker {
 	void (*work)(void);
@@ -145,6 +153,8 @@ struct rdmapin_lib {
 	struct rdmapin_app_fd maps;	/* /proc/self/maps (vma.c) */
 	pthread_mutex_t maps_walk;	/* one read of the maps fd's text at a time */
 	size_t maps_text_used;		/* by the last walk of that text; atomic, a hint */
+	struct rdmapin_devdax_attr devdax_attrs[RDMAPIN_DEVDAX_ATTRS];	/* in the application's table */
+	unsigned int devdax_attrs_next;	/* the slot to take next when all are used */
 	bool host_probed;		/* release/acquire: host is complete */
 	struct rdmapin_host_caps host;
 	unsigned int host_version;	/* major << 16 | minor, from host.kernel_release */

@@ -23,7 +23,9 @@
  *   takes 4 KiB-aligned ranges and refuses misaligned ones, and again after
  *   the 2 MiB alignment is restored. A node of the test's own keeps its
  *   inode across the recreation, so the device the library remembers from
- *   a registration at 2 MiB must not be believed at 4 KiB.
+ *   a registration at 2 MiB must not be believed at 4 KiB. The descriptor
+ *   of the device's align attribute the library keeps, replaced by a file
+ *   saying 4096, must not answer for the device.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -723,6 +725,63 @@ out:
 	unmap(&m);
 }
 
+/* The library's descriptor of a device-DAX align attribute in this process's table, or -1. */
+static int devdax_attr_fd(void)
+{
+	char link[64], path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, path, sizeof(path) - 1);
+		if (n < 11)
+			continue;
+		path[n] = '\0';
+		if (!strncmp(path, "/sys/", 5) && !strcmp(path + n - 6, "/align"))
+			return fd;
+	}
+	return -1;
+}
+
+/*
+ * The device's alignment is read through a descriptor the library keeps in
+ * the application's table. With a file saying 4096 on its number, the 2 MiB
+ * device must still refuse a range aligned to 4 KiB only, and a forked child
+ * keeps that file. (On 7.x the mapping's page size answers first.)
+ */
+static void replaced_attr_case(void)
+{
+	char tmp[] = "/tmp/rdmapin-test-align-XXXXXX", text[8];
+	int n = devdax_attr_fd(), fd, err;
+	pid_t pid;
+
+	if (!check(n >= 0, "device-DAX: the library keeps a descriptor of the align attribute "
+		   "(fd %d)", n))
+		return;
+	fd = mkstemp(tmp);
+	if (!check(fd >= 0 && write(fd, "4096\n", 5) == 5 && dup3(fd, n, O_CLOEXEC) == n,
+		   "device-DAX: the application puts a file saying 4096 on fd %d", n))
+		goto out;
+	err = devdax_reg(2UL << 20, 4096, 8192, "device-DAX, align fd replaced: 8 KiB at 4 KiB");
+	check(err == EINVAL, "device-DAX, align fd replaced: 8 KiB at 4 KiB refused with EINVAL "
+	      "(%s)", strerror(err));
+	err = devdax_reg(2UL << 20, 0, 2UL << 20, "device-DAX, align fd replaced: 2 MiB");
+	check(!err, "device-DAX, align fd replaced: 2 MiB registers (%s)", strerror(err));
+	pid = fork();
+	if (pid == 0)
+		_exit(pread(n, text, 5, 0) == 5 && !memcmp(text, "4096\n", 5) &&
+			      devdax_attr_fd() < 0 ? 0 : 1);
+	check(child_errno(pid) == 0, "device-DAX: a forked child keeps the application's file on "
+	      "fd %d and has no copy of the library's new descriptor", n);
+	close(n);
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+}
+
 static void devdax_case(void)
 {
 	const size_t mib2 = 2UL << 20;
@@ -733,6 +792,7 @@ static void devdax_case(void)
 
 	err = devdax_reg(mib2, 0, mib2, "device-DAX, 2 MiB alignment: 2 MiB");
 	check(!err, "device-DAX, 2 MiB alignment: 2 MiB registers (%s)", strerror(err));
+	replaced_attr_case();
 	snprintf(node, sizeof(node), "/run/rdmapin-test-dax-%d", getpid());
 	have_node = !stat(env.devdax, &st) && !mknod(node, S_IFCHR | 0600, st.st_rdev);
 	if (check(have_node, "device-DAX: a node of its own at %s%s%s", node,
