@@ -369,6 +369,19 @@ static bool known_mapping(uint32_t major, uint32_t minor, uint64_t inode, uint64
 	return dev == rdmapin_host_shm_dev() || rdmapin_file_cache_known(dev, inode, page_size);
 }
 
+/*
+ * Found so without walking the mappings (vma.h): their bounds and protection
+ * are not known, and matter only for shared ones (provider.h).
+ */
+static int private_anon(struct classify_ctx *c)
+{
+	c->info->kind = RDMAPIN_BACKING_ANON;
+	c->info->page_size = base_page_size();
+	c->info->map_start = c->start;
+	c->info->map_end = c->end;
+	return 0;
+}
+
 int rdmapin_backing_classify(const void *addr, size_t length, int fd,
 			     struct rdmapin_backing_info *info)
 {
@@ -391,6 +404,8 @@ int rdmapin_backing_classify(const void *addr, size_t length, int fd,
 	info_clear(info);
 	if (rdmapin_host()->flags & RDMAPIN_HOST_PROCMAP_QUERY)
 		ret = rdmapin_vma_walk_procmap(c.start, c.end, classify_one, known_mapping, &c);
+	else if (fd < 0 && rdmapin_vma_private_anon(c.start, c.end))
+		return private_anon(&c);
 	else
 		ret = rdmapin_vma_walk_maps(c.start, c.end, classify_one, &c);
 	if (ret || !c.mixed)

@@ -21,6 +21,7 @@
 #include "guard_client.h"
 #include "lease.h"
 #include "lib.h"
+#include "map_files.h"
 #include "mr_table.h"
 #include "registry.h"
 #include "vma.h"
@@ -49,6 +50,7 @@ static void child(void)
 	rdmapin_registry_forget();
 	rdmapin_guard_client_forget();
 	rdmapin_vma_forget();
+	rdmapin_map_files_forget();
 	rdmapin_break_thread_forget();
 	rdmapin_devdax_align_forget();
 	rdmapin_file_cache_forget();

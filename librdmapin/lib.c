@@ -20,6 +20,8 @@ struct rdmapin_lib rdmapin_lib = {
 	},
 	.guard = { .lock = PTHREAD_MUTEX_INITIALIZER, .conn = -1 },
 	.maps = RDMAPIN_APP_FD_INIT,
+	.map_files = RDMAPIN_APP_FD_INIT,
+	.map_files_below = -1,
 	.maps_walk = PTHREAD_MUTEX_INITIALIZER,
 	.devdax_attrs = { [0 ... RDMAPIN_DEVDAX_ATTRS - 1] = { .fd = RDMAPIN_APP_FD_INIT } },
 };
@@ -82,6 +84,8 @@ void rdmapin_lib_reset(void)
 	pthread_mutex_init(&l->guard.lock, NULL);
 	l->guard.conn = -1;
 	l->maps = (struct rdmapin_app_fd)RDMAPIN_APP_FD_INIT;
+	l->map_files = (struct rdmapin_app_fd)RDMAPIN_APP_FD_INIT;
+	l->map_files_below = -1;
 	pthread_mutex_init(&l->maps_walk, NULL);
 	for (i = 0; i < RDMAPIN_DEVDAX_ATTRS; i++)
 		l->devdax_attrs[i].fd = (struct rdmapin_app_fd)RDMAPIN_APP_FD_INIT;

@@ -151,7 +151,11 @@ struct rdmapin_lib {
 	const struct ibv_mr *cb_running;	/* whose callback the break thread runs */
 
 	struct rdmapin_app_fd maps;	/* /proc/self/maps (vma.c) */
-	pthread_mutex_t maps_walk;	/* one read of the maps fd's text at a time */
+	struct rdmapin_app_fd map_files;	/* /proc/self/map_files (map_files.c) */
+	long map_files_below;		/* the last gap found: the file mapping under it */
+	uintptr_t map_files_file[2];	/* the last range a file was found over */
+	pthread_mutex_t maps_walk;	/* one read of the maps text or map_files at a time;
+					 * guards the map_files fields above */
 	size_t maps_text_used;		/* by the last walk of that text; atomic, a hint */
 	struct rdmapin_devdax_attr devdax_attrs[RDMAPIN_DEVDAX_ATTRS];	/* in the application's table */
 	unsigned int devdax_attrs_next;	/* the slot to take next when all are used */

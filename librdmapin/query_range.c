@@ -13,7 +13,6 @@
 #include <rdmapin/rdmapin.h>
 #include "backing.h"
 #include "error.h"
-#include "host_caps.h"
 #include "vma.h"
 
 /* The fields of version 1.0 only: a caller's struct may be no larger. */
@@ -45,8 +44,7 @@ int rdmapin_query_range(const void *addr, size_t length, struct rdmapin_range_at
 	 * the kernel's lookups, where the full classification below moves
 	 * path-sized buffers. The full one finds the same for such a range.
 	 */
-	if (rdmapin_host()->flags & RDMAPIN_HOST_PROCMAP_QUERY && start + length > start &&
-	    rdmapin_vma_private_anon(start, start + length)) {
+	if (start + length > start && rdmapin_vma_private_anon(start, start + length)) {
 		fill(attr, RDMAPIN_BACKING_ANON, false, 0, 0, 0, "");
 		return 0;
 	}

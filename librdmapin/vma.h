@@ -40,8 +40,10 @@ int rdmapin_vma_walk_procmap(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn,
 int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx);
 /*
  * Whether [start, end) is mapped, without holes, by private anonymous memory
- * alone (no file, not even shmem): the common case, known for the cost of
- * one name-less PROCMAP_QUERY per mapping. Linux 6.11 and later only.
+ * alone (no file, not even shmem): the common case, known on Linux 6.11 and
+ * later for the cost of one name-less PROCMAP_QUERY per mapping. Before,
+ * asked of /proc/self/map_files only when the text would be read far
+ * (vma.c): false means "walk the mappings", not "not anonymous".
  */
 bool rdmapin_vma_private_anon(uintptr_t start, uintptr_t end);
 /*

@@ -22,8 +22,13 @@
 struct rdmapin_backing_info {
 	enum rdmapin_backing kind;
 	bool shared;			/* MAP_SHARED */
-	bool writable;			/* every mapping in the range has PROT_WRITE */
-	uintptr_t map_start, map_end;	/* the covering mappings' union */
+	/*
+	 * Of shared mappings, every one in the range has PROT_WRITE. The
+	 * covering mappings' union, or, for private anonymous memory
+	 * classified without reading its mappings, the range itself.
+	 */
+	bool writable;
+	uintptr_t map_start, map_end;
 	uint64_t offset;		/* file offset of addr (0 for anonymous) */
 	dev_t dev;			/* st_dev/st_ino of the backing file; 0 for anonymous */
 	ino_t ino;

@@ -72,15 +72,30 @@ int find_fd(const struct stat *file, const char *link);
 int count_leases(pid_t pid, const struct stat *file);
 
 /* What a failed or undone registration must leave as it found it. */
+/* What librdmapin keeps at most: a maps fd, a map_files directory, four align attributes. */
+#define LIBRARY_KEPT_MAX 6
+
 struct usage {
-	int fds;
+	int fds;	/* but those the library keeps */
+	int kept;	/* those: see count_app_fds() */
 	int leases;	/* of this process */
 	int maps;	/* mappings of files */
 };
 
+/*
+ * The open fds but those librdmapin opens once and keeps in the
+ * application's table (rdmapin(7)), which it counts in @kept.
+ */
+int count_app_fds(int *kept);
 void usage_get(struct usage *u);
 /* A check that nothing in @before grew (or shrank) since; @what names the case. */
 int check_usage(const struct usage *before, const char *what);
+
+/*
+ * Forks a child that only waits, until @wake (set to a pipe's end) is
+ * closed; its pid, or -1.
+ */
+pid_t fork_idle(int *wake);
 
 /*
  * Runs @fn in a forked child. Its checks number on from the caller's and

@@ -33,6 +33,7 @@
 #include "backing.h"
 #include "check.h"
 #include "guest.h"
+#include "map_files.h"
 #include "vma.h"
 
 #include "array.h"
@@ -84,10 +85,25 @@ static bool same_vma(const struct rdmapin_vma *q, const struct rdmapin_vma *m)
 	       q->page_size >= page && !m->page_size;
 }
 
+/* Whether the text walk finds [start, end) mapped by private anonymous memory alone. */
+static bool walk_says_private_anon(uintptr_t start, uintptr_t end)
+{
+	static struct vma_list m;
+	unsigned int i;
+	bool anon;
+
+	m.n = 0;
+	anon = !rdmapin_vma_walk_maps(start, end, collect, &m);
+	for (i = 0; i < m.n; i++)
+		anon &= !m.v[i].inode && !m.v[i].shared;
+	return anon;
+}
+
 /*
  * PROCMAP_QUERY and the maps parser must see the same mappings, or fail
  * alike; and the name-less private anonymous check must say yes exactly when
- * the walk finds only private anonymous mappings.
+ * the walk finds only private anonymous mappings, as must the listing of
+ * map_files (on every kernel: it stands in for the text walk before 6.11).
  */
 static void check_sources(uintptr_t start, uintptr_t end, const char *what)
 {
@@ -96,6 +112,9 @@ static void check_sources(uintptr_t start, uintptr_t end, const char *what)
 	bool same, anon;
 	unsigned int i;
 
+	anon = walk_says_private_anon(start, end);
+	check(rdmapin_map_files_private_anon(start, end) == anon,
+	      "%s: the map_files listing says %s, as the text walk", what, anon ? "yes" : "no");
 	if (!have_procmap)
 		return;
 	q.n = m.n = 0;
@@ -342,8 +361,10 @@ static void check_info(const struct fixture *f, const struct rdmapin_backing_inf
 	bool file = f->kind != RDMAPIN_BACKING_ANON;
 	struct stat st = { 0 };
 
+	/* Private anonymous memory may be classified without its protection (provider.h). */
 	check(info->map_start <= (uintptr_t)f->addr &&
-		      info->map_end >= (uintptr_t)f->addr + f->len && info->writable &&
+		      info->map_end >= (uintptr_t)f->addr + f->len &&
+		      (info->writable || !info->shared) &&
 		      info->shared == !!(f->flags & MAP_SHARED),
 	      "%s: mapping 0x%" PRIxPTR "-0x%" PRIxPTR ", %swritable, %s", what, info->map_start,
 	      info->map_end, info->writable ? "" : "not ", info->shared ? "shared" : "private");
@@ -620,12 +641,13 @@ static void check_split(const struct fixture *f)
 
 	mprotect(f->addr + page, page, PROT_READ);
 	if (expect_kind(f->addr, 3 * page, -1, f->kind, "a mapping split by mprotect()", &info))
-		check(!info.writable && info.map_end - info.map_start >= 3 * page &&
+		check(!(info.shared && info.writable) && info.map_end - info.map_start >= 3 * page &&
 			      info.offset == (uint64_t)f->offset,
 		      "split: not writable, 0x%" PRIxPTR "-0x%" PRIxPTR ", offset %" PRIu64,
 		      info.map_start, info.map_end, info.offset);
 	if (expect_kind(f->addr + 2 * page + 1, page, -1, f->kind, "past the split", &info))
-		check(info.writable && info.offset == (f->fd >= 0 ? f->offset + 2 * page + 1 : 0),
+		check((info.writable || !info.shared) &&
+			      info.offset == (f->fd >= 0 ? f->offset + 2 * page + 1 : 0),
 		      "past the split: writable, offset %" PRIu64, info.offset);
 	mprotect(f->addr + page, page, PROT_READ | PROT_WRITE);
 }
@@ -678,6 +700,48 @@ static void check_arguments(void)
 	      "backing names");
 }
 
+/*
+ * The listing is read through a directory the library keeps in the
+ * application's table (map_files.h). With a child's listing on its number
+ * (the child has anonymous memory at A, where this process maps the file
+ * of @f), A must not be taken for anonymous memory.
+ */
+static void check_map_files_replaced(const struct fixture *f)
+{
+	size_t len = 4 * page;
+	char *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fds[64], n = 0, fd = -1, dir, wake;
+	char path[48];
+	pid_t child;
+
+	if (!check(a != MAP_FAILED && (child = fork_idle(&wake)) > 0, "map_files replaced: set up"))
+		return;
+	check(mmap(a, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, f->fd, 0) == a &&
+		      !rdmapin_map_files_private_anon((uintptr_t)a, (uintptr_t)a + len),
+	      "map_files replaced: the file now at A is not anonymous memory");
+	/* A file found last elsewhere, so that A is asked of the listing again. */
+	rdmapin_map_files_private_anon((uintptr_t)f->addr, (uintptr_t)f->addr + f->len);
+	snprintf(path, sizeof(path), "/proc/%d/map_files", getpid());
+	dir = find_fd(NULL, path);
+	if (check(dir >= 0, "map_files replaced: the library keeps the directory (fd %d)", dir)) {
+		close(dir);
+		snprintf(path, sizeof(path), "/proc/%d/map_files", child);
+		while (n < 64 && (fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			fds[n++] = fd;
+			if (fd >= dir)
+				break;
+		}
+		check(fd == dir && !rdmapin_map_files_private_anon((uintptr_t)a, (uintptr_t)a + len),
+		      "map_files replaced: with %s on fd %d, A is still not anonymous memory", path,
+		      fd);
+		while (n)
+			close(fds[--n]);
+	}
+	close(wake);
+	waitpid(child, NULL, 0);
+	munmap(a, len);
+}
+
 int main(void)
 {
 	struct rdmapin_host_caps caps;
@@ -704,6 +768,7 @@ int main(void)
 	if (check(i < nr_fixtures, "a page-cache file to split and to map twice")) {
 		check_split(&fixtures[i]);
 		check_layouts(&fixtures[i]);
+		check_map_files_replaced(&fixtures[i]);
 	}
 	free_fixtures();
 	return check_done();

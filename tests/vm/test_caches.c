@@ -8,10 +8,11 @@
  * - replaced fd: the application closes every fd it did not open and opens
  *   another process's /proc/PID/maps (or its own) on the freed numbers: the
  *   maps fd the library keeps (for PROCMAP_QUERY, and on 6.1 for the text
- *   walk) must not answer for another process. (test_failsafe covers the
- *   lease's and the guard's fds.) The socket that hands files to the fd
- *   keeper, replaced by a connected one, must not send through it; a thread
- *   moved to another network namespace still hands files over;
+ *   walk) must not answer for another process, nor its map_files directory
+ *   (on 6.1, for anonymous memory the text reaches late). (test_failsafe
+ *   covers the lease's and the guard's fds.) The socket that hands files to
+ *   the fd keeper, replaced by a connected one, must not send through it; a
+ *   thread moved to another network namespace still hands files over;
  * - absent guard: with no daemon and no guard, the library believes none is
  *   to be had for up to a second; a registration a second later, after the
  *   daemon started, is guarded through it;
@@ -47,6 +48,7 @@
 #include "check.h"
 #include "guard_map.h"
 #include "guardd_ctl.h"
+#include "array.h"
 #include "guest.h"
 
 #define MR_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
@@ -250,67 +252,144 @@ static int fill_fds(const char *path, int at, int *fds)
 }
 
 /*
- * A child forked while A was anonymous keeps anonymous memory there, and has
- * nothing at B; this process then maps a file at A and anonymous memory at
- * B. With the child's /proc/PID/maps (or this process's own maps) on the
+ * A child forked while A was anonymous keeps anonymous memory there; this
+ * process then maps a file at A. The child waits until wake is closed.
+ */
+struct split_world {
+	struct mapping a, f;		/* f maps A, a no longer */
+	struct want file;		/* what A must register as */
+	pid_t child;
+	int wake;
+};
+
+static int split_world_make(struct split_world *w, const char *how)
+{
+	w->a = w->f = unmapped;
+	w->child = -1;
+	if (!check(!map_anon(&w->a) && (w->child = fork_idle(&w->wake)) > 0, "%s: set up: %s",
+		   how, w->a.err))
+		return -1;
+	if (!check(!map_file_at(&w->f, w->a.addr, env.pagecache_dir), "%s: a file at A: %s", how,
+		   w->f.err))
+		return -1;
+	w->a.addr = MAP_FAILED;
+	w->file = (struct want){ RDMAPIN_BACKING_PAGECACHE, w->f.path };
+	return 0;
+}
+
+static void split_world_end(struct split_world *w)
+{
+	if (w->child > 0) {
+		close(w->wake);
+		waitpid(w->child, NULL, 0);
+	}
+	unmap(&w->f);
+	unmap(&w->a);
+}
+
+/*
+ * The application closes every fd it did not open and opens @path on the
+ * lowest numbers up to @at (see fill_fds()); returns how many.
+ */
+static int replace_fds(const struct split_world *w, const char *path, int at, int *fds,
+		       const char *how)
+{
+	int keep[] = { pd->context->cmd_fd, pd->context->async_fd, w->f.fd, w->wake };
+	int n;
+
+	check(!close_others(keep, ARRAY_SIZE(keep)), "%s: the application closes every fd it "
+	      "did not open", how);
+	n = fill_fds(path, at, fds);
+	check(n > 0 && (at < 0 || fds[n - 1] == at), "%s: %s opened on %d numbers, up to %d", how,
+	      path, n, at);
+	return n;
+}
+
+/*
+ * With the child's /proc/PID/maps (or this process's own maps) on the
  * numbers the library's fds had, A must still be the file and leased, and B
- * anonymous.
+ * (anonymous here, nothing in the child) anonymous.
  */
 static void replaced_fd_case(bool foreign)
 {
 	static const struct want anon = { RDMAPIN_BACKING_ANON, NULL };
 	const char *how = foreign ? "replaced fd, another process's maps" :
 				    "replaced fd, this process's maps reopened";
-	struct mapping a = unmapped, b = unmapped, f = unmapped;
-	int p[2], fds[64], nfds, i, maps_fd;
-	char path[48], c;
-	struct want file;
-	pid_t child;
+	struct split_world w;
+	struct mapping b = unmapped;
+	int fds[64], nfds, i, maps_fd;
+	char path[48];
 
-	if (!check(!map_anon(&a) && !pipe2(p, O_CLOEXEC), "%s: set up: %s", how, a.err))
-		return;
-	child = fork();
-	if (child == 0) {
-		close(p[1]);
-		_exit(read(p[0], &c, 1) < 0);
-	}
-	close(p[0]);
-	if (!check(!map_file_at(&f, a.addr, env.pagecache_dir) && !map_anon(&b),
-		   "%s: a file at A, anonymous memory at B: %s%s", how, f.err, b.err))
+	if (split_world_make(&w, how) || !check(!map_anon(&b), "%s: anonymous memory at B: %s",
+						how, b.err))
 		goto out;
-	a.addr = MAP_FAILED;	/* f maps A now */
-	file = (struct want){ RDMAPIN_BACKING_PAGECACHE, f.path };
 	reg_dereg(b.addr, b.len, &anon, "replaced fd: B before");
-	reg_dereg(f.addr, f.len, &file, "replaced fd: A before");
+	reg_dereg(w.f.addr, w.f.len, &w.file, "replaced fd: A before");
 	snprintf(path, sizeof(path), "/proc/%d/maps", getpid());
 	maps_fd = find_fd(NULL, path);
 	printf("# the library's /proc/self/maps fd: %d\n", maps_fd);
 	/* Else this case would pass without testing the cache at all. */
 	check(maps_fd >= 0, "%s: the library keeps a /proc/self/maps fd (fd %d)", how, maps_fd);
-	{
-		int keep[] = { pd->context->cmd_fd, pd->context->async_fd, f.fd, p[1] };
-
-		check(!close_others(keep, 4), "%s: the application closes every fd it did not "
-		      "open", how);
-	}
-	snprintf(path, sizeof(path), "/proc/%d/maps", foreign ? child : getpid());
-	nfds = fill_fds(path, maps_fd, fds);
-	check(nfds > 0 && (maps_fd < 0 || fds[nfds - 1] == maps_fd),
-	      "%s: %s opened on %d numbers, up to %d", how, path, nfds, maps_fd);
+	snprintf(path, sizeof(path), "/proc/%d/maps", foreign ? w.child : getpid());
+	nfds = replace_fds(&w, path, maps_fd, fds, how);
 	reg_dereg(b.addr, b.len, &anon, foreign ? "replaced fd, another process's maps: B" :
 						  "replaced fd, own maps reopened: B");
-	reg_dereg(f.addr, f.len, &file, foreign ? "replaced fd, another process's maps: A" :
-						  "replaced fd, own maps reopened: A");
+	reg_dereg(w.f.addr, w.f.len, &w.file, foreign ? "replaced fd, another process's maps: A" :
+							"replaced fd, own maps reopened: A");
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	reg_dereg(b.addr, b.len, &anon, "replaced fd: B after those fds are closed");
-	reg_dereg(f.addr, f.len, &file, "replaced fd: A after those fds are closed");
+	reg_dereg(w.f.addr, w.f.len, &w.file, "replaced fd: A after those fds are closed");
 out:
-	close(p[1]);
-	waitpid(child, NULL, 0);
-	unmap(&f);
+	split_world_end(&w);
 	unmap(&b);
-	unmap(&a);
+}
+
+/*
+ * Before 6.11, anonymous memory that the maps text reaches late (a 4 KiB
+ * mapping among the shared libraries', D) is found from the listing of
+ * /proc/self/map_files, read through a directory the library keeps in the
+ * application's table. With the child's listing on its number, registrations
+ * must still find A the file, leased, and D anonymous, and leave the
+ * application's fds open. (Whether A is asked of the listing depends on
+ * what the library found last: test_backing checks the listing itself
+ * against a replaced directory.)
+ */
+static void map_files_case(void)
+{
+	static const char *const how = "replaced map_files";
+	static const struct want anon = { RDMAPIN_BACKING_ANON, NULL };
+	struct mapping d = unmapped;
+	struct rdmapin_host_caps caps;
+	struct split_world w;
+	int fds[64], nfds, i, dir;
+	char path[48];
+
+	if (!rdmapin_query_host(&caps) && caps.flags & RDMAPIN_HOST_PROCMAP_QUERY) {
+		printf("# SKIP %s: PROCMAP_QUERY answers instead\n", how);
+		return;
+	}
+	d.len = 4096;
+	d.addr = mmap(NULL, d.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (split_world_make(&w, how) || !check(d.addr != MAP_FAILED, "%s: map D", how))
+		goto out;
+	/* The first reads the text up to D; the second then asks the listing. */
+	reg_dereg(d.addr, d.len, &anon, "replaced map_files: D, read from the text");
+	reg_dereg(d.addr, d.len, &anon, "replaced map_files: D, from the listing");
+	snprintf(path, sizeof(path), "/proc/%d/map_files", getpid());
+	dir = find_fd(NULL, path);
+	if (!check(dir >= 0, "%s: the library keeps a map_files descriptor (fd %d)", how, dir))
+		goto out;
+	snprintf(path, sizeof(path), "/proc/%d/map_files", w.child);
+	nfds = replace_fds(&w, path, dir, fds, how);
+	reg_dereg(d.addr, d.len, &anon, "replaced map_files: D");
+	reg_dereg(w.f.addr, w.f.len, &w.file, "replaced map_files: A");
+	for (i = 0; i < nfds; i++)
+		check(!close(fds[i]), "%s: the application's fd %d is still open", how, fds[i]);
+	reg_dereg(w.f.addr, w.f.len, &w.file, "replaced map_files: A after those fds are closed");
+out:
+	split_world_end(&w);
+	unmap(&d);
 }
 
 /* Whether @fd is a socket. */
@@ -841,6 +920,7 @@ int main(void)
 	remap_live_case();
 	replaced_fd_case(false);
 	replaced_fd_case(true);
+	map_files_case();
 	fd_hint_case();
 	daemon_case();
 	devdax_case();
