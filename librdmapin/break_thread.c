@@ -378,8 +378,8 @@ void rdmapin_break_thread_unwatch(int wd)
 	inotify_rm_watch(rdmapin_lib.brk.ino_fd, wd);
 }
 
-/* One read per wake-up, as for the files sent (receive_fd()). */
-static void read_changes(const struct rdmapin_break_thread *t)
+/* One read per wake-up, as for the files sent (receive_fd()); the bytes read. */
+static ssize_t read_changes(const struct rdmapin_break_thread *t)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
@@ -393,7 +393,16 @@ static void read_changes(const struct rdmapin_break_thread *t)
 			t->handlers->changed(-1);
 		else if (ev->mask & IN_MODIFY)
 			t->handlers->changed(ev->wd);
+		else if (ev->mask & IN_IGNORED)
+			t->handlers->gone(ev->wd);
 	}
+	return n;
+}
+
+void rdmapin_break_thread_read_changes(void)
+{
+	while (read_changes(&rdmapin_lib.brk) > 0)
+		;
 }
 
 static int watch(int ep, int fd, uint32_t events)

@@ -35,6 +35,8 @@ struct rdmapin_break_handlers {
 	void (*wake)(void);
 	/* A watched file changed (rdmapin_break_thread_watch()); -1: maybe any of them. */
 	void (*changed)(int wd);
+	/* A watch is gone (IN_IGNORED): its file was deleted, or its filesystem unmounted. */
+	void (*gone)(int wd);
 };
 
 /* Sets the handlers, once, before any start (lease.c's constructor). */
@@ -77,6 +79,11 @@ int rdmapin_break_thread_call(rdmapin_thread_fn fn, void *ctx, int app_fd);
 int rdmapin_break_thread_watch(int fd);
 /* On the thread: no more of that file's changes. */
 void rdmapin_break_thread_unwatch(int wd);
+/*
+ * On the thread, without the lock: hands every event queued for the watches
+ * to the handlers now, rather than at the next wake-up.
+ */
+void rdmapin_break_thread_read_changes(void);
 
 /* In a forked child: the socket that sends files is the parent's. */
 void rdmapin_break_thread_forget(void);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "break_thread.h"
 #include "error.h"
 #include "host_caps.h"
+#include "idle_watch.h"
 #include "lease.h"
 #include "lib.h"
 #include "own_fd.h"
@@ -101,6 +103,21 @@ static void attach(struct rdmapin_lease *lease, struct rdmapin_mr *mr)
 }
 
 /*
+ * A watch left by the lease's file: kept for its next lease, unless the file
+ * was deleted, whose inode the watch would keep from being freed (no
+ * IN_IGNORED comes for a watch added while the file was open).
+ */
+static void leave_watch(const struct rdmapin_lease *l, bool linked)
+{
+	if (l->wd < 0 || lease_by_wd(l->wd))
+		return;
+	if (linked)
+		rdmapin_idle_watch_keep(l->dev, l->ino, l->wd);
+	else
+		rdmapin_break_thread_unwatch(l->wd);
+}
+
+/*
  * On the thread, under the lock: releases the leases left without MRs. Their
  * fds are the thread's, so other threads only ask for this (detach). A lease
  * still waiting here serves a new MR over its file again.
@@ -108,6 +125,7 @@ static void attach(struct rdmapin_lease *lease, struct rdmapin_mr *mr)
 static void release_idle(void)
 {
 	struct rdmapin_lease **p = &rdmapin_lib.leases, *l;
+	struct stat st;
 
 	while ((l = *p)) {
 		if (l->mrs) {
@@ -117,9 +135,8 @@ static void release_idle(void)
 		*p = l->next;
 		/* First: a broken lease's opener or truncater waits for this alone. */
 		fcntl(l->fd, F_SETLEASE, F_UNLCK);
+		leave_watch(l, l->wd >= 0 && !fstat(l->fd, &st) && st.st_nlink);
 		close(l->fd);
-		if (l->wd >= 0 && !lease_by_wd(l->wd))
-			rdmapin_break_thread_unwatch(l->wd);
 		free(l);
 	}
 }
@@ -315,6 +332,20 @@ static void on_file_changed(int wd)
 	if (any)
 		rdmapin_revoker_wake();
 	rdmapin_unlock();
+	/* An overflow may have lost the IN_IGNORED of kept watches. */
+	if (wd < 0)
+		rdmapin_idle_watch_flush();
+	else if (!any)
+		rdmapin_idle_watch_drop(wd, true);
+}
+
+/*
+ * A watch went with its file, deleted and closed everywhere: never a leased
+ * file's, which the keeper holds open, so only a kept one's.
+ */
+static void on_watch_gone(int wd)
+{
+	rdmapin_idle_watch_drop(wd, false);
 }
 
 /*
@@ -412,6 +443,7 @@ static const struct rdmapin_break_handlers break_handlers = {
 	.wake = on_wake,
 	.revoke = revoke_work,
 	.changed = on_file_changed,
+	.gone = on_watch_gone,
 };
 
 static __attribute__((constructor)) void init_break_handlers(void)
@@ -466,18 +498,23 @@ static int lease_take(const struct lease_take *t, int *sent_fd)
 }
 
 /*
- * On the thread. Only a long-term pin of page-cache pages loses data when
- * the file changes through an fd open before the lease (check_pages()): its
- * lease is watched from the first such MR on. Under ODP the device faults
- * the file's new pages, and a watch would cost two syscalls, and a kworker
- * to free it, per first MR.
+ * On the thread, without the lock. Only a long-term pin of page-cache pages
+ * loses data when the file changes through an fd open before the lease
+ * (check_pages()): its lease is watched from the first such MR on, with the
+ * watch kept from the file's last lease if there is one. Under ODP the
+ * device faults the file's new pages, and a watch would cost two syscalls,
+ * and a kworker to free it, per first MR.
  */
-static int watch_for(struct rdmapin_lease *l, const struct rdmapin_mr *mr)
+static int watch_file(const struct rdmapin_mr *mr, int fd)
 {
-	if (l->wd >= 0 || !pins_page_cache(mr))
-		return 0;
-	l->wd = rdmapin_break_thread_watch(l->fd);
-	return l->wd < 0 ? -1 : 0;
+	int wd = rdmapin_idle_watch_take(mr->backing.dev, mr->backing.ino);
+
+	if (wd < 0)
+		wd = rdmapin_break_thread_watch(fd);
+	/* Kept watches never make a new one fail for the lack of room. */
+	if (wd < 0 && errno == ENOSPC && rdmapin_idle_watch_flush())
+		wd = rdmapin_break_thread_watch(fd);
+	return wd;
 }
 
 /*
@@ -494,7 +531,9 @@ static int lease_new_on_thread(void *ctx, int *fd)
 		return rdmapin_fail(ENOMEM, "out of memory for a lease record");
 	l->wd = -1;
 	l->fd = lease_take(t, fd);
-	if (l->fd < 0 || watch_for(l, t->mr)) {
+	if (l->fd >= 0 && pins_page_cache(t->mr))
+		l->wd = watch_file(t->mr, l->fd);
+	if (l->fd < 0 || (l->wd < 0 && pins_page_cache(t->mr))) {
 		err = errno;
 		if (l->fd >= 0) {
 			fcntl(l->fd, F_SETLEASE, F_UNLCK);
@@ -562,24 +601,34 @@ static int lease_kind_here(enum rdmapin_lease_kind *kind, const struct rdmapin_b
 	return 0;
 }
 
-/* On the thread, which alone releases leases: 1 if @ctx joined its file's lease. */
+/*
+ * On the thread, which alone releases leases and sets their watches: the
+ * lease found outlives the unlocked watch_file(). 1 if @ctx joined its
+ * file's lease.
+ */
 static int attach_watched(void *ctx, int *unused)
 {
 	struct rdmapin_mr *mr = ctx;
 	struct rdmapin_lease *l;
-	int ret = 0;
+	int wd = -1;
 
 	(void)unused;
 	rdmapin_lock();
 	l = lease_by_file(mr->backing.dev, mr->backing.ino);
-	if (l && watch_for(l, mr)) {
-		ret = -1;
-	} else if (l) {
-		attach(l, mr);
-		ret = 1;
-	}
 	rdmapin_unlock();
-	return ret;
+	if (!l)
+		return 0;
+	if (l->wd < 0 && pins_page_cache(mr)) {
+		wd = watch_file(mr, l->fd);
+		if (wd < 0)
+			return -1;
+	}
+	rdmapin_lock();
+	if (wd >= 0)
+		l->wd = wd;
+	attach(l, mr);
+	rdmapin_unlock();
+	return 1;
 }
 
 int rdmapin_lease_attach_existing(struct rdmapin_mr *mr)

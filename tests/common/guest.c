@@ -174,6 +174,17 @@ int map_devdax_region(struct mapping *m)
 }
 
 /* A child's errno comes back as its exit status; ECHILD stands for a crash. */
+int write_sysctl(const char *path, const char *value, char *old, size_t len)
+{
+	FILE *f = fopen(path, "r+e");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = (!old || fgets(old, len, f)) && !fseek(f, 0, SEEK_SET) && fputs(value, f) >= 0;
+	return fclose(f) || !ok ? -1 : 0;
+}
+
 int child_errno(pid_t pid)
 {
 	int status;

@@ -104,6 +104,8 @@ pid_t fork_idle(int *wake);
  */
 int check_in_child(void (*fn)(void *arg), void *arg);
 
+/* Writes @value to /proc/sys file @path; its old value first to @old, if not NULL. */
+int write_sysctl(const char *path, const char *value, char *old, size_t len);
 /* A child's errno comes back as its exit status; ECHILD stands for a crash. */
 int child_errno(pid_t pid);
 /* CLOCK_MONOTONIC in seconds. */

@@ -27,6 +27,9 @@
  *   a registration at 2 MiB must not be believed at 4 KiB. The descriptor
  *   of the device's align attribute the library keeps, replaced by a file
  *   saying 4096, must not answer for the device.
+ * - kept inotify watch: the fd keeper keeps a pinned file's watch after its
+ *   last MR; a new file on the deleted file's inode number must get its own,
+ *   and a file deleted while registered must not have its watch kept.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -41,6 +44,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -556,6 +560,211 @@ out:
 	unmap(&f);
 }
 
+/* Leased, and pinned read-only, which every kernel allows page-cache pages. */
+static struct ibv_mr *reg_pinned(const struct mapping *m)
+{
+	return rdmapin_reg_mr_ex(pd, &(struct rdmapin_mr_init_attr){
+		.comp_mask = RDMAPIN_MR_INIT_ATTR_LEASE | RDMAPIN_MR_INIT_ATTR_MODES,
+		.access = IBV_ACCESS_REMOTE_READ, .addr = m->addr, .length = m->len,
+		.lease = RDMAPIN_LEASE_REQUIRE, .modes = RDMAPIN_MODE_PIN });
+}
+
+/* One fdinfo file's inotify watches on @file, or all of them when NULL. */
+static int fdinfo_watches(const char *path, const struct stat *file)
+{
+	unsigned int sdev = file ? major(file->st_dev) << 20 | minor(file->st_dev) : 0, dev;
+	unsigned long ino;
+	char line[512];
+	FILE *f = fopen(path, "re");
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "inotify wd:%*x ino:%lx sdev:%x", &ino, &dev) == 2 &&
+		    (!file || (ino == file->st_ino && dev == sdev)))
+			n++;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/*
+ * The fd keeper's inotify watches, from the fdinfo of every thread's table:
+ * the keeper's table is its own, and the application's has no inotify fd.
+ */
+static int keeper_watches(const struct stat *file)
+{
+	char path[PATH_MAX];
+	struct dirent *t, *d;
+	DIR *tasks = opendir("/proc/self/task"), *fds;
+	int n = 0;
+
+	while (tasks && (t = readdir(tasks))) {
+		snprintf(path, sizeof(path), "/proc/self/task/%s/fdinfo", t->d_name);
+		fds = t->d_name[0] != '.' ? opendir(path) : NULL;
+		while (fds && (d = readdir(fds))) {
+			snprintf(path, sizeof(path), "/proc/self/task/%s/fdinfo/%s", t->d_name,
+				 d->d_name);
+			if (d->d_name[0] != '.')
+				n += fdinfo_watches(path, file);
+		}
+		if (fds)
+			closedir(fds);
+	}
+	if (tasks)
+		closedir(tasks);
+	return n;
+}
+
+/* Whether the keeper drops its watch on @file within 5 s: it reads its events when it wakes. */
+static bool watch_goes(const struct stat *file)
+{
+	int i;
+
+	for (i = 0; i < 500 && keeper_watches(file); i++)
+		usleep(10000);
+	return !keeper_watches(file);
+}
+
+/* Maps fresh files in @dir until one has inode number @ino (at most @max tries). */
+static int map_on_inode(struct mapping *m, struct mapping *tried, int max, ino_t ino)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < max; i++) {
+		if (map_file(&tried[i], env.pagecache_dir, MAP_SHARED) || fstat(tried[i].fd, &st))
+			return -1;
+		if (st.st_ino == ino) {
+			*m = tried[i];
+			tried[i] = unmapped;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * A long-term pin of page-cache pages has its file watched (inotify,
+ * rdmapin.7): the watch stays after the file's last MR for its next one, up
+ * to 16 files, but not beyond the file: a file made on a deleted one's inode
+ * number gets a watch of its own. Kept watches go before a new one fails for
+ * the lack of room. Whether the keeper had read the deleted file's
+ * IN_IGNORED before the new file registered is up to the scheduler: this
+ * checks the answer, not that the library reads its events first.
+ */
+static void kept_watch_case(void)
+{
+	static const char limit[] = "/proc/sys/fs/inotify/max_user_watches";
+	struct mapping f = unmapped, g = unmapped, h = unmapped, tried[32], many[20];
+	struct stat st, gst;
+	struct ibv_mr *mr;
+	char old[32] = "";
+	int n, err;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(tried); i++)
+		tried[i] = unmapped;
+	for (i = 0; i < ARRAY_SIZE(many); i++)
+		many[i] = unmapped;
+	if (!check(!map_file(&f, env.pagecache_dir, MAP_SHARED) && !fstat(f.fd, &st),
+		   "kept watch: map a file: %s", f.err))
+		goto out;
+	mr = reg_pinned(&f);
+	check(mr && keeper_watches(&st) == 1, "kept watch: a pinned file is watched: %s",
+	      mr ? "registered" : rdmapin_last_error());
+	check(mr && !rdmapin_dereg_mr(mr) && keeper_watches(&st) == 1,
+	      "kept watch: the watch stays after the file's last MR");
+	mr = reg_pinned(&f);
+	check(mr && keeper_watches(&st) == 1, "kept watch: registered again, with that watch: %s",
+	      mr ? "registered" : rdmapin_last_error());
+	if (mr)
+		rdmapin_dereg_mr(mr);
+	unlink(f.path);
+	unmap(&f);
+	if (map_on_inode(&g, tried, ARRAY_SIZE(tried), st.st_ino) || fstat(g.fd, &gst)) {
+		printf("# kept watch: no new file on inode %lu in %zu tries\n",
+		       (unsigned long)st.st_ino, ARRAY_SIZE(tried));
+	} else {
+		mr = reg_pinned(&g);
+		check(mr && keeper_watches(&gst) == 1,
+		      "kept watch: a file on the deleted file's inode number %lu gets a watch of "
+		      "its own: %s", (unsigned long)gst.st_ino,
+		      mr ? "registered" : rdmapin_last_error());
+		if (mr)
+			rdmapin_dereg_mr(mr);
+		check(pwrite(g.fd, "x", 1, 0) == 1 && watch_goes(&gst),
+		      "kept watch: goes at its idle file's first change");
+	}
+	for (i = 0; i < ARRAY_SIZE(many); i++) {
+		if (map_file(&many[i], env.pagecache_dir, MAP_SHARED))
+			break;
+		mr = reg_pinned(&many[i]);
+		if (!mr || rdmapin_dereg_mr(mr))
+			break;
+	}
+	n = keeper_watches(NULL);
+	check(i == ARRAY_SIZE(many) && n == 16,
+	      "kept watch: %zu more files registered in turn, %d watches kept (want 16)", i, n);
+	if (!check(!map_file(&h, env.pagecache_dir, MAP_SHARED) &&
+			   !write_sysctl(limit, "0", old, sizeof(old)),
+		   "kept watch: another file, and fs.inotify.max_user_watches = 0: %s", h.err))
+		goto out;
+	mr = reg_pinned(&h);
+	err = errno;
+	n = keeper_watches(NULL);
+	check(!mr && err == ENOSPC && n == 0,
+	      "kept watch: with no room, a new watch fails with ENOSPC once the kept ones are "
+	      "gone (%d left): %s", n, mr ? "registered" : rdmapin_last_error());
+	if (mr)
+		rdmapin_dereg_mr(mr);
+out:
+	if (old[0])
+		write_sysctl(limit, old, NULL, 0);
+	for (i = 0; i < ARRAY_SIZE(many); i++) {
+		unlink(many[i].path);
+		unmap(&many[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(tried); i++) {
+		unlink(tried[i].path);
+		unmap(&tried[i]);
+	}
+	unlink(h.path);
+	unmap(&h);
+	unlink(g.path);
+	unmap(&g);
+	unlink(f.path);
+	unmap(&f);
+}
+
+/*
+ * A file deleted while registered, and still open and mapped: its watch is
+ * not kept after its last MR. The kernel would not remove it (no IN_IGNORED
+ * once the file's last open is gone), and it would keep the file's inode, and
+ * its blocks, from being freed.
+ */
+static void deleted_watch_case(void)
+{
+	struct mapping f = unmapped;
+	struct ibv_mr *mr;
+	struct stat st;
+	int n = -1;
+
+	if (!check(!map_file(&f, env.pagecache_dir, MAP_SHARED) && !fstat(f.fd, &st),
+		   "deleted watch: map a file: %s", f.err))
+		goto out;
+	mr = reg_pinned(&f);
+	if (!check(mr && keeper_watches(&st) == 1 && !unlink(f.path),
+		   "deleted watch: pinned, watched, deleted: %s",
+		   mr ? "registered" : rdmapin_last_error()))
+		goto out;
+	if (!rdmapin_dereg_mr(mr))
+		n = keeper_watches(&st);
+	check(n == 0, "deleted watch: after the last MR, no watch is kept (%d)", n);
+out:
+	unlink(f.path);
+	unmap(&f);
+}
+
 static struct guardd_run guardd = { .pid = -1 };
 static char work[32];
 
@@ -922,6 +1131,8 @@ int main(void)
 	replaced_fd_case(true);
 	map_files_case();
 	fd_hint_case();
+	kept_watch_case();
+	deleted_watch_case();
 	daemon_case();
 	devdax_case();
 	close_pd(pd);

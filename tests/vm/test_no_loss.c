@@ -316,17 +316,6 @@ static void run_place(struct ibv_pd *pd, const struct place *at, enum protection
 		run_case(at, prot, &ops[i]);
 }
 
-static int write_sysctl(const char *path, const char *value, char *old, size_t len)
-{
-	FILE *f = fopen(path, "r+e");
-	int ok;
-
-	if (!f)
-		return -1;
-	ok = (!old || fgets(old, len, f)) && !fseek(f, 0, SEEK_SET) && fputs(value, f) >= 0;
-	return fclose(f) || !ok ? -1 : 0;
-}
-
 static enum rdmapin_reg_mode mode_of(struct ibv_mr *mr)
 {
 	struct rdmapin_mr_attr attr = { 0 };
