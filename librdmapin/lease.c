@@ -105,13 +105,14 @@ static void attach(struct rdmapin_lease *lease, struct rdmapin_mr *mr)
 /*
  * A watch left by the lease's file: kept for its next lease, unless the file
  * was deleted, whose inode the watch would keep from being freed (no
- * IN_IGNORED comes for a watch added while the file was open).
+ * IN_IGNORED comes for a watch added while the file was open), or the lease
+ * broke: its truncate or writer would wake the keeper to drop it.
  */
 static void leave_watch(const struct rdmapin_lease *l, bool linked)
 {
 	if (l->wd < 0 || lease_by_wd(l->wd))
 		return;
-	if (linked)
+	if (linked && !l->break_seen)
 		rdmapin_idle_watch_keep(l->dev, l->ino, l->wd);
 	else
 		rdmapin_break_thread_unwatch(l->wd);

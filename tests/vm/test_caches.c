@@ -29,12 +29,14 @@
  *   saying 4096, must not answer for the device.
  * - kept inotify watch: the fd keeper keeps a pinned file's watch after its
  *   last MR; a new file on the deleted file's inode number must get its own,
- *   and a file deleted while registered must not have its watch kept.
+ *   and a file deleted while registered, or whose lease broke, must not have
+ *   its watch kept.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -765,6 +767,44 @@ out:
 	unmap(&f);
 }
 
+/*
+ * A lease broken by another process's open: the MR is revoked, and the
+ * watch of its file is not kept, whose opener may write to it next.
+ */
+static void broken_watch_case(void)
+{
+	struct rdmapin_async_event ev = { .mr = NULL };
+	struct pollfd pfd = { .events = POLLIN };
+	struct mapping f = unmapped;
+	struct ibv_mr *mr = NULL;
+	struct stat st;
+	pid_t pid;
+
+	if (!check(!map_file(&f, env.pagecache_dir, MAP_SHARED) && !fstat(f.fd, &st),
+		   "broken watch: map a file: %s", f.err))
+		goto out;
+	mr = reg_pinned(&f);
+	if (!check(mr && keeper_watches(&st) == 1, "broken watch: pinned, watched: %s",
+		   mr ? "registered" : rdmapin_last_error()))
+		goto out;
+	pid = fork();
+	if (pid == 0)
+		_exit(open(f.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) < 0 && errno == EAGAIN ? 0 : 1);
+	check(!child_errno(pid), "broken watch: another process's open breaks the lease");
+	pfd.fd = rdmapin_get_async_fd(pd->context);
+	if (check(pfd.fd >= 0 && poll(&pfd, 1, 5000) == 1 &&
+			  !rdmapin_get_async_event(pd->context, &ev),
+		  "broken watch: an event comes"))
+		rdmapin_ack_async_event(&ev);
+	check(ev.type == RDMAPIN_EVENT_MR_REVOKED && ev.mr == mr, "broken watch: the MR is revoked");
+	check(watch_goes(&st), "broken watch: the watch of its file is not kept");
+out:
+	if (mr)
+		rdmapin_dereg_mr(mr);
+	unlink(f.path);
+	unmap(&f);
+}
+
 static struct guardd_run guardd = { .pid = -1 };
 static char work[32];
 
@@ -1133,6 +1173,7 @@ int main(void)
 	fd_hint_case();
 	kept_watch_case();
 	deleted_watch_case();
+	broken_watch_case();
 	daemon_case();
 	devdax_case();
 	close_pd(pd);
