@@ -19,14 +19,16 @@ static struct rdmapin_idle_watch *find(dev_t dev, ino_t ino)
 /* An empty slot, else the one kept longest. */
 static struct rdmapin_idle_watch *slot(void)
 {
+	struct rdmapin_idle_watch *w = &watches[0];
 	unsigned int i;
 
-	for (i = 0; i < RDMAPIN_IDLE_WATCHES; i++)
+	for (i = 0; i < RDMAPIN_IDLE_WATCHES; i++) {
 		if (watches[i].wd <= 0)
 			return &watches[i];
-	i = rdmapin_lib.idle_watches_next;
-	rdmapin_lib.idle_watches_next = (i + 1) % RDMAPIN_IDLE_WATCHES;
-	return &watches[i];
+		if (watches[i].kept < w->kept)
+			w = &watches[i];
+	}
+	return w;
 }
 
 int rdmapin_idle_watch_take(dev_t dev, ino_t ino)
@@ -54,7 +56,9 @@ void rdmapin_idle_watch_keep(dev_t dev, ino_t ino, int wd)
 		w = slot();
 	if (w->wd > 0 && w->wd != wd)
 		rdmapin_break_thread_unwatch(w->wd);
-	*w = (struct rdmapin_idle_watch){ .dev = dev, .ino = ino, .wd = wd };
+	*w = (struct rdmapin_idle_watch){
+		.dev = dev, .ino = ino, .wd = wd, .kept = ++rdmapin_lib.idle_watches_kept
+	};
 }
 
 void rdmapin_idle_watch_drop(int wd, bool remove)

@@ -128,6 +128,7 @@ struct rdmapin_idle_watch {
 	dev_t dev;
 	ino_t ino;
 	int wd;				/* 0: an empty slot (inotify's are from 1) */
+	unsigned long kept;		/* when, in keeps: the lowest goes first */
 };
 
 #define RDMAPIN_IDLE_WATCHES 16
@@ -149,7 +150,7 @@ struct rdmapin_lib {
 	struct rdmapin_mr *mrs[RDMAPIN_MR_TABLE_BUCKETS];	/* by struct ibv_mr */
 	struct rdmapin_lease *leases;
 	struct rdmapin_idle_watch idle_watches[RDMAPIN_IDLE_WATCHES];	/* the keeper's */
-	unsigned int idle_watches_next;	/* the slot to take next when all are used */
+	unsigned long idle_watches_kept;	/* keeps so far */
 	uint64_t pin_sweep_ns;		/* next look at pinned page-cache pages (lease.c) */
 	struct rdmapin_break_thread brk;
 	struct rdmapin_revoker revoker;

@@ -658,7 +658,7 @@ static void kept_watch_case(void)
 {
 	static const char limit[] = "/proc/sys/fs/inotify/max_user_watches";
 	struct mapping f = unmapped, g = unmapped, h = unmapped, tried[32], many[20];
-	struct stat st, gst;
+	struct stat st, gst, mst[ARRAY_SIZE(many)];
 	struct ibv_mr *mr;
 	char old[32] = "";
 	int n, err;
@@ -683,22 +683,21 @@ static void kept_watch_case(void)
 		rdmapin_dereg_mr(mr);
 	unlink(f.path);
 	unmap(&f);
-	if (map_on_inode(&g, tried, ARRAY_SIZE(tried), st.st_ino) || fstat(g.fd, &gst)) {
-		printf("# kept watch: no new file on inode %lu in %zu tries\n",
-		       (unsigned long)st.st_ino, ARRAY_SIZE(tried));
-	} else {
-		mr = reg_pinned(&g);
-		check(mr && keeper_watches(&gst) == 1,
-		      "kept watch: a file on the deleted file's inode number %lu gets a watch of "
-		      "its own: %s", (unsigned long)gst.st_ino,
-		      mr ? "registered" : rdmapin_last_error());
-		if (mr)
-			rdmapin_dereg_mr(mr);
-		check(pwrite(g.fd, "x", 1, 0) == 1 && watch_goes(&gst),
-		      "kept watch: goes at its idle file's first change");
-	}
+	if (!check(!map_on_inode(&g, tried, ARRAY_SIZE(tried), st.st_ino) && !fstat(g.fd, &gst),
+		   "kept watch: a new file on the deleted file's inode number %lu, in %zu tries",
+		   (unsigned long)st.st_ino, ARRAY_SIZE(tried)))
+		goto out;
+	mr = reg_pinned(&g);
+	check(mr && keeper_watches(&gst) == 1,
+	      "kept watch: a file on the deleted file's inode number %lu gets a watch of "
+	      "its own: %s", (unsigned long)gst.st_ino,
+	      mr ? "registered" : rdmapin_last_error());
+	if (mr)
+		rdmapin_dereg_mr(mr);
+	check(pwrite(g.fd, "x", 1, 0) == 1 && watch_goes(&gst),
+	      "kept watch: goes at its idle file's first change");
 	for (i = 0; i < ARRAY_SIZE(many); i++) {
-		if (map_file(&many[i], env.pagecache_dir, MAP_SHARED))
+		if (map_file(&many[i], env.pagecache_dir, MAP_SHARED) || fstat(many[i].fd, &mst[i]))
 			break;
 		mr = reg_pinned(&many[i]);
 		if (!mr || rdmapin_dereg_mr(mr))
@@ -707,6 +706,9 @@ static void kept_watch_case(void)
 	n = keeper_watches(NULL);
 	check(i == ARRAY_SIZE(many) && n == 16,
 	      "kept watch: %zu more files registered in turn, %d watches kept (want 16)", i, n);
+	for (i = 0, n = 0; i < ARRAY_SIZE(many); i++)
+		n += keeper_watches(&mst[i]) == (i >= ARRAY_SIZE(many) - 16);
+	check(n == ARRAY_SIZE(many), "kept watch: the last 16 of them are kept, the oldest went");
 	if (!check(!map_file(&h, env.pagecache_dir, MAP_SHARED) &&
 			   !write_sysctl(limit, "0", old, sizeof(old)),
 		   "kept watch: another file, and fs.inotify.max_user_watches = 0: %s", h.err))
