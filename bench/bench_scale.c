@@ -3,8 +3,10 @@
  * Registration at the floor (issue 13's goal table): rdmapin reg+dereg
  * against plain verbs, measured side by side in one run, for each kind of
  * memory, for the first and a later MR over one file (under the first, the
- * floor that two bare round trips to another thread set; under the later,
- * on 7.x, the floor that one PROCMAP_QUERY sets); how that ratio moves as
+ * floor that two bare round trips to another thread set; under the later
+ * and the anonymous rows, the floor that the one system call telling what
+ * the range maps sets: PROCMAP_QUERY on 7.x, a read of the maps text up to
+ * the range on 6.1); how that ratio moves as
  * the process grows (open fds, live MRs, mappings); and the system calls one
  * warm registration makes beyond ibv_reg_mr(), counted by strace.
  * Run inside a test guest: tests/vm/run-vm -- build/bench/bench_scale [--short]
@@ -38,6 +40,7 @@ static int rounds = MAX_ROUNDS;
 static size_t scale_steps = 3;	/* --short: the two smallest of each "as it grows" row */
 static int count_calls_n = 100;	/* warm registrations strace counts (and twice that) */
 static bool odp;		/* 7.x: files register with On-Demand Paging */
+static bool procmap;		/* 7.x: PROCMAP_QUERY tells what a range maps */
 
 /* A memory region and how plain verbs registers it. */
 struct region {
@@ -52,16 +55,39 @@ struct region {
  * deregistration, which is what a first MR on a file costs at the least when
  * the lease is held by a thread of its own (the fd keeper, which keeps the
  * file where the application cannot close it) and released at the last
- * deregistration; or plain verbs after one PROCMAP_QUERY of the range, which
- * a later MR costs at the least on 7.x: the one system call that tells that
- * the address still maps the file the library holds.
+ * deregistration; or plain verbs after the one system call that tells what
+ * the range maps (that it is anonymous memory, or still the file the
+ * library holds), which a registration costs at the least: one
+ * PROCMAP_QUERY of the range on 7.x, one read of the maps text up to the
+ * range's line on 6.1 (VERBS_QUERY).
  */
 enum how { VERBS, RDMAPIN, VERBS_TRIPS, VERBS_QUERY };
 
 /* /proc/self/maps, for VERBS_QUERY. */
 static int maps_fd = -1;
+/* 6.1: the maps text up to the end of the line of the range that VERBS_QUERY reads. */
+static char maps_text[1 << 20];
+static size_t maps_text_len;
 
-/* As the library asks: the covering or next mapping, and its name. */
+/* How much of the text a walk to @addr reads: up to the end of its line; 0 if none. */
+static size_t text_to(void *addr)
+{
+	ssize_t n = pread(maps_fd, maps_text, sizeof(maps_text) - 1, 0);
+	char *line = maps_text, *nl;
+
+	if (n <= 0)
+		return 0;
+	maps_text[n] = '\0';
+	for (; (nl = strchr(line, '\n')); line = nl + 1)
+		if (strtoull(strchr(line, '-') + 1, NULL, 16) > (uintptr_t)addr)
+			return nl + 1 - maps_text;
+	return 0;
+}
+
+/*
+ * As the library asks: the covering or next mapping and its name; without
+ * PROCMAP_QUERY, the text up to the range's line.
+ */
 static int query(void *addr)
 {
 	char name[256];
@@ -73,7 +99,12 @@ static int query(void *addr)
 		.vma_name_size = sizeof(name),
 	};
 
-	return ioctl(maps_fd, PROCMAP_QUERY, &q);
+	ssize_t n;
+
+	if (procmap)
+		return ioctl(maps_fd, PROCMAP_QUERY, &q);
+	n = pread(maps_fd, maps_text, maps_text_len, 0);
+	return n == (ssize_t)maps_text_len ? 0 : -1;
 }
 
 /* A bare round trip: one thread asks, the other answers; nothing else is done. */
@@ -135,6 +166,8 @@ static double ratio(struct ibv_pd *pd, const struct region *r, enum how how, dou
 	double v[MAX_ROUNDS], p[MAX_ROUNDS];
 	int i;
 
+	if (how == VERBS_QUERY && !procmap && !(maps_text_len = text_to(r->addr)))
+		return -1;
 	for (i = 0; i < rounds; i++) {
 		v[i] = time_reg(pd, r, VERBS);
 		p[i] = time_reg(pd, r, how);
@@ -166,6 +199,14 @@ static void row(struct ibv_pd *pd, const char *what, const struct region *r, dou
 	row_how(pd, what, r, RDMAPIN, goal);
 }
 
+static void floor_row(struct ibv_pd *pd, const struct region *r, double goal)
+{
+	const char *what = procmap ? "  floor: verbs + 1 PROCMAP_QUERY" :
+				     "  floor: verbs + 1 maps text read";
+
+	row_how(pd, what, r, VERBS_QUERY, goal);
+}
+
 static int file_access(void)
 {
 	return MR_ACCESS | (odp ? IBV_ACCESS_ON_DEMAND : 0);
@@ -193,8 +234,8 @@ static void file_rows(struct ibv_pd *pd, const char *what, int (*map)(struct map
 		row(pd, label, &r, 1.2);
 	else
 		printf("%-40s failed: %s\n", label, rdmapin_last_error());
-	if (held && maps_fd >= 0)
-		row_how(pd, "  floor: verbs + 1 PROCMAP_QUERY", &r, VERBS_QUERY, 1.2);
+	if (held)
+		floor_row(pd, &r, 1.2);
 	if (held)
 		rdmapin_dereg_mr(held);
 	unmap(&m);
@@ -208,8 +249,10 @@ static void memory_rows(struct ibv_pd *pd)
 	if (!map_anon(&m)) {
 		r = (struct region){ m.addr, SIZE_4K, MR_ACCESS };
 		row(pd, "anonymous 4K (pin)", &r, 1.5);
+		floor_row(pd, &r, 1.5);
 		r.len = SIZE_2M;
 		row(pd, "anonymous 2M (pin)", &r, 1.15);
+		floor_row(pd, &r, 1.15);
 	}
 	unmap(&m);
 	/*
@@ -433,9 +476,8 @@ int main(int argc, char **argv)
 	if (read_env() || rdma_peer_open(&p, env.rxe0, env.gid_index))
 		return 1;
 	odp = env.kernel == KERNEL_7;
-	/* 6.1 has no PROCMAP_QUERY: its later MR reads the maps text. */
-	if (odp)
-		maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	procmap = env.kernel == KERNEL_7;
+	maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (argc == 4 && !strcmp(argv[1], "--count"))
 		return count_mode(p.pd, argv[2], atoi(argv[3]));
 	if (bench_short(argc, argv)) {

@@ -35,7 +35,10 @@ struct rdmapin_break_handlers {
 	void (*wake)(void);
 	/* A watched file changed (rdmapin_break_thread_watch()); -1: maybe any of them. */
 	void (*changed)(int wd);
-	/* A watch is gone (IN_IGNORED): its file was deleted, or its filesystem unmounted. */
+	/*
+	 * A watch is gone (IN_IGNORED): its filesystem was unmounted, or its
+	 * file deleted and then closed and unmapped everywhere.
+	 */
 	void (*gone)(int wd);
 };
 

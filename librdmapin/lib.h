@@ -169,6 +169,7 @@ struct rdmapin_lib {
 	pthread_mutex_t maps_walk;	/* one read of the maps text or map_files at a time;
 					 * guards the map_files fields above */
 	size_t maps_text_used;		/* by the last walk of that text; atomic, a hint */
+	uintptr_t maps_canary[2];	/* its start and end; 0: none (maps_canary.c) */
 	struct rdmapin_devdax_attr devdax_attrs[RDMAPIN_DEVDAX_ATTRS];	/* in the application's table */
 	unsigned int devdax_attrs_next;	/* the slot to take next when all are used */
 	bool host_probed;		/* release/acquire: host is complete */

@@ -20,6 +20,7 @@
 #include "host_caps.h"
 #include "lib.h"
 #include "map_files.h"
+#include "maps_canary.h"
 #include "procmap_query.h"
 #include "proc.h"
 #include "vma.h"
@@ -45,6 +46,7 @@ struct vma_source {
 	char *buf;
 	size_t len, pos, want;
 	off_t off;
+	bool vouched;			/* the text is this process's (maps_canary.h) */
 };
 
 /*
@@ -253,19 +255,79 @@ static char *maps_line(struct vma_source *src)
 	}
 }
 
-static int maps_next(struct vma_source *src, uintptr_t addr, struct rdmapin_vma *vma)
+/*
+ * Reads up to the line of the mapping that covers @addr, or of the first
+ * above it: 0, 1 at the end of the text, -1 with errno (@bad: the line that
+ * did not parse, else NULL).
+ */
+static int maps_find(struct vma_source *src, uintptr_t addr, struct rdmapin_proc_map *map,
+		     char **bad)
 {
-	struct rdmapin_proc_map map;
 	char *line;
 
+	*bad = NULL;
 	do {
 		line = maps_line(src);
 		if (!line)
-			return errno ? maps_unreadable() : 1;
-		if (rdmapin_proc_map_parse(line, &map))
-			return rdmapin_fail(EIO, "cannot parse the /proc/self/maps line '%.100s'; "
-						 "report it with the kernel version", line);
-	} while (map.end <= addr);
+			return errno ? -1 : 1;
+		if (rdmapin_proc_map_parse(line, map)) {
+			*bad = line;
+			return -1;
+		}
+		if (rdmapin_maps_canary_is(map))
+			src->vouched = true;
+	} while (map->end <= addr);
+	return 0;
+}
+
+/*
+ * A walk through the process's fd that reached its first answer without
+ * passing the canary: the fd is checked (app_fd.h). 0: it is ours; 1: it
+ * was not, and the walk starts again through a new one; -1: none to be had.
+ */
+static int vouch(struct vma_source *src, uintptr_t addr)
+{
+	bool ours;
+	int fd;
+
+	rdmapin_lock();
+	ours = rdmapin_app_fd_ours(&rdmapin_lib.maps);
+	fd = ours ? rdmapin_lib.maps.fd : maps_fd_open();
+	rdmapin_unlock();
+	if (fd < 0)
+		return -1;
+	src->vouched = true;
+	rdmapin_maps_canary_make(ours ? addr : 0);
+	if (ours)
+		return 0;
+	src->fd = fd;
+	src->len = src->pos = 0;
+	src->off = 0;
+	src->want = MAPS_STEP;
+	return 1;
+}
+
+static int maps_next(struct vma_source *src, uintptr_t addr, struct rdmapin_vma *vma)
+{
+	struct rdmapin_proc_map map;
+	int ret, err, again;
+	char *bad;
+
+	do {
+		ret = maps_find(src, addr, &map, &bad);
+		err = errno;
+		again = src->vouched ? 0 : vouch(src, addr);
+		if (again < 0)
+			return -1;
+	} while (again);
+	if (bad)
+		return rdmapin_fail(EIO, "cannot parse the /proc/self/maps line '%.100s'; "
+					 "report it with the kernel version", bad);
+	errno = err;
+	if (ret < 0)
+		return maps_unreadable();
+	if (ret)
+		return 1;
 	vma_of_map(vma, &map);
 	return 0;
 }
@@ -337,16 +399,28 @@ bool rdmapin_vma_private_anon(uintptr_t start, uintptr_t end)
 	return start < end;
 }
 
-/* The fd a walk reads: the process's, if it has it to itself, else its own. */
-static int walk_fd(bool shared)
+/*
+ * The fd a walk reads: the process's, if it has it to itself, else its own.
+ * A new one is believed as it is; the process's has its text vouched for
+ * by the canary, or is checked (vouch()).
+ */
+static int walk_fd(struct vma_source *src, bool shared)
 {
 	int fd;
 
-	if (!shared)
+	if (!shared) {
+		src->vouched = true;
 		return open_maps();
+	}
 	rdmapin_lock();
-	fd = maps_fd_checked();
+	fd = rdmapin_lib.maps.fd;
+	if (fd < 0) {
+		fd = maps_fd_open();
+		src->vouched = true;
+	}
 	rdmapin_unlock();
+	if (src->vouched && fd >= 0)
+		rdmapin_maps_canary_make(0);	/* under maps_walk */
 	return fd;
 }
 
@@ -355,9 +429,10 @@ static int walk_fd(bool shared)
  * A seq_file's read position is the open file's, and walkers sharing one
  * would restart each other's reads: the process's maps fd serves one walk at
  * a time, and a walk that finds it busy reads through an fd of its own. The
- * shared one is checked (app_fd.h) before each walk, unlike PROCMAP_QUERY's
- * answers (rdmapin_vma_maps_replaced()): on the kernels that lack the ioctl,
- * a page-cache file taken for anonymous memory would be pinned unleased.
+ * shared one's text is vouched for before its first answer, by the canary
+ * or else an fstat() (app_fd.h), unlike PROCMAP_QUERY's answers
+ * (rdmapin_vma_maps_replaced()): on the kernels that lack the ioctl, a
+ * page-cache file taken for anonymous memory would be pinned unleased.
  */
 int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, void *ctx)
 {
@@ -371,7 +446,7 @@ int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, voi
 	if (!src.buf)
 		return rdmapin_fail(ENOMEM, "out of memory to read /proc/self/maps");
 	shared = !pthread_mutex_trylock(&rdmapin_lib.maps_walk);
-	src.fd = walk_fd(shared);
+	src.fd = walk_fd(&src, shared);
 	ret = src.fd < 0 ? -1 : walk_range(&src, start, end, fn, ctx);
 	err = errno;
 	if (!ret)

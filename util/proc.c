@@ -150,9 +150,11 @@ void rdmapin_proc_comm(pid_t pid, char *comm, size_t size)
  */
 static char *parse_num(char *s, int base, uint64_t max, uint64_t *v)
 {
-	uint64_t x = 0;
+	/* x * base + d > max, without a division a digit (a helper call under TCG). */
+	uint64_t x = 0, limit = base == 16 ? max >> 4 : max / 10;
+	unsigned int last = max - limit * base;
 	char *start = s;
-	int d;
+	unsigned int d;
 
 	for (; s; s++) {
 		if (*s >= '0' && *s <= '9')
@@ -161,7 +163,7 @@ static char *parse_num(char *s, int base, uint64_t max, uint64_t *v)
 			d = (*s | 0x20) - 'a' + 10;
 		else
 			break;
-		if (x > (max - d) / base)
+		if (x > limit || (x == limit && d > last))
 			return NULL;
 		x = x * base + d;
 	}

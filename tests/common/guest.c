@@ -396,6 +396,11 @@ int check_usage(const struct usage *before, const char *what)
 
 pid_t fork_idle(int *wake)
 {
+	return fork_idle_after(NULL, wake);
+}
+
+pid_t fork_idle_after(void (*fn)(void), int *wake)
+{
 	int p[2];
 	pid_t pid;
 	char c;
@@ -405,6 +410,8 @@ pid_t fork_idle(int *wake)
 	pid = fork();
 	if (pid == 0) {
 		close(p[1]);
+		if (fn)
+			fn();
 		_exit(read(p[0], &c, 1) < 0);
 	}
 	close(p[0]);

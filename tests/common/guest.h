@@ -93,9 +93,11 @@ int check_usage(const struct usage *before, const char *what);
 
 /*
  * Forks a child that only waits, until @wake (set to a pipe's end) is
- * closed; its pid, or -1.
+ * closed; its pid, or -1. The second runs @fn, if not NULL, in the child
+ * first.
  */
 pid_t fork_idle(int *wake);
+pid_t fork_idle_after(void (*fn)(void), int *wake);
 
 /*
  * Runs @fn in a forked child. Its checks number on from the caller's and

@@ -9,7 +9,10 @@
  *   another process's /proc/PID/maps (or its own) on the freed numbers: the
  *   maps fd the library keeps (for PROCMAP_QUERY, and on 6.1 for the text
  *   walk) must not answer for another process, nor its map_files directory
- *   (on 6.1, for anonymous memory the text reaches late). (test_failsafe
+ *   (on 6.1, for anonymous memory the text reaches late). On 6.1 the text
+ *   is believed without a check when it has the process's canary line: a
+ *   child's maps with a canary of its own, and the text after the
+ *   application unmapped the canary, must not be. (test_failsafe
  *   covers the lease's and the guard's fds.) The socket that hands files to
  *   the fd keeper, replaced by a connected one, must not send through it; a
  *   thread moved to another network namespace still hands files over;
@@ -36,6 +39,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -259,7 +263,8 @@ static int fill_fds(const char *path, int at, int *fds)
 
 /*
  * A child forked while A was anonymous keeps anonymous memory there; this
- * process then maps a file at A. The child waits until wake is closed.
+ * process then maps a file at A. The child runs child_fn (if not NULL),
+ * then waits until wake is closed.
  */
 struct split_world {
 	struct mapping a, f;		/* f maps A, a no longer */
@@ -268,12 +273,12 @@ struct split_world {
 	int wake;
 };
 
-static int split_world_make(struct split_world *w, const char *how)
+static int split_world_make(struct split_world *w, const char *how, void (*child_fn)(void))
 {
 	w->a = w->f = unmapped;
 	w->child = -1;
-	if (!check(!map_anon(&w->a) && (w->child = fork_idle(&w->wake)) > 0, "%s: set up: %s",
-		   how, w->a.err))
+	if (!check(!map_anon(&w->a) && (w->child = fork_idle_after(child_fn, &w->wake)) > 0,
+		   "%s: set up: %s", how, w->a.err))
 		return -1;
 	if (!check(!map_file_at(&w->f, w->a.addr, env.pagecache_dir), "%s: a file at A: %s", how,
 		   w->f.err))
@@ -326,8 +331,8 @@ static void replaced_fd_case(bool foreign)
 	int fds[64], nfds, i, maps_fd;
 	char path[48];
 
-	if (split_world_make(&w, how) || !check(!map_anon(&b), "%s: anonymous memory at B: %s",
-						how, b.err))
+	if (split_world_make(&w, how, NULL) ||
+	    !check(!map_anon(&b), "%s: anonymous memory at B: %s", how, b.err))
 		goto out;
 	reg_dereg(b.addr, b.len, &anon, "replaced fd: B before");
 	reg_dereg(w.f.addr, w.f.len, &w.file, "replaced fd: A before");
@@ -346,6 +351,101 @@ static void replaced_fd_case(bool foreign)
 		close(fds[i]);
 	reg_dereg(b.addr, b.len, &anon, "replaced fd: B after those fds are closed");
 	reg_dereg(w.f.addr, w.f.len, &w.file, "replaced fd: A after those fds are closed");
+out:
+	split_world_end(&w);
+	unmap(&b);
+}
+
+/*
+ * Whether the first line of /proc/@pid/maps is a maps canary (the library's
+ * maps_canary.h): one inaccessible anonymous page, which a forked child
+ * does not get (VmFlags "dc" in smaps). Its bounds in @c.
+ */
+static bool canary_of(pid_t pid, uintptr_t c[2])
+{
+	char path[48], text[4096], perms[8] = "", *flags, *nl;
+	unsigned long long start = 0, end = 0, ino = 1;
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, text, sizeof(text) - 1);
+		close(fd);
+	}
+	text[n > 0 ? n : 0] = '\0';
+	sscanf(text, "%llx-%llx %7s %*x %*x:%*x %llu", &start, &end, perms, &ino);
+	c[0] = start;
+	c[1] = end;
+	/* The first entry's flags: one read of smaps holds at least a whole entry. */
+	flags = strstr(text, "\nVmFlags:");
+	nl = flags ? strchr(flags + 1, '\n') : NULL;
+	if (nl)
+		*nl = '\0';
+	return end - start == (unsigned long long)getpagesize() && !strcmp(perms, "---p") &&
+	       !ino && flags && strstr(flags, " dc");
+}
+
+/* In the child: asks the library about its memory, which makes the child a canary of its own. */
+static void child_asks(void)
+{
+	struct rdmapin_range_attr attr;
+	static char byte;
+
+	rdmapin_query_range(&byte, 1, &attr);
+}
+
+/*
+ * Before 6.11, the text of the maps fd the library keeps is believed as it
+ * reads without an fstat() when it has this process's canary line (see
+ * canary_of()). The text of a child whose library made a canary of its own,
+ * on the library's number, must not be believed, nor, after the
+ * application unmapped the canary, the text without it: A must still be
+ * the file, leased, B anonymous. The library then makes another canary.
+ */
+static void canary_case(void)
+{
+	static const char *const how = "maps canary";
+	static const struct want anon = { RDMAPIN_BACKING_ANON, NULL };
+	uintptr_t mine[2], theirs[2] = { 0, 0 }, again[2];
+	bool made;
+	struct mapping b = unmapped;
+	struct rdmapin_host_caps caps;
+	struct split_world w;
+	int fds[64], nfds, i, maps_fd, tries;
+	char path[48];
+
+	if (!rdmapin_query_host(&caps) && caps.flags & RDMAPIN_HOST_PROCMAP_QUERY) {
+		printf("# SKIP %s: PROCMAP_QUERY answers instead\n", how);
+		return;
+	}
+	if (!check(!map_anon(&b), "%s: anonymous memory at B: %s", how, b.err))
+		return;
+	reg_dereg(b.addr, b.len, &anon, "maps canary: B");
+	made = canary_of(getpid(), mine);
+	check(made, "%s: the first line of this process's maps is a canary "
+	      "(0x%" PRIxPTR "-0x%" PRIxPTR ")", how, mine[0], mine[1]);
+	if (split_world_make(&w, how, child_asks))
+		goto out;
+	for (tries = 0; tries < 500 && !canary_of(w.child, theirs); tries++)
+		usleep(10000);
+	check(theirs[1] && theirs[0] != mine[0], "%s: the child has a canary of its own "
+	      "(0x%" PRIxPTR "-0x%" PRIxPTR "), not this process's", how, theirs[0], theirs[1]);
+	check(!munmap((void *)mine[0], mine[1] - mine[0]), "%s: the application unmaps it", how);
+	snprintf(path, sizeof(path), "/proc/%d/maps", getpid());
+	maps_fd = find_fd(NULL, path);
+	check(maps_fd >= 0, "%s: the library keeps a /proc/self/maps fd (fd %d)", how, maps_fd);
+	snprintf(path, sizeof(path), "/proc/%d/maps", w.child);
+	nfds = replace_fds(&w, path, maps_fd, fds, how);
+	reg_dereg(b.addr, b.len, &anon, "maps canary, the child's maps on its fd: B");
+	reg_dereg(w.f.addr, w.f.len, &w.file, "maps canary, the child's maps on its fd: A");
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	reg_dereg(w.f.addr, w.f.len, &w.file, "maps canary: A after those fds are closed");
+	made = canary_of(getpid(), again);
+	check(made && again[0] != mine[0], "%s: the library made another "
+	      "(0x%" PRIxPTR "-0x%" PRIxPTR ")", how, again[0], again[1]);
 out:
 	split_world_end(&w);
 	unmap(&b);
@@ -377,7 +477,7 @@ static void map_files_case(void)
 	}
 	d.len = 4096;
 	d.addr = mmap(NULL, d.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (split_world_make(&w, how) || !check(d.addr != MAP_FAILED, "%s: map D", how))
+	if (split_world_make(&w, how, NULL) || !check(d.addr != MAP_FAILED, "%s: map D", how))
 		goto out;
 	/* The first reads the text up to D; the second then asks the listing. */
 	reg_dereg(d.addr, d.len, &anon, "replaced map_files: D, read from the text");
@@ -1172,6 +1272,7 @@ int main(void)
 	replaced_fd_case(false);
 	replaced_fd_case(true);
 	map_files_case();
+	canary_case();
 	fd_hint_case();
 	kept_watch_case();
 	deleted_watch_case();
