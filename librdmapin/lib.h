@@ -167,9 +167,10 @@ struct rdmapin_lib {
 	long map_files_below;		/* the last gap found: the file mapping under it */
 	uintptr_t map_files_file[2];	/* the last range a file was found over */
 	pthread_mutex_t maps_walk;	/* one read of the maps text or map_files at a time;
-					 * guards the map_files fields above */
-	size_t maps_text_used;		/* by the last walk of that text; atomic, a hint */
+					 * guards the map_files fields above, the two below */
 	uintptr_t maps_canary[2];	/* its start and end; 0: none (maps_canary.c) */
+	char *maps_buf;			/* what a walk through maps reads into (vma.c) */
+	size_t maps_text_used;		/* by the last walk of that text; atomic, a hint */
 	struct rdmapin_devdax_attr devdax_attrs[RDMAPIN_DEVDAX_ATTRS];	/* in the application's table */
 	unsigned int devdax_attrs_next;	/* the slot to take next when all are used */
 	bool host_probed;		/* release/acquire: host is complete */

@@ -31,6 +31,11 @@ bool rdmapin_maps_canary_is(const struct rdmapin_proc_map *map)
 	       !map->dev_minor && !map->name[0];
 }
 
+bool rdmapin_maps_canary_at(uint64_t start)
+{
+	return rdmapin_lib.maps_canary[1] && start == rdmapin_lib.maps_canary[0];
+}
+
 /* A page at random in [CANARY_LOW, the program's first page), or 0. */
 static uintptr_t pick(uintptr_t page)
 {

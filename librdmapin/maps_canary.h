@@ -18,6 +18,8 @@ struct rdmapin_proc_map;
 
 /* Whether @map is the canary's line. */
 bool rdmapin_maps_canary_is(const struct rdmapin_proc_map *map);
+/* Whether a line that starts at @start may be the canary's. */
+bool rdmapin_maps_canary_at(uint64_t start);
 /*
  * Maps a canary, if the process has none or the one it had lies below
  * @addr (a walk to @addr would have passed its line: the application

@@ -258,7 +258,9 @@ static char *maps_line(struct vma_source *src)
 /*
  * Reads up to the line of the mapping that covers @addr, or of the first
  * above it: 0, 1 at the end of the text, -1 with errno (@bad: the line that
- * did not parse, else NULL).
+ * did not parse, else NULL). Of a line below @addr only the bounds are
+ * parsed, unless it may be the canary's: parsing each whole was most of
+ * the instructions of an anonymous registration on 6.1.
  */
 static int maps_find(struct vma_source *src, uintptr_t addr, struct rdmapin_proc_map *map,
 		     char **bad)
@@ -270,6 +272,9 @@ static int maps_find(struct vma_source *src, uintptr_t addr, struct rdmapin_proc
 		line = maps_line(src);
 		if (!line)
 			return errno ? -1 : 1;
+		if (!rdmapin_proc_map_bounds(line, &map->start, &map->end) && map->end <= addr &&
+		    !rdmapin_maps_canary_at(map->start))
+			continue;
 		if (rdmapin_proc_map_parse(line, map)) {
 			*bad = line;
 			return -1;
@@ -425,6 +430,20 @@ static int walk_fd(struct vma_source *src, bool shared)
 }
 
 /*
+ * The buffer a walk reads into: the process's, kept with its fd (a malloc()
+ * and free() of 64 KiB each walk cost as much as parsing the lines), if the
+ * walk has them to itself, else its own.
+ */
+static char *walk_buf(bool shared)
+{
+	if (!shared)
+		return malloc(MAPS_BUF_SIZE);
+	if (!rdmapin_lib.maps_buf)
+		rdmapin_lib.maps_buf = malloc(MAPS_BUF_SIZE);
+	return rdmapin_lib.maps_buf;
+}
+
+/*
  * The text is read from its start on each walk, up to the end of the range.
  * A seq_file's read position is the open file's, and walkers sharing one
  * would restart each other's reads: the process's maps fd serves one walk at
@@ -442,20 +461,25 @@ int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, voi
 
 	if (check_range(start, end))
 		return -1;
-	src.buf = malloc(MAPS_BUF_SIZE);
-	if (!src.buf)
-		return rdmapin_fail(ENOMEM, "out of memory to read /proc/self/maps");
 	shared = !pthread_mutex_trylock(&rdmapin_lib.maps_walk);
+	src.buf = walk_buf(shared);
+	if (!src.buf) {
+		if (shared)
+			pthread_mutex_unlock(&rdmapin_lib.maps_walk);
+		return rdmapin_fail(ENOMEM, "out of memory to read /proc/self/maps");
+	}
 	src.fd = walk_fd(&src, shared);
 	ret = src.fd < 0 ? -1 : walk_range(&src, start, end, fn, ctx);
 	err = errno;
 	if (!ret)
 		maps_remember_used(&src);
-	if (shared)
+	if (shared) {
 		pthread_mutex_unlock(&rdmapin_lib.maps_walk);
-	else if (src.fd >= 0)
-		close(src.fd);
-	free(src.buf);
+	} else {
+		if (src.fd >= 0)
+			close(src.fd);
+		free(src.buf);
+	}
 	errno = err;
 	return ret;
 }
@@ -463,4 +487,5 @@ int rdmapin_vma_walk_maps(uintptr_t start, uintptr_t end, rdmapin_vma_fn fn, voi
 void rdmapin_vma_forget(void)
 {
 	rdmapin_app_fd_forget(&rdmapin_lib.maps);
+	free(rdmapin_lib.maps_buf);
 }

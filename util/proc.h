@@ -48,6 +48,8 @@ struct rdmapin_proc_map {
  * string. Returns 0, or -1 with errno EINVAL when the line has another form.
  */
 int rdmapin_proc_map_parse(char *line, struct rdmapin_proc_map *map);
+/* Only the line's start and end: 0, or -1 with errno EINVAL. */
+int rdmapin_proc_map_bounds(char *line, uint64_t *start, uint64_t *end);
 
 /* Whether @map is of a file unlinked or renamed over: its name ends in " (deleted)". */
 bool rdmapin_proc_map_unlinked(const struct rdmapin_proc_map *map);
