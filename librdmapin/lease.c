@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app_fd.h"
 #include "async_event.h"
 #include "break_thread.h"
 #include "error.h"
@@ -136,7 +137,7 @@ static void release_idle(void)
 		*p = l->next;
 		/* First: a broken lease's opener or truncater waits for this alone. */
 		fcntl(l->fd, F_SETLEASE, F_UNLCK);
-		leave_watch(l, l->wd >= 0 && !fstat(l->fd, &st) && st.st_nlink);
+		leave_watch(l, l->wd >= 0 && !rdmapin_fstat(l->fd, &st) && st.st_nlink);
 		close(l->fd);
 		free(l);
 	}
