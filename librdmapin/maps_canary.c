@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * The maps text's canary (maps_canary.h): one inaccessible page, private
- * and anonymous, at a random address below the program, so that its line
- * comes first in the text and every walk reads it. MADV_DONTFORK keeps it
- * out of a forked child, whose own canary lies elsewhere. A PIE program
- * leaves ~2^20 pages to choose from, one at 4 MiB a few hundred.
+ * and anonymous, at a random address in the GiB below the program, so that
+ * its line comes first in the text and every walk reads it, and so that it
+ * splits none of the low 4 GiB that some programs want whole (MAP_32BIT, a
+ * JVM's heap) when the program is PIE. MADV_DONTFORK keeps it out of a
+ * forked child, whose own canary lies elsewhere. That leaves 2^18 pages to
+ * choose from, 768 below a program at 4 MiB (not PIE).
  */
 #define _GNU_SOURCE
 #include <stddef.h>
@@ -19,16 +21,15 @@
 
 /* Above any mmap_min_addr. */
 #define CANARY_LOW (1UL << 20)
-#define CANARY_HIGH (1UL << 32)
+#define CANARY_SPAN (1UL << 30)
 #define CANARY_TRIES 4
 
 bool rdmapin_maps_canary_is(const struct rdmapin_proc_map *map)
 {
 	const uintptr_t *c = rdmapin_lib.maps_canary;
 
-	return map->start == c[0] && map->end == c[1] && c[1] && !map->readable &&
-	       !map->writable && !map->shared && !map->inode && !map->dev_major &&
-	       !map->dev_minor && !map->name[0];
+	return map->start == c[0] && map->end == c[1] && c[1] && !map->readable && !map->writable &&
+	       !map->shared && !map->inode && !map->dev_major && !map->dev_minor && !map->name[0];
 }
 
 bool rdmapin_maps_canary_at(uint64_t start)
@@ -36,17 +37,15 @@ bool rdmapin_maps_canary_at(uint64_t start)
 	return rdmapin_lib.maps_canary[1] && start == rdmapin_lib.maps_canary[0];
 }
 
-/* A page at random in [CANARY_LOW, the program's first page), or 0. */
+/* A page at random up to CANARY_SPAN below the program's first, not under CANARY_LOW; or 0. */
 static uintptr_t pick(uintptr_t page)
 {
-	uintptr_t high = getauxval(AT_PHDR) & -page, r;
+	uintptr_t high = getauxval(AT_PHDR) & -page, low, r;
 
-	if (high > CANARY_HIGH || !high)
-		high = CANARY_HIGH;
-	if (high <= CANARY_LOW + page ||
-	    getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+	low = high > CANARY_LOW + CANARY_SPAN ? high - CANARY_SPAN : CANARY_LOW;
+	if (high <= low + page || getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
 		return 0;
-	return CANARY_LOW + r % ((high - CANARY_LOW) / page) * page;
+	return low + r % ((high - low) / page) * page;
 }
 
 static bool place(uintptr_t at, size_t len)
