@@ -33,7 +33,8 @@
  * - kept inotify watch: the fd keeper keeps a pinned file's watch after its
  *   last MR; a new file on the deleted file's inode number must get its own,
  *   and a file deleted while registered, or whose lease broke, must not have
- *   its watch kept.
+ *   its watch kept. After an unmount, a file on a fresh filesystem mounted
+ *   from the same device, on the same inode number, must get its own too.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -48,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -869,6 +871,76 @@ out:
 	unmap(&f);
 }
 
+/* A fresh ext4 on the loop device @loop, mounted at @dir: 0 or -1. */
+static int fresh_fs(const char *loop, const char *dir)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "
+		 "%s && mkdir -p %s && mount %s %s", loop, dir, loop, dir);
+	return system(cmd) ? -1 : 0;
+}
+
+/*
+ * A kept watch goes when its filesystem is unmounted (IN_IGNORED, as for a
+ * deleted file): a file on a fresh filesystem, mounted from the same loop
+ * device (so the same st_dev), on the same inode number (a fresh ext4's
+ * first file), must get a watch of its own, not the dead one.
+ */
+static void unmounted_watch_case(void)
+{
+	static const char img[] = "/run/rdmapin-unmount.img", dir[] = "/mnt/rdmapin-unmount";
+	struct mapping f = unmapped, g = unmapped;
+	struct stat st, gst;
+	struct ibv_mr *mr;
+	char loop[64] = "", cmd[160];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "truncate -s 32M %s && losetup -f --show %s", img, img);
+	p = popen(cmd, "r");
+	if (p && !fgets(loop, sizeof(loop), p))
+		loop[0] = '\0';
+	if (p)
+		pclose(p);
+	loop[strcspn(loop, "\n")] = '\0';
+	if (!check(loop[0] && !fresh_fs(loop, dir), "unmounted watch: ext4 on %s at %s", loop,
+		   dir))
+		goto out;
+	if (!check(!map_file(&f, dir, MAP_SHARED) && !fstat(f.fd, &st),
+		   "unmounted watch: map a file: %s", f.err))
+		goto out;
+	mr = reg_pinned(&f);
+	check(mr && !rdmapin_dereg_mr(mr) && keeper_watches(&st) == 1,
+	      "unmounted watch: kept after the file's last MR");
+	/* Closed and unmapped, not deleted: the unmount alone drops the watch. */
+	f.path[0] = '\0';
+	unmap(&f);
+	f = unmapped;
+	check(!umount(dir) && !fresh_fs(loop, dir), "unmounted watch: unmounted, and a fresh "
+	      "filesystem mounted from %s", loop);
+	if (!check(!map_file(&g, dir, MAP_SHARED) && !fstat(g.fd, &gst) &&
+		   gst.st_dev == st.st_dev && gst.st_ino == st.st_ino,
+		   "unmounted watch: its first file has the device and inode number of the file "
+		   "before: %s", g.err))
+		goto out;
+	mr = reg_pinned(&g);
+	check(mr && keeper_watches(&gst) == 1, "unmounted watch: that file gets a watch of its "
+	      "own: %s", mr ? "registered" : rdmapin_last_error());
+	if (mr)
+		rdmapin_dereg_mr(mr);
+out:
+	unmap(&g);
+	unmap(&f);
+	umount(dir);
+	rmdir(dir);
+	if (loop[0]) {
+		snprintf(cmd, sizeof(cmd), "losetup -d %s", loop);
+		if (system(cmd))
+			printf("# could not detach %s\n", loop);
+	}
+	unlink(img);
+}
+
 /*
  * A lease broken by another process's open: the MR is revoked, and the
  * watch of its file is not kept, whose opener may write to it next.
@@ -1276,6 +1348,7 @@ int main(void)
 	fd_hint_case();
 	kept_watch_case();
 	deleted_watch_case();
+	unmounted_watch_case();
 	broken_watch_case();
 	daemon_case();
 	devdax_case();
