@@ -272,14 +272,15 @@ static int maps_find(struct vma_source *src, uintptr_t addr, struct rdmapin_proc
 		line = maps_line(src);
 		if (!line)
 			return errno ? -1 : 1;
+		/* The canary is looked at only under maps_walk: by a walk not vouched for yet. */
 		if (!rdmapin_proc_map_bounds(line, &map->start, &map->end) && map->end <= addr &&
-		    !rdmapin_maps_canary_at(map->start))
+		    (src->vouched || !rdmapin_maps_canary_at(map->start)))
 			continue;
 		if (rdmapin_proc_map_parse(line, map)) {
 			*bad = line;
 			return -1;
 		}
-		if (rdmapin_maps_canary_is(map))
+		if (!src->vouched && rdmapin_maps_canary_is(map))
 			src->vouched = true;
 	} while (map->end <= addr);
 	return 0;
@@ -288,7 +289,8 @@ static int maps_find(struct vma_source *src, uintptr_t addr, struct rdmapin_proc
 /*
  * A walk through the process's fd that reached its first answer without
  * passing the canary: the fd is checked (app_fd.h). 0: it is ours; 1: it
- * was not, and the walk starts again through a new one; -1: none to be had.
+ * was not (or another thread had replaced it meanwhile), and the walk
+ * starts again through the process's current one; -1: none to be had.
  */
 static int vouch(struct vma_source *src, uintptr_t addr)
 {
@@ -296,8 +298,8 @@ static int vouch(struct vma_source *src, uintptr_t addr)
 	int fd;
 
 	rdmapin_lock();
-	ours = rdmapin_app_fd_ours(&rdmapin_lib.maps);
-	fd = ours ? rdmapin_lib.maps.fd : maps_fd_open();
+	ours = src->fd == rdmapin_lib.maps.fd && rdmapin_app_fd_ours(&rdmapin_lib.maps);
+	fd = ours ? src->fd : maps_fd_checked();
 	rdmapin_unlock();
 	if (fd < 0)
 		return -1;
