@@ -2,7 +2,8 @@
 /*
  * The maps text's canary (maps_canary.h): one inaccessible page, private
  * and anonymous, at a random address in the GiB below the program, so that
- * its line comes first in the text and every walk reads it, and so that it
+ * a walk to memory above the program (the heap, mappings) reads its line
+ * first (usually the text's first; under ASan, after the shadow), and so that it
  * splits none of the low 4 GiB that some programs want whole (MAP_32BIT, a
  * JVM's heap) when the program is PIE. MADV_DONTFORK keeps it out of a
  * forked child, whose own canary lies elsewhere. That leaves 2^18 pages to

@@ -359,34 +359,43 @@ out:
 }
 
 /*
- * Whether the first line of /proc/@pid/maps is a maps canary (the library's
- * maps_canary.h): one inaccessible anonymous page, which a forked child
- * does not get (VmFlags "dc" in smaps). Its bounds in @c.
+ * The lowest maps canary of @pid (the library's maps_canary.h): one
+ * inaccessible anonymous page that a forked child does not get (VmFlags
+ * "dc" in smaps). Its bounds in @c; false if there is none.
  */
 static bool canary_of(pid_t pid, uintptr_t c[2])
 {
-	char path[48], text[4096], perms[8] = "", *flags, *nl;
-	unsigned long long start = 0, end = 0, ino = 1;
-	ssize_t n = -1;
-	int fd;
+	unsigned long long start = 0, end = 0, s, e, ino;
+	char path[48], perms[8], *text, *line, *save;
+	bool maybe = false;
+	size_t size = 0;
+	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, text, sizeof(text) - 1);
-		close(fd);
+	f = fopen(path, "re");
+	text = f ? malloc(1 << 22) : NULL;
+	if (text)
+		size = fread(text, 1, (1 << 22) - 1, f);
+	if (f)
+		fclose(f);
+	if (!text)
+		return false;
+	text[size] = '\0';
+	c[0] = c[1] = 0;
+	for (line = strtok_r(text, "\n", &save); line && !c[1]; line = strtok_r(NULL, "\n", &save)) {
+		/* A header line; others may match in part, so start and end are set only here. */
+		if (sscanf(line, "%llx-%llx %7s %*x %*x:%*x %llu", &s, &e, perms, &ino) == 4) {
+			start = s;
+			end = e;
+			maybe = e - s == (unsigned long long)getpagesize() &&
+				!strcmp(perms, "---p") && !ino;
+		} else if (maybe && !strncmp(line, "VmFlags:", 8) && strstr(line, " dc")) {
+			c[0] = start;
+			c[1] = end;
+		}
 	}
-	text[n > 0 ? n : 0] = '\0';
-	sscanf(text, "%llx-%llx %7s %*x %*x:%*x %llu", &start, &end, perms, &ino);
-	c[0] = start;
-	c[1] = end;
-	/* The first entry's flags: one read of smaps holds at least a whole entry. */
-	flags = strstr(text, "\nVmFlags:");
-	nl = flags ? strchr(flags + 1, '\n') : NULL;
-	if (nl)
-		*nl = '\0';
-	return end - start == (unsigned long long)getpagesize() && !strcmp(perms, "---p") &&
-	       !ino && flags && strstr(flags, " dc");
+	free(text);
+	return c[1] != 0;
 }
 
 /* In the child: asks the library about its memory, which makes the child a canary of its own. */
@@ -426,7 +435,7 @@ static void canary_case(void)
 		return;
 	reg_dereg(b.addr, b.len, &anon, "maps canary: B");
 	made = canary_of(getpid(), mine);
-	check(made, "%s: the first line of this process's maps is a canary "
+	check(made, "%s: this process has a canary "
 	      "(0x%" PRIxPTR "-0x%" PRIxPTR ")", how, mine[0], mine[1]);
 	if (split_world_make(&w, how, child_asks))
 		goto out;
