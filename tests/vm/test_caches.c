@@ -17,8 +17,10 @@
  *   the fd keeper, replaced by a connected one, must not send through it; a
  *   thread moved to another network namespace still hands files over;
  * - absent guard: with no daemon and no guard, the library believes none is
- *   to be had for up to a second; a registration a second later, after the
- *   daemon started, is guarded through it;
+ *   to be had for up to a second; a registration in that second is leased
+ *   though the daemon is reachable, one after rdmapin_query_guard() is
+ *   guarded through it, and so is one a second later after the daemon
+ *   started;
  * - restarted daemon: test_failsafe restarts rdmapin-guardd (SIGKILL) between
  *   two registrations; here it is stopped with SIGTERM, a registration is
  *   made while it is away (protected otherwise), and one right after it
@@ -49,11 +51,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
@@ -1001,16 +1005,25 @@ static int truncate_elsewhere(const char *path)
 	return child_errno(pid);
 }
 
-static struct ibv_mr *reg_file(struct mapping *m, const char *how, struct rdmapin_mr_attr *attr)
+static struct ibv_mr *reg_mapped(const struct mapping *m, const char *how,
+				 struct rdmapin_mr_attr *attr)
 {
-	struct ibv_mr *mr = NULL;
+	struct ibv_mr *mr = rdmapin_reg_mr(pd, m->addr, m->len, MR_ACCESS);
 
-	if (!map_pagecache_shared(m))
-		mr = rdmapin_reg_mr(pd, m->addr, m->len, MR_ACCESS);
-	if (!check(mr != NULL, "%s: registers: %s%s", how, m->err, rdmapin_last_error()))
+	if (!mr) {
+		check(0, "%s: registers: %s", how, rdmapin_last_error());
 		return NULL;
+	}
 	rdmapin_query_mr(mr, attr);
 	return mr;
+}
+
+static struct ibv_mr *reg_file(struct mapping *m, const char *how, struct rdmapin_mr_attr *attr)
+{
+	if (!map_pagecache_shared(m))
+		return reg_mapped(m, how, attr);
+	check(0, "%s: map a file: %s", how, m->err);
+	return NULL;
 }
 
 /*
@@ -1111,6 +1124,93 @@ static bool absent_case(void)
 	return started;
 }
 
+/* The library's second: whole seconds of the coarse clock (guard_client.c). */
+static time_t coarse_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+/* Sleeps into the start of the next second, so that a round has all of it. */
+static void next_second(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	usleep((1000000000 - ts.tv_nsec) / 1000 + 20000);
+}
+
+/*
+ * rdmapin_guard(7): a process that finds neither a daemon nor a guard's map
+ * it may edit believes so for up to a second, and its registrations in that
+ * second go to the lease without asking; rdmapin_query_guard() always asks,
+ * and a daemon it reaches serves the registrations after it. The daemon
+ * runs throughout, so that all of it fits in one second: the library asks
+ * for it by a name that a symbolic link makes its socket's at once, and the
+ * map is closed to this thread only while its fsuid is nobody's (the map's
+ * directory is root's alone).
+ */
+static void believed_case(void)
+{
+	static const char *const how[] = { "belief: no daemon, no map", "belief: in the second",
+					   "belief: after rdmapin_query_guard()" };
+	struct mapping m[3] = { unmapped, unmapped, unmapped };
+	struct rdmapin_mr_attr attr[3] = { { .comp_mask = 0 } };
+	struct ibv_mr *mr[3] = { NULL };
+	enum rdmapin_guard_kind asked = RDMAPIN_GUARD_KIND_NONE;
+	char link[64], why[256] = "";
+	bool in_time = false;
+	time_t sec;
+	int i;
+
+	snprintf(link, sizeof(link), "%s/link", work);
+	setenv("RDMAPIN_GUARDD_SOCKET", link, 1);
+	for (i = 0; i < 3; i++)
+		if (map_pagecache_shared(&m[i])) {
+			check(0, "belief: map a file: %s", m[i].err);
+			goto out;
+		}
+	if (!check(!guardd_start(&guardd, NULL), "belief: rdmapin-guardd listens on %s",
+		   guardd.socket))
+		goto out;
+	next_second();
+	sec = coarse_s();
+	setfsuid(65534);
+	mr[0] = reg_mapped(&m[0], how[0], &attr[0]);
+	if (setfsuid(0) != 65534 || symlink(guardd.socket, link))
+		check(0, "belief: link %s to the socket: %s", link, strerror(errno));
+	mr[1] = reg_mapped(&m[1], how[1], &attr[1]);
+	asked = rdmapin_query_guard(why, sizeof(why));
+	mr[2] = reg_mapped(&m[2], how[2], &attr[2]);
+	in_time = coarse_s() == sec;
+	check(attr[0].guard == RDMAPIN_GUARD_KIND_NONE && attr[0].lease,
+	      "belief: nothing could guard the first file: leased (lease %d, guard %d)",
+	      attr[0].lease, attr[0].guard);
+	if (in_time)
+		check(attr[1].guard == RDMAPIN_GUARD_KIND_NONE && attr[1].lease,
+		      "belief: in that second, the next file leased (lease %d, guard %d)",
+		      attr[1].lease, attr[1].guard);
+	else
+		printf("# SKIP belief: the registrations outlasted their second\n");
+	check(asked == RDMAPIN_GUARD_KIND_DAEMON, "belief: rdmapin_query_guard() asks: %s", why);
+	check(attr[2].guard == RDMAPIN_GUARD_KIND_DAEMON && !attr[2].lease,
+	      "belief: then the third file guarded by the daemon (lease %d, guard %d)",
+	      attr[2].lease, attr[2].guard);
+	for (i = 0; i < 3; i++)
+		if (mr[i])
+			check(!rdmapin_dereg_mr(mr[i]), "belief: dereg file %d", i + 1);
+	check(!truncate_elsewhere(m[2].path), "belief: the third file truncates after dereg");
+	guardd_stop(&guardd, SIGTERM);
+	check(!guard_unload(), "belief: unload the guard");
+out:
+	unlink(link);
+	for (i = 0; i < 3; i++)
+		unmap(&m[i]);
+	setenv("RDMAPIN_GUARDD_SOCKET", guardd.socket, 1);
+}
+
 static void daemon_case(void)
 {
 	char dir[48], log[48], cmd[64];
@@ -1121,7 +1221,7 @@ static void daemon_case(void)
 	snprintf(dir, sizeof(dir), "%s/guardd", work);
 	snprintf(log, sizeof(log), "%s/guardd.log", work);
 	guardd_init(&guardd, dir, log);
-	setenv("RDMAPIN_GUARDD_SOCKET", guardd.socket, 1);
+	believed_case();
 	if (absent_case())
 		restart_case();
 	guardd_show_log(&guardd);

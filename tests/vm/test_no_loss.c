@@ -296,9 +296,10 @@ static bool protected_as(struct ibv_pd *pd, const struct place *at, enum protect
 		ok = check(prot == GUARDED ? attr.guard != RDMAPIN_GUARD_KIND_NONE :
 					     attr.lease != RDMAPIN_LEASE_KIND_NONE &&
 						     attr.guard == RDMAPIN_GUARD_KIND_NONE,
-			   "%s, %s: registered as %s, lease %s, guard %s", at->backing,
-			   protection_name[prot], rdmapin_reg_mode_str(attr.mode),
-			   rdmapin_lease_kind_str(attr.lease), rdmapin_guard_kind_str(attr.guard));
+			   "%s, %s: registered as %s, lease %s, guard %s (last error: %s)",
+			   at->backing, protection_name[prot], rdmapin_reg_mode_str(attr.mode),
+			   rdmapin_lease_kind_str(attr.lease), rdmapin_guard_kind_str(attr.guard),
+			   rdmapin_last_error());
 		rdmapin_dereg_mr(mr);
 	}
 	unlink(m.path);
@@ -408,6 +409,7 @@ int main(void)
 		{ "fsdax", env.fsdax_dir },
 	};
 	struct guardd_run guardd;
+	char why[256];
 	size_t i;
 
 	if (!pd)
@@ -420,7 +422,13 @@ int main(void)
 	check_watch_limit(pd);
 	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++)
 		run_place(pd, &at[i], LEASED);
-	if (check(!guardd_start(&guardd, NULL), "start rdmapin-guardd"))
+	/*
+	 * The lease cases left the belief that no guard is to be had, for up to
+	 * a second (rdmapin_guard(7)), and the daemon may start within it.
+	 */
+	if (check(!guardd_start(&guardd, NULL), "start rdmapin-guardd") &&
+	    check(rdmapin_query_guard(why, sizeof(why)) == RDMAPIN_GUARD_KIND_DAEMON,
+		  "rdmapin_query_guard() reaches it: %s", why))
 		for (i = 0; i < sizeof(at) / sizeof(at[0]); i++)
 			run_place(pd, &at[i], GUARDED);
 	if (guardd.pid > 0)
