@@ -119,6 +119,7 @@ static int stat_kind(const struct statx *stx, const struct file_ref *f, const ch
 		     struct rdmapin_backing_info *info)
 {
 	struct statfs sfs;
+	bool dax;
 
 	info->dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
 	info->ino = stx->stx_ino;
@@ -129,6 +130,16 @@ static int stat_kind(const struct statx *stx, const struct file_ref *f, const ch
 		return rdmapin_fail(EOPNOTSUPP, "%s is neither a regular file nor device-DAX "
 						"(mode 0%o); register memory, a file or a "
 						"/dev/daxX.Y mapping", what, stx->stx_mode);
+	/* Every filesystem sets the bit in stx_attributes_mask: only the attribute tells. */
+	dax = stx->stx_attributes & STATX_ATTR_DAX;
+	/*
+	 * tmpfs and hugetlbfs have no device: their files' major is 0. A file
+	 * on a block device is neither, and needs no statfs().
+	 */
+	if (stx->stx_dev_major) {
+		info->kind = dax ? RDMAPIN_BACKING_FSDAX : RDMAPIN_BACKING_PAGECACHE;
+		return 0;
+	}
 	if (ref_statfs(f, &sfs))
 		return stat_failed(what);
 	if (sfs.f_type == HUGETLBFS_MAGIC) {
@@ -137,9 +148,7 @@ static int stat_kind(const struct statx *stx, const struct file_ref *f, const ch
 	} else if (sfs.f_type == TMPFS_MAGIC) {
 		info->kind = RDMAPIN_BACKING_SHMEM;
 	} else {
-		/* Every filesystem sets the bit in stx_attributes_mask: only the attribute tells. */
-		info->kind = stx->stx_attributes & STATX_ATTR_DAX ? RDMAPIN_BACKING_FSDAX :
-								    RDMAPIN_BACKING_PAGECACHE;
+		info->kind = dax ? RDMAPIN_BACKING_FSDAX : RDMAPIN_BACKING_PAGECACHE;
 	}
 	return 0;
 }

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -147,6 +149,36 @@ static void receive_fd(struct rdmapin_break_thread *t)
 }
 
 /* The first queued call that can run, unlinked: one that wants a file has it. */
+/*
+ * A call's end is told through a futex, not a condition variable: a caller
+ * woken from pthread_cond_wait() takes the mutex back marked contended, and
+ * its unlock then costs a FUTEX_WAKE of nobody, a system call per call.
+ * @c is the caller's, on its stack: untouched once done, as the caller may
+ * have returned.
+ */
+static void call_done(struct rdmapin_break_thread *t, struct rdmapin_thread_call *c)
+{
+	__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&t->calls_done, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&t->waiters, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, &t->calls_done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* The count is read before @c is looked at: a call done after it changes it. */
+static void call_wait(struct rdmapin_break_thread *t, const struct rdmapin_thread_call *c)
+{
+	uint32_t seen;
+
+	__atomic_add_fetch(&t->waiters, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		seen = __atomic_load_n(&t->calls_done, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE))
+			break;
+		syscall(SYS_futex, &t->calls_done, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+	}
+	__atomic_sub_fetch(&t->waiters, 1, __ATOMIC_SEQ_CST);
+}
+
 static struct rdmapin_thread_call *next_call(struct rdmapin_break_thread *t)
 {
 	struct rdmapin_thread_call **p, *c;
@@ -172,14 +204,7 @@ static void run_calls(struct rdmapin_break_thread *t)
 			close(c->fd);
 		if (c->ret < 0)
 			snprintf(c->msg, sizeof(c->msg), "%s", rdmapin_error_msg());
-		/*
-		 * Signalled once the lock is dropped: woken under it, the caller
-		 * would only wait for it (on one CPU, a switch there and back).
-		 */
-		pthread_mutex_lock(&t->call_lock);
-		c->done = true;
-		pthread_mutex_unlock(&t->call_lock);
-		pthread_cond_broadcast(&t->call_done);
+		call_done(t, c);
 	}
 }
 
@@ -291,10 +316,7 @@ int rdmapin_break_thread_call(rdmapin_thread_fn fn, void *ctx, int app_fd)
 		return rdmapin_fail(errno, "cannot hand a file to the library's thread: %s",
 				    strerrordesc_np(errno));
 	}
-	pthread_mutex_lock(&t->call_lock);
-	while (!c.done)
-		pthread_cond_wait(&t->call_done, &t->call_lock);
-	pthread_mutex_unlock(&t->call_lock);
+	call_wait(t, &c);
 	if (c.ret < 0 && c.msg[0])
 		return rdmapin_fail(c.err, "%s", c.msg);
 	errno = c.err;

@@ -15,7 +15,6 @@ struct rdmapin_lib rdmapin_lib = {
 		.sig_fd = -1, .ep_fd = -1, .ino_fd = -1, .file_fd = -1,
 		.sender = RDMAPIN_APP_FD_INIT,
 		.call_lock = PTHREAD_MUTEX_INITIALIZER,
-		.call_done = PTHREAD_COND_INITIALIZER,
 		.calls_tail = &rdmapin_lib.brk.calls,
 	},
 	.guard = { .lock = PTHREAD_MUTEX_INITIALIZER, .conn = -1 },
@@ -97,7 +96,6 @@ void rdmapin_lib_reset(void)
 						.sender = RDMAPIN_APP_FD_INIT,
 						.calls_tail = &l->brk.calls };
 	pthread_mutex_init(&l->brk.call_lock, NULL);
-	pthread_cond_init(&l->brk.call_done, NULL);
 	l->host = host;
 	l->host_version = version;
 	l->host_shm_dev = shm_dev;

@@ -111,7 +111,8 @@ struct rdmapin_break_thread {
 	socklen_t addr_len;
 	struct rdmapin_app_fd sender;	/* what they send from: the application's table */
 	pthread_mutex_t call_lock;	/* guards calls and sender; held alone */
-	pthread_cond_t call_done;
+	uint32_t calls_done;		/* bumped at each call done: the callers' futex */
+	uint32_t waiters;		/* callers waiting on it */
 	struct rdmapin_thread_call *calls, **calls_tail;
 };
 
