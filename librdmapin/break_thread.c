@@ -148,7 +148,6 @@ static void receive_fd(struct rdmapin_break_thread *t)
 	pthread_mutex_unlock(&t->call_lock);
 }
 
-/* The first queued call that can run, unlinked: one that wants a file has it. */
 /*
  * A call's end is told through a futex, not a condition variable: a caller
  * woken from pthread_cond_wait() takes the mutex back marked contended, and
@@ -179,6 +178,7 @@ static void call_wait(struct rdmapin_break_thread *t, const struct rdmapin_threa
 	__atomic_sub_fetch(&t->waiters, 1, __ATOMIC_SEQ_CST);
 }
 
+/* The first queued call that can run, unlinked: one that wants a file has it. */
 static struct rdmapin_thread_call *next_call(struct rdmapin_break_thread *t)
 {
 	struct rdmapin_thread_call **p, *c;
