@@ -24,6 +24,7 @@
 #include "file_cache.h"
 #include "host_caps.h"
 #include "own_fd.h"
+#include "proc.h"
 #include "vma.h"
 
 static uint64_t base_page_size(void)
@@ -171,13 +172,12 @@ static bool maps_file(const struct statx *stx, const struct rdmapin_vma *vma)
 static int mapped_file_kind(const struct rdmapin_vma *vma, const char *what,
 			    struct rdmapin_backing_info *info, bool *reached)
 {
-	char path[64];
+	char path[RDMAPIN_MAP_FILES_PATH_MAX];
 	struct file_ref f = { .fd = -1, .path = path };
 	struct statx stx;
 	int ret;
 
-	snprintf(path, sizeof(path), "/proc/self/map_files/%" PRIxPTR "-%" PRIxPTR, vma->start,
-		 vma->end);
+	rdmapin_proc_map_files_path(path, vma->start, vma->end);
 	*reached = !ref_statx(&f, &stx) && maps_file(&stx, vma);
 	if (*reached)
 		return stat_kind(&stx, &f, what, info);

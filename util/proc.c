@@ -208,6 +208,34 @@ int rdmapin_proc_map_bounds(char *line, uint64_t *start, uint64_t *end)
 	return -1;
 }
 
+/* @x in lower-case hex without leading zeros (the kernel's %lx), at @p; past it. */
+static char *put_hex(char *p, uint64_t x)
+{
+	char digits[16];
+	int n = 0;
+
+	do {
+		digits[n++] = "0123456789abcdef"[x & 15];
+		x >>= 4;
+	} while (x);
+	while (n)
+		*p++ = digits[--n];
+	return p;
+}
+
+/* By hand, as the parser: snprintf() took 3,000 instructions a registration. */
+void rdmapin_proc_map_files_path(char *path, uint64_t start, uint64_t end)
+{
+	static const char dir[] = "/proc/self/map_files/";
+	char *p = path + sizeof(dir) - 1;
+
+	memcpy(path, dir, sizeof(dir) - 1);
+	p = put_hex(p, start);
+	*p++ = '-';
+	p = put_hex(p, end);
+	*p = '\0';
+}
+
 int rdmapin_proc_map_parse(char *line, struct rdmapin_proc_map *map)
 {
 	char *perms, *p;

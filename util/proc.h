@@ -51,6 +51,11 @@ int rdmapin_proc_map_parse(char *line, struct rdmapin_proc_map *map);
 /* Only the line's start and end: 0, or -1 with errno EINVAL. */
 int rdmapin_proc_map_bounds(char *line, uint64_t *start, uint64_t *end);
 
+/* "/proc/self/map_files/" and two addresses of 16 hex digits, a dash and a NUL. */
+#define RDMAPIN_MAP_FILES_PATH_MAX 55
+/* The map_files entry of the mapping [start, end), named as the kernel names it. */
+void rdmapin_proc_map_files_path(char *path, uint64_t start, uint64_t end);
+
 /* Whether @map is of a file unlinked or renamed over: its name ends in " (deleted)". */
 bool rdmapin_proc_map_unlinked(const struct rdmapin_proc_map *map);
 

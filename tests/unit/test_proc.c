@@ -6,6 +6,7 @@
  * time and command name of a process.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -121,6 +122,47 @@ static void check_self(void)
 	      lines, bad, stack);
 }
 
+/*
+ * The map_files name is the kernel's: each entry of our own listing is
+ * named again, from the bounds its name parses to, as snprintf() would name
+ * them; so are the extremes.
+ */
+static void check_map_files(void)
+{
+	static const uint64_t edges[][2] = {
+		{ 0, 0 }, { 0, 1 }, { 0xf, 0x10 }, { UINT64_MAX - 1, UINT64_MAX }
+	};
+	char path[RDMAPIN_MAP_FILES_PATH_MAX], want[64];
+	DIR *d = opendir("/proc/self/map_files");
+	int entries = 0, bad = 0;
+	struct dirent *e;
+	uint64_t start, end;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(edges); i++) {
+		rdmapin_proc_map_files_path(path, edges[i][0], edges[i][1]);
+		snprintf(want, sizeof(want), "/proc/self/map_files/%" PRIx64 "-%" PRIx64,
+			 edges[i][0], edges[i][1]);
+		check(!strcmp(path, want), "map_files path of %s (got %s)", want, path);
+	}
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		entries++;
+		if (rdmapin_proc_map_bounds(e->d_name, &start, &end)) {
+			bad++;
+			continue;
+		}
+		rdmapin_proc_map_files_path(path, start, end);
+		snprintf(want, sizeof(want), "/proc/self/map_files/%s", e->d_name);
+		bad += !!strcmp(path, want);
+	}
+	if (d)
+		closedir(d);
+	check(entries > 0 && !bad, "/proc/self/map_files: %d entries, %d not named again alike",
+	      entries, bad);
+}
+
 static void check_process(void)
 {
 	char comm[16] = "x", want[16] = "";
@@ -155,6 +197,7 @@ int main(void)
 	check_fields();
 	check_malformed();
 	check_self();
+	check_map_files();
 	check_process();
 	return check_done();
 }
