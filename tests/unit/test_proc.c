@@ -132,7 +132,7 @@ static void check_map_files(void)
 	static const uint64_t edges[][2] = {
 		{ 0, 0 }, { 0, 1 }, { 0xf, 0x10 }, { UINT64_MAX - 1, UINT64_MAX }
 	};
-	char path[RDMAPIN_MAP_FILES_PATH_MAX], want[64];
+	char path[RDMAPIN_MAP_FILES_PATH_MAX], want[320];
 	DIR *d = opendir("/proc/self/map_files");
 	int entries = 0, bad = 0;
 	struct dirent *e;
