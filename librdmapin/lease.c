@@ -566,9 +566,10 @@ static int lease_fail(const struct rdmapin_backing_info *b, int err)
 	switch (err) {
 	case EAGAIN:
 		return rdmapin_fail(EAGAIN, "%s: the file is open elsewhere (another open in this "
-				    "process or another process); a layout lease needs the only "
-				    "open: close the other opens, or map and register it with "
-				    "rdmapin_reg_file_mr()", b->path);
+				    "process or another process) or being truncated; a layout "
+				    "lease needs the only open: close the other opens, or map and "
+				    "register it with rdmapin_reg_file_mr(); after a truncate, "
+				    "register again", b->path);
 	case EACCES:
 		return rdmapin_fail(EACCES, "%s: only the file's owner (or CAP_LEASE) may lease it; "
 				    "register as its owner or grant CAP_LEASE", b->path);

@@ -282,6 +282,27 @@ static void check_remote_writes(void)
 }
 
 /*
+ * Registers a leased file with a grace period and has another process
+ * truncate it; the MR once it heard of the break, NULL if it could not be
+ * registered. The truncater comes back for breaker_result().
+ */
+static struct ibv_mr *reg_and_break(struct mapping *m, unsigned int grace_ms, const char *how,
+				    pid_t *pid, int *rd)
+{
+	struct ibv_mr *mr = reg_leased(peer.pd, m, grace_ms, on_break, how);
+	struct rdmapin_async_event ev;
+	char path[PATH_MAX];
+
+	if (!mr)
+		return NULL;
+	*pid = start_breaker(do_truncate, m->path, rd);
+	ev = next_event(peer.ctx, 10000, path, sizeof(path));
+	check(ev.type == RDMAPIN_EVENT_LEASE_BREAKING && ev.mr == mr,
+	      "%s: RDMAPIN_EVENT_LEASE_BREAKING first (got %d)", how, ev.type);
+	return mr;
+}
+
+/*
  * With a grace period the application hears of the break first; if it
  * deregisters in time the truncate goes on then, and nothing is revoked.
  */
@@ -296,13 +317,9 @@ static void check_grace(unsigned int grace_ms, bool dereg_in_time)
 	int rd;
 	pid_t pid;
 
-	mr = reg_leased(peer.pd, &m, grace_ms, on_break, how);
+	mr = reg_and_break(&m, grace_ms, how, &pid, &rd);
 	if (!mr)
 		return;
-	pid = start_breaker(do_truncate, m.path, &rd);
-	ev = next_event(peer.ctx, 10000, path, sizeof(path));
-	check(ev.type == RDMAPIN_EVENT_LEASE_BREAKING && ev.mr == mr,
-	      "%s: RDMAPIN_EVENT_LEASE_BREAKING first (got %d)", how, ev.type);
 	wait_cb_calls(1);
 	if (dereg_in_time)
 		check(rdmapin_dereg_mr(mr) == 0, "%s: rdmapin_dereg_mr within the grace", how);
@@ -318,6 +335,54 @@ static void check_grace(unsigned int grace_ms, bool dereg_in_time)
 	      "%s: break_cb saw the same events (%d calls)", how, atomic_load(&cb_calls));
 	if (!dereg_in_time)
 		check_revoked(mr, &m, how);
+	unmap(&m);
+}
+
+/*
+ * A second MR over the file while its lease breaks, through the same open
+ * file: the truncate holds the file open for writing, so no lease can be
+ * taken (had it been, it would be the breaking lease itself, released with
+ * the first MR). An fsdax file is then refused with EAGAIN; a page-cache one
+ * registers without lease or guard, as rdmapin(7) says ("leased if a lease
+ * can be had"), and says so.
+ */
+static void check_reg_while_breaking(unsigned int grace_ms)
+{
+	const char *how = "a second MR while the lease breaks";
+	bool fsdax = env.kernel == KERNEL_7;
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
+	struct ibv_mr *mr, *second;
+	struct rdmapin_async_event ev;
+	struct mapping m = unmapped;
+	char path[PATH_MAX];
+	pid_t pid;
+	double took;
+	int rd;
+
+	mr = reg_and_break(&m, grace_ms, how, &pid, &rd);
+	if (!mr)
+		return;
+	errno = 0;
+	second = rdmapin_reg_mr(peer.pd, m.addr, m.len, MR_ACCESS);
+	if (fsdax)
+		check(!second && errno == EAGAIN && strstr(rdmapin_last_error(), "being truncated"),
+		      "%s: fsdax: refused with EAGAIN, naming the truncate (%s: %s)", how,
+		      strerror(errno), rdmapin_last_error());
+	else
+		check(second && rdmapin_query_mr(second, &attr) == 0 &&
+			      attr.lease == RDMAPIN_LEASE_KIND_NONE &&
+			      attr.guard == RDMAPIN_GUARD_KIND_NONE,
+		      "%s: page-cache: registered with no lease and no guard, and says so (%s)",
+		      how, rdmapin_last_error());
+	ev = next_event(peer.ctx, grace_ms + 5000, path, sizeof(path));
+	check(ev.type == RDMAPIN_EVENT_MR_REVOKED && ev.mr == mr,
+	      "%s: the first MR is revoked after its grace (%d)", how, ev.type);
+	took = breaker_result(pid, rd, how);
+	check(took >= grace_ms / 1e3 - 0.05, "%s: the truncate went on after %.1f ms", how,
+	      took * 1e3);
+	if (second)
+		rdmapin_dereg_mr(second);
+	rdmapin_dereg_mr(mr);
 	unmap(&m);
 }
 
@@ -453,6 +518,7 @@ int main(void)
 	check_grace(2000, true);
 	check_grace(500, false);
 	check_dereg_in_callback(2000);
+	check_reg_while_breaking(500);
 	check_process_sigio_kept();
 	check_without_queued_signals();
 	rdma_peer_close(&peer);
