@@ -3,7 +3,8 @@
  * Registration at the floor (issue 13's goal table): rdmapin reg+dereg
  * against plain verbs, measured side by side in one run, for each kind of
  * memory, for the first and a later MR over one file (under the first, the
- * floor that two bare round trips to another thread set; under the later
+ * floor that two bare round trips to another thread set, and that of a
+ * lease taken and released by the calling thread itself; under the later
  * and the anonymous rows, the floor that the one system call telling what
  * the range maps sets: PROCMAP_QUERY on 7.x, a read of the maps text up to
  * the range on 6.1); how that ratio moves as
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,7 @@ struct region {
 	void *addr;
 	size_t len;
 	int verbs_access;
+	int fd;			/* a file's, for VERBS_LEASE */
 };
 
 /*
@@ -59,9 +62,12 @@ struct region {
  * the range maps (that it is anonymous memory, or still the file the
  * library holds), which a registration costs at the least: one
  * PROCMAP_QUERY of the range on 7.x, one read of the maps text up to the
- * range's line on 6.1 (VERBS_QUERY).
+ * range's line on 6.1 (VERBS_QUERY); or plain verbs after that query, inside
+ * a lease that the calling thread takes and releases with the library's own
+ * calls: what a first MR on a file costs at the least with no thread of the
+ * library's at all (VERBS_LEASE).
  */
-enum how { VERBS, RDMAPIN, VERBS_TRIPS, VERBS_QUERY };
+enum how { VERBS, RDMAPIN, VERBS_TRIPS, VERBS_QUERY, VERBS_LEASE };
 
 /* /proc/self/maps, for VERBS_QUERY. */
 static int maps_fd = -1;
@@ -137,6 +143,20 @@ static void trip(void)
 	pthread_mutex_unlock(&trips.lock);
 }
 
+/* The calls by which the library takes a lease (lease.c), made by this thread. */
+static int lease(int fd)
+{
+	struct f_owner_ex owner = { .type = F_OWNER_TID, .pid = gettid() };
+
+	if (fcntl(fd, F_GETLEASE) != F_UNLCK) {
+		errno = EBUSY;
+		return -1;
+	}
+	if (fcntl(fd, F_SETSIG, SIGRTMIN + 1) || fcntl(fd, F_SETOWN_EX, &owner))
+		return -1;
+	return fcntl(fd, F_SETLEASE, F_WRLCK);
+}
+
 static double time_reg(struct ibv_pd *pd, const struct region *r, enum how how)
 {
 	double t = now_s();
@@ -144,7 +164,9 @@ static double time_reg(struct ibv_pd *pd, const struct region *r, enum how how)
 
 	if (how == VERBS_TRIPS)
 		trip();
-	if (how == VERBS_QUERY && query(r->addr))
+	if ((how == VERBS_QUERY || how == VERBS_LEASE) && query(r->addr))
+		return -1;
+	if (how == VERBS_LEASE && lease(r->fd))
 		return -1;
 	mr = how == RDMAPIN ? rdmapin_reg_mr(pd, r->addr, r->len, MR_ACCESS) :
 			      ibv_reg_mr(pd, r->addr, r->len, r->verbs_access);
@@ -156,6 +178,8 @@ static double time_reg(struct ibv_pd *pd, const struct region *r, enum how how)
 		ibv_dereg_mr(mr);
 	if (how == VERBS_TRIPS)
 		trip();
+	if (how == VERBS_LEASE)
+		fcntl(r->fd, F_SETLEASE, F_UNLCK);
 	return now_s() - t;
 }
 
@@ -166,7 +190,8 @@ static double ratio(struct ibv_pd *pd, const struct region *r, enum how how, dou
 	double v[MAX_ROUNDS], p[MAX_ROUNDS];
 	int i;
 
-	if (how == VERBS_QUERY && !procmap && !(maps_text_len = text_to(r->addr)))
+	if ((how == VERBS_QUERY || how == VERBS_LEASE) && !procmap &&
+	    !(maps_text_len = text_to(r->addr)))
 		return -1;
 	for (i = 0; i < rounds; i++) {
 		v[i] = time_reg(pd, r, VERBS);
@@ -186,7 +211,7 @@ static void row_how(struct ibv_pd *pd, const char *what, const struct region *r,
 
 	if (x < 0)
 		printf("%-40s failed: %s (%s)\n", what, strerror(errno), rdmapin_last_error());
-	else if (how == VERBS_TRIPS || how == VERBS_QUERY)
+	else if (how != RDMAPIN)
 		printf("%-40s %9.1f %9.1f %7.2fx  %s %.2fx\n", what, v, p, x,
 		       x <= goal ? "floor under the goal" : "floor ABOVE the goal", goal);
 	else
@@ -224,10 +249,11 @@ static void file_rows(struct ibv_pd *pd, const char *what, int (*map)(struct map
 		printf("%-40s cannot map: %s\n", what, m.err);
 		return;
 	}
-	r = (struct region){ m.addr, SIZE_2M, file_access() };
+	r = (struct region){ m.addr, SIZE_2M, file_access(), m.fd };
 	snprintf(label, sizeof(label), "%s 2M, first MR", what);
 	row(pd, label, &r, 2.0);
 	row_how(pd, "  floor: verbs + 2 thread trips", &r, VERBS_TRIPS, 2.0);
+	row_how(pd, "  floor: verbs + query + lease, no thread", &r, VERBS_LEASE, 2.0);
 	held = rdmapin_reg_mr(pd, (char *)m.addr + SIZE_2M, SIZE_2M, MR_ACCESS);
 	snprintf(label, sizeof(label), "%s 2M, later MR", what);
 	if (held)
@@ -247,7 +273,7 @@ static void memory_rows(struct ibv_pd *pd)
 	struct region r;
 
 	if (!map_anon(&m)) {
-		r = (struct region){ m.addr, SIZE_4K, MR_ACCESS };
+		r = (struct region){ m.addr, SIZE_4K, MR_ACCESS, -1 };
 		row(pd, "anonymous 4K (pin)", &r, 1.5);
 		floor_row(pd, &r, 1.5);
 		r.len = SIZE_2M;
@@ -263,20 +289,20 @@ static void memory_rows(struct ibv_pd *pd)
 	m.len = SIZE_4K;
 	m.addr = mmap(NULL, SIZE_4K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m.addr != MAP_FAILED) {
-		r = (struct region){ m.addr, SIZE_4K, MR_ACCESS };
+		r = (struct region){ m.addr, SIZE_4K, MR_ACCESS, -1 };
 		row(pd, "anonymous 4K, own mapping (pin)", &r, 1.5);
 	}
 	unmap(&m);
 	m = unmapped;
 	if (!map_memfd(&m)) {
-		r = (struct region){ m.addr, SIZE_4K, MR_ACCESS };
+		r = (struct region){ m.addr, SIZE_4K, MR_ACCESS, -1 };
 		row(pd, "memfd 4K (pin)", &r, 1.5);
 		r.len = SIZE_2M;
 		row(pd, "memfd 2M (pin)", &r, 1.15);
 	}
 	unmap(&m);
 	if (!map_devdax_region(&m)) {
-		r = (struct region){ m.addr, SIZE_2M, MR_ACCESS };
+		r = (struct region){ m.addr, SIZE_2M, MR_ACCESS, -1 };
 		row(pd, "device-DAX 2M (pin)", &r, 1.15);
 	}
 	unmap(&m);
@@ -295,12 +321,12 @@ static void scale_row(struct ibv_pd *pd, const char *what, unsigned long n)
 	double v, p, a = -1, f = -1;
 
 	if (!map_anon(&anon)) {
-		r = (struct region){ anon.addr, SIZE_4K, MR_ACCESS };
+		r = (struct region){ anon.addr, SIZE_4K, MR_ACCESS, -1 };
 		a = ratio(pd, &r, RDMAPIN, &v, &p);
 	}
 	if (!map_pagecache_shared(&file) &&
 	    (held = rdmapin_reg_mr(pd, (char *)file.addr + SIZE_2M, SIZE_2M, MR_ACCESS))) {
-		r = (struct region){ file.addr, SIZE_2M, file_access() };
+		r = (struct region){ file.addr, SIZE_2M, file_access(), -1 };
 		f = ratio(pd, &r, RDMAPIN, &v, &p);
 	}
 	printf("%-14s %8lu %12.2fx %16.2fx\n", what, n, a, f);
