@@ -31,7 +31,7 @@
 struct rdmapin_lease {
 	dev_t dev;
 	ino_t ino;
-	int fd;				/* the leased open file, in the thread's table */
+	int fd;				/* the leased file, in the thread's table; -1: no lease */
 	int wd;				/* its inotify watch (break_thread.h), or -1 */
 	enum rdmapin_lease_kind kind;
 	struct rdmapin_mr *mrs;		/* live MRs it guards, via mr->lease_next */
@@ -51,7 +51,18 @@ static struct rdmapin_lease *lease_by_file(dev_t dev, ino_t ino)
 	struct rdmapin_lease *l;
 
 	for (l = rdmapin_lib.leases; l; l = l->next)
-		if (l->dev == dev && l->ino == ino && !l->broken && !l->break_seen)
+		if (l->dev == dev && l->ino == ino && l->fd >= 0 && !l->broken && !l->break_seen)
+			return l;
+	return NULL;
+}
+
+/* The record that watches @dev/@ino for pins that have neither lease nor guard. */
+static struct rdmapin_lease *watch_by_file(dev_t dev, ino_t ino)
+{
+	struct rdmapin_lease *l;
+
+	for (l = rdmapin_lib.leases; l; l = l->next)
+		if (l->dev == dev && l->ino == ino && l->fd < 0)
 			return l;
 	return NULL;
 }
@@ -135,6 +146,12 @@ static void release_idle(void)
 			continue;
 		}
 		*p = l->next;
+		/* A watch alone has no file to tell whether it was deleted: not kept. */
+		if (l->fd < 0) {
+			leave_watch(l, false);
+			free(l);
+			continue;
+		}
 		/* First: a broken lease's opener or truncater waits for this alone. */
 		fcntl(l->fd, F_SETLEASE, F_UNLCK);
 		leave_watch(l, l->wd >= 0 && !rdmapin_fstat(l->fd, &st) && st.st_nlink);
@@ -295,7 +312,7 @@ static void lease_broken(struct rdmapin_lease *lease)
  */
 static bool breaking(const struct rdmapin_lease *l)
 {
-	return fcntl(l->fd, F_GETLEASE) != F_WRLCK;
+	return l->fd >= 0 && fcntl(l->fd, F_GETLEASE) != F_WRLCK;
 }
 
 /*
@@ -668,6 +685,77 @@ static int lease_new(struct rdmapin_mr *mr)
 			      rdmapin_own_fd_find(b->dev, b->ino, lease_take_own, &t);
 	if (ret < 0)
 		return errno == ENOMEM ? -1 : lease_fail(b, errno);
+	return 0;
+}
+
+/*
+ * On the thread, which alone sets watches and frees records (so @l outlives
+ * the unlocked watch_file()): a record with no lease (fd -1) for @ctx's
+ * file, watched through @fd when that is the file, so that the revoker looks
+ * at the pin's pages after each change; unwatched, once a second alone. -1
+ * with errno 0 passes over another file's fd.
+ */
+static int watch_new_on_thread(void *ctx, int *fd)
+{
+	struct rdmapin_mr *mr = ctx;
+	const struct rdmapin_backing_info *b = &mr->backing;
+	struct rdmapin_lease *l, *fresh = NULL;
+	int wd = -1;
+
+	if (*fd >= 0 && !rdmapin_fd_is_file(*fd, b->dev, b->ino)) {
+		errno = 0;
+		return -1;
+	}
+	rdmapin_lock();
+	l = watch_by_file(b->dev, b->ino);
+	rdmapin_unlock();
+	if (!l && !(l = fresh = calloc(1, sizeof(*l))))
+		return rdmapin_fail(ENOMEM, "out of memory for a watch record");
+	if (fresh)
+		*l = (struct rdmapin_lease){ .dev = b->dev, .ino = b->ino, .fd = -1, .wd = -1,
+					     .kind = RDMAPIN_LEASE_KIND_NONE };
+	if (l->wd < 0 && *fd >= 0)
+		wd = watch_file(mr, *fd);
+	rdmapin_lock();
+	if (wd >= 0)
+		l->wd = wd;
+	if (fresh) {
+		l->next = rdmapin_lib.leases;
+		rdmapin_lib.leases = l;
+	}
+	attach(l, mr);
+	rdmapin_unlock();
+	return 0;
+}
+
+static int watch_take_own(int fd, void *mr)
+{
+	return rdmapin_break_thread_call(watch_new_on_thread, mr, fd);
+}
+
+int rdmapin_lease_watch_unprotected(struct rdmapin_mr *mr)
+{
+	const struct rdmapin_backing_info *b = &mr->backing;
+	int err = errno, ret;
+	char why[512];
+
+	if (!pins_page_cache(mr))
+		return 0;
+	snprintf(why, sizeof(why), "%s", rdmapin_error_msg());
+	rdmapin_setup_lock();
+	ret = rdmapin_break_thread_start();
+	if (!ret) {
+		ret = mr->attr.fd >= 0 ? watch_take_own(mr->attr.fd, mr) :
+					 rdmapin_own_fd_find(b->dev, b->ino, watch_take_own, mr);
+		/* No fd of the file's to watch it through, or none that could be sent. */
+		if (ret < 0 && errno != ENOMEM)
+			ret = rdmapin_break_thread_call(watch_new_on_thread, mr, -1);
+	}
+	rdmapin_setup_unlock();
+	if (ret < 0)
+		return -1;
+	/* The caller learns why the pin has neither, not of an fd passed over. */
+	rdmapin_fail(err, "%s", why);
 	return 0;
 }
 

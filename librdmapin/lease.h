@@ -5,7 +5,9 @@
  * file description that backs the mapping. Any open or truncate of the file
  * elsewhere breaks it; the lease then revokes its MRs (deregisters them, at
  * once or after their grace period) and releases itself, which lets the open
- * or truncate go on. One lease serves every MR over the same file.
+ * or truncate go on. One lease serves every MR over the same file. A pin of
+ * page-cache pages that could be neither leased nor guarded is still watched
+ * here, and revoked when its pages leave the file.
  */
 #ifndef RDMAPIN_LEASE_H
 #define RDMAPIN_LEASE_H
@@ -34,6 +36,13 @@ int rdmapin_lease_attach_existing(struct rdmapin_mr *mr);
  * at the fd keeper's next wake-up.
  */
 bool rdmapin_lease_detach(struct rdmapin_mr *mr);
+/*
+ * For a long-term pin of page-cache pages that got neither lease nor guard:
+ * watches its file as a leased one's (a record with no lease), so that the
+ * MR is revoked when its pages leave the file. Takes the locks itself;
+ * nothing for other MRs. 0, or -1 with errno and a message.
+ */
+int rdmapin_lease_watch_unprotected(struct rdmapin_mr *mr);
 /* Without the lock: releases the leases left without MRs before it returns. */
 void rdmapin_lease_release_idle(void);
 enum rdmapin_lease_kind rdmapin_lease_kind(const struct rdmapin_lease *lease);

@@ -332,7 +332,11 @@ static int protect_file(struct rdmapin_mr *mr)
 	snprintf(guard_why, sizeof(guard_why), "%s", rdmapin_error_msg());
 	/* A guard that could not be had is no failure of the caller's: errno stays. */
 	errno = err;
-	return take_lease(mr, policy, guard_why);
+	ret = take_lease(mr, policy, guard_why);
+	/* Neither: a pin whose pages leave the file must still not lose writes silently. */
+	if (!ret && !mr->lease)
+		ret = rdmapin_lease_watch_unprotected(mr);
+	return ret;
 }
 
 /*

@@ -344,7 +344,8 @@ static void check_grace(unsigned int grace_ms, bool dereg_in_time)
  * taken (had it been, it would be the breaking lease itself, released with
  * the first MR). An fsdax file is then refused with EAGAIN; a page-cache one
  * registers without lease or guard, as rdmapin(7) says ("leased if a lease
- * can be had"), and says so.
+ * can be had"), and says so; the truncate then takes its pinned pages out of
+ * the file, and the library revokes it for that (rdmapin_guard(7)).
  */
 static void check_reg_while_breaking(unsigned int grace_ms)
 {
@@ -380,8 +381,14 @@ static void check_reg_while_breaking(unsigned int grace_ms)
 	took = breaker_result(pid, rd, how);
 	check(took >= grace_ms / 1e3 - 0.05, "%s: the truncate went on after %.1f ms", how,
 	      took * 1e3);
-	if (second)
+	if (second) {
+		ev = next_event(peer.ctx, 2000, path, sizeof(path));
+		check(ev.type == RDMAPIN_EVENT_MR_REVOKED && ev.mr == second,
+		      "%s: page-cache: the truncate took the second MR's pinned pages, which "
+		      "revoked it (%d)",
+		      how, ev.type);
 		rdmapin_dereg_mr(second);
+	}
 	rdmapin_dereg_mr(mr);
 	unmap(&m);
 }

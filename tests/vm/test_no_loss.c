@@ -2,7 +2,9 @@
 /*
  * No silent data loss, end to end. For every path that frees or moves a
  * file's blocks, on a registered page-cache file and a registered fsdax file,
- * once leased (no guard loaded) and once guarded (rdmapin-guardd running):
+ * once leased (no guard loaded) and once guarded (rdmapin-guardd running),
+ * and on a page-cache file registered with neither (open elsewhere, or not
+ * open at all, so that the default policy finds no lease to take):
  * do it (from another process, through an inherited fd, or as the owner),
  * see whether the library revoked the MR, then RDMA-WRITE into the range from
  * the other rxe device and read the bytes back through an open of their own.
@@ -190,9 +192,34 @@ static int bytes_in_file(const char *path)
 	return child_errno(pid);
 }
 
-enum protection { LEASED, GUARDED };
+enum protection { LEASED, GUARDED, UNPROTECTED, UNPROTECTED_NO_FD };
 
-static const char *const protection_name[] = { "lease", "guard" };
+static const char *const protection_name[] = { "lease", "guard", "none", "none, no fd" };
+
+/*
+ * The default policy, with no guard loaded for the unprotected ones.
+ * UNPROTECTED: with a second open of the file, which leaves no lease to
+ * take. UNPROTECTED_NO_FD: its fd closed, as perftest does once the file is
+ * mapped, which leaves the library no fd to lease or watch the file through.
+ */
+static struct ibv_mr *reg_as(struct ibv_pd *pd, struct mapping *m, enum protection prot)
+{
+	int other = -1;
+	struct ibv_mr *mr;
+
+	if (prot == UNPROTECTED_NO_FD) {
+		close(m->fd);
+		m->fd = -1;
+	} else if (prot == UNPROTECTED) {
+		other = open(m->path, O_RDONLY | O_CLOEXEC);
+		if (other < 0)
+			return NULL;
+	}
+	mr = rdmapin_reg_mr(pd, m->addr, m->len, ACCESS);
+	if (other >= 0)
+		close(other);
+	return mr;
+}
 
 struct place {
 	const char *backing, *dir;
@@ -247,7 +274,7 @@ static void run_case(const struct place *at, enum protection prot, const struct 
 		return;
 	if (!check(!map_file(&m, at->dir, MAP_SHARED), "%s: map a file: %s", at->backing, m.err))
 		goto out_peer;
-	mr = rdmapin_reg_mr(peer.pd, m.addr, m.len, ACCESS);
+	mr = reg_as(peer.pd, &m, prot);
 	if (!check(mr != NULL, "%s, %s: register: %s", at->backing, protection_name[prot],
 		   rdmapin_last_error()))
 		goto out_unmap;
@@ -257,7 +284,7 @@ static void run_case(const struct place *at, enum protection prot, const struct 
 		   "%s: a writer on %s writes into the MR", at->backing, env.rxe1))
 		goto out_writer;
 	r.op_err = run_op(op, &m);
-	r.revoked = wait_revoked(mr, prot == LEASED ? LEASE_REVOKE_WAIT_MS : GUARD_REVOKE_WAIT_MS);
+	r.revoked = wait_revoked(mr, prot == GUARDED ? GUARD_REVOKE_WAIT_MS : LEASE_REVOKE_WAIT_MS);
 	r.status = remote_writer_write(sock, PROBE_OFF, PROBE_LEN);
 	if (r.status == IBV_WC_SUCCESS)
 		r.bytes_err = bytes_in_file(m.path);
@@ -278,14 +305,14 @@ static bool protected_as(struct ibv_pd *pd, const struct place *at, enum protect
 {
 	struct rdmapin_mr_attr attr = { 0 };
 	struct mapping m = unmapped;
+	bool ok = false, leased;
 	struct ibv_mr *mr;
-	bool ok = false;
 
 	if (map_file(&m, at->dir, MAP_SHARED)) {
 		check(0, "%s: map a file: %s", at->backing, m.err);
 		return false;
 	}
-	mr = rdmapin_reg_mr(pd, m.addr, m.len, ACCESS);
+	mr = reg_as(pd, &m, prot);
 	if (!mr) {
 		/* Only 6.1's fsdax has no mode: rxe there has no ODP, and nothing pins fsdax. */
 		check(env.kernel == KERNEL_6_1 && !strcmp(at->backing, "fsdax") && errno == EOPNOTSUPP,
@@ -293,8 +320,9 @@ static bool protected_as(struct ibv_pd *pd, const struct place *at, enum protect
 		      protection_name[prot], rdmapin_last_error());
 	} else {
 		rdmapin_query_mr(mr, &attr);
+		leased = attr.lease != RDMAPIN_LEASE_KIND_NONE;
 		ok = check(prot == GUARDED ? attr.guard != RDMAPIN_GUARD_KIND_NONE :
-					     attr.lease != RDMAPIN_LEASE_KIND_NONE &&
+					     leased == (prot == LEASED) &&
 						     attr.guard == RDMAPIN_GUARD_KIND_NONE,
 			   "%s, %s: registered as %s, lease %s, guard %s (last error: %s)",
 			   at->backing, protection_name[prot], rdmapin_reg_mode_str(attr.mode),
@@ -313,8 +341,10 @@ static void run_place(struct ibv_pd *pd, const struct place *at, enum protection
 
 	if (!protected_as(pd, at, prot))
 		return;
+	/* With no fd of the registering process's, only another process's ops. */
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		run_case(at, prot, &ops[i]);
+		if (prot != UNPROTECTED_NO_FD || ops[i].who == BY_OTHER)
+			run_case(at, prot, &ops[i]);
 }
 
 static enum rdmapin_reg_mode mode_of(struct ibv_mr *mr)
@@ -422,6 +452,9 @@ int main(void)
 	check_watch_limit(pd);
 	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++)
 		run_place(pd, &at[i], LEASED);
+	/* fsdax files are leased or refused by default. */
+	run_place(pd, &at[0], UNPROTECTED);
+	run_place(pd, &at[0], UNPROTECTED_NO_FD);
 	/*
 	 * The lease cases left the belief that no guard is to be had, for up to
 	 * a second (rdmapin_guard(7)), and the daemon may start within it.

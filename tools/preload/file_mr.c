@@ -153,8 +153,8 @@ static int fd_for_guard(const struct rdmapin_range_attr *r)
 /* The program learns of a revoke only from its failing RDMA: say why. */
 static void revoked(const struct rdmapin_async_event *event, void *ctx)
 {
-	fprintf(stderr, "rdmapin: %s was opened or truncated by another process: its MR was "
-			"revoked, and RDMA on it now fails\n", event->path);
+	fprintf(stderr, "rdmapin: %s was opened by another process, or truncated or punched: its "
+			"MR was revoked, and RDMA on it now fails\n", event->path);
 }
 
 /* Under tree_lock. */
