@@ -5,10 +5,10 @@
  * memory, for the first and a later MR over one file (under the first, the
  * floor that two bare round trips to another thread set, and that of a
  * lease taken and released by the calling thread itself; under the later
- * and the anonymous rows, the floor that the one system call telling what
- * the range maps sets: PROCMAP_QUERY on 7.x, a read of the maps text up to
- * the range on 6.1); how that ratio moves as
- * the process grows (open fds, live MRs, mappings); and the system calls one
+ * MR and the anonymous, memfd and device-DAX rows, the floor that the one
+ * system call telling what the range maps sets: PROCMAP_QUERY on 7.x, a read
+ * of the maps text up to the range on 6.1); how that ratio moves as the
+ * process grows (open fds, live MRs, mappings); and the system calls one
  * warm registration makes beyond ibv_reg_mr(), counted by strace.
  * Run inside a test guest: tests/vm/run-vm -- build/bench/bench_scale [--short]
  */
@@ -297,13 +297,16 @@ static void memory_rows(struct ibv_pd *pd)
 	if (!map_memfd(&m)) {
 		r = (struct region){ m.addr, SIZE_4K, MR_ACCESS, -1 };
 		row(pd, "memfd 4K (pin)", &r, 1.5);
+		floor_row(pd, &r, 1.5);
 		r.len = SIZE_2M;
 		row(pd, "memfd 2M (pin)", &r, 1.15);
+		floor_row(pd, &r, 1.15);
 	}
 	unmap(&m);
 	if (!map_devdax_region(&m)) {
 		r = (struct region){ m.addr, SIZE_2M, MR_ACCESS, -1 };
 		row(pd, "device-DAX 2M (pin)", &r, 1.15);
+		floor_row(pd, &r, 1.15);
 	}
 	unmap(&m);
 	file_rows(pd, odp ? "page-cache (ODP, lease)" : "page-cache (pin, lease)",
@@ -466,19 +469,22 @@ static int count_mode(struct ibv_pd *pd, const char *mode, int n)
 	struct mapping anon = unmapped, file = unmapped;
 	struct ibv_mr *held = NULL, *mr;
 	bool verbs = !strcmp(mode, "verbs"), later = !strcmp(mode, "later");
-	bool first = !strcmp(mode, "first");
+	bool first = !strcmp(mode, "first"), memfd = !strcmp(mode, "memfd");
+	bool devdax = !strcmp(mode, "devdax");
+	size_t len = devdax ? SIZE_2M : SIZE_4K;
 	void *addr;
 	int i;
 
-	if (map_anon(&anon) || ((later || first) && map_pagecache_shared(&file)))
+	if (map_anon(&anon) || ((later || first) && map_pagecache_shared(&file)) ||
+	    (memfd && map_memfd(&file)) || (devdax && map_devdax_region(&file)))
 		return 1;
 	if (later && !(held = rdmapin_reg_mr(pd, (char *)file.addr + SIZE_2M, SIZE_2M,
 					     MR_ACCESS)))
 		return 1;
-	addr = later || first ? file.addr : anon.addr;
+	addr = file.addr != MAP_FAILED ? file.addr : anon.addr;
 	for (i = 0; i < n + 10; i++) {
-		mr = verbs ? ibv_reg_mr(pd, addr, SIZE_4K, MR_ACCESS) :
-			     rdmapin_reg_mr(pd, addr, SIZE_4K, MR_ACCESS);
+		mr = verbs ? ibv_reg_mr(pd, addr, len, MR_ACCESS) :
+			     rdmapin_reg_mr(pd, addr, len, MR_ACCESS);
 		if (!mr)
 			return 1;
 		if (verbs)
@@ -528,6 +534,9 @@ int main(int argc, char **argv)
 	printf("\n%-40s %7s\n", "syscalls per warm reg+dereg beyond verbs", "count");
 	syscall_row(self, "anon", "anonymous 4K", 1);
 	syscall_row(self, "later", "later MR on a leased file", 2);
+	/* No goal either: the one query that the floor rows above them count. */
+	syscall_row(self, "memfd", "memfd 4K", -1);
+	syscall_row(self, "devdax", "device-DAX 2M", -1);
 	/* No goal: what the first MR's ratio is made of, the fd keeper's calls too. */
 	syscall_row(self, "first", "first MR on a file (both threads)", -1);
 	rdma_peer_close(&p);
