@@ -56,7 +56,7 @@ static struct rdmapin_lease *lease_by_file(dev_t dev, ino_t ino)
 	return NULL;
 }
 
-/* The record that watches @dev/@ino for pins that have neither lease nor guard. */
+/* The record that watches @dev/@ino for pins that hold no lease (guarded, or neither). */
 static struct rdmapin_lease *watch_by_file(dev_t dev, ino_t ino)
 {
 	struct rdmapin_lease *l;
@@ -733,13 +733,26 @@ static int watch_take_own(int fd, void *mr)
 	return rdmapin_break_thread_call(watch_new_on_thread, mr, fd);
 }
 
-int rdmapin_lease_watch_unprotected(struct rdmapin_mr *mr)
+/* A later MR over a watched file joins its record without a trip to the thread. */
+static bool join_watched(struct rdmapin_mr *mr)
+{
+	struct rdmapin_lease *l;
+
+	rdmapin_lock();
+	l = watch_by_file(mr->backing.dev, mr->backing.ino);
+	if (l && l->wd >= 0)
+		attach(l, mr);
+	rdmapin_unlock();
+	return l && l->wd >= 0;
+}
+
+int rdmapin_lease_watch_unleased(struct rdmapin_mr *mr)
 {
 	const struct rdmapin_backing_info *b = &mr->backing;
 	int err = errno, ret;
 	char why[512];
 
-	if (!pins_page_cache(mr))
+	if (!pins_page_cache(mr) || join_watched(mr))
 		return 0;
 	snprintf(why, sizeof(why), "%s", rdmapin_error_msg());
 	rdmapin_setup_lock();
@@ -754,7 +767,7 @@ int rdmapin_lease_watch_unprotected(struct rdmapin_mr *mr)
 	rdmapin_setup_unlock();
 	if (ret < 0)
 		return -1;
-	/* The caller learns why the pin has neither, not of an fd passed over. */
+	/* The caller learns why the pin has no lease, not of an fd passed over. */
 	rdmapin_fail(err, "%s", why);
 	return 0;
 }

@@ -37,12 +37,13 @@ int rdmapin_lease_attach_existing(struct rdmapin_mr *mr);
  */
 bool rdmapin_lease_detach(struct rdmapin_mr *mr);
 /*
- * For a long-term pin of page-cache pages that got neither lease nor guard:
- * watches its file as a leased one's (a record with no lease), so that the
- * MR is revoked when its pages leave the file. Takes the locks itself;
- * nothing for other MRs. 0, or -1 with errno and a message.
+ * For a long-term pin of page-cache pages that holds no lease (guarded, or
+ * neither guarded nor leased): watches its file as a leased one's (a record
+ * with no lease), so that the MR is revoked when its pages leave the file
+ * all the same (the guard unloaded, or what it does not cover). Takes the
+ * locks itself; nothing for other MRs. 0, or -1 with errno and a message.
  */
-int rdmapin_lease_watch_unprotected(struct rdmapin_mr *mr);
+int rdmapin_lease_watch_unleased(struct rdmapin_mr *mr);
 /* Without the lock: releases the leases left without MRs before it returns. */
 void rdmapin_lease_release_idle(void);
 enum rdmapin_lease_kind rdmapin_lease_kind(const struct rdmapin_lease *lease);

@@ -327,15 +327,23 @@ static int protect_file(struct rdmapin_mr *mr)
 		return ret < 0 ? -1 : 0;
 	if (mr->attr.lease == RDMAPIN_LEASE_REQUIRE)
 		return take_lease(mr, policy, NULL);
-	if (!rdmapin_guard_mr(mr))
+	/*
+	 * A pin whose pages leave the file must not lose writes silently, guarded
+	 * or not: the guard can be unloaded, and does not cover everything. A
+	 * guarded one registers without the watch if that cannot be had (the
+	 * library's thread cannot start; its message stays).
+	 */
+	if (!rdmapin_guard_mr(mr)) {
+		if (rdmapin_lease_watch_unleased(mr))
+			errno = err;
 		return 0;
+	}
 	snprintf(guard_why, sizeof(guard_why), "%s", rdmapin_error_msg());
 	/* A guard that could not be had is no failure of the caller's: errno stays. */
 	errno = err;
 	ret = take_lease(mr, policy, guard_why);
-	/* Neither: a pin whose pages leave the file must still not lose writes silently. */
 	if (!ret && !mr->lease)
-		ret = rdmapin_lease_watch_unprotected(mr);
+		ret = rdmapin_lease_watch_unleased(mr);
 	return ret;
 }
 

@@ -309,6 +309,90 @@ static void library_direct(struct ibv_pd *pd, struct mapping *m)
 	check_truncate_paths(m->path, m->fd, 0, "deregistered");
 }
 
+/* Registers @m's file, which the guard (loaded, no daemon) must pin and guard directly. */
+static struct ibv_mr *reg_pinned_guarded(struct ibv_pd *pd, struct mapping *m)
+{
+	struct rdmapin_mr_attr a = { .comp_mask = 0 };
+	struct ibv_mr *mr = rdmapin_reg_file_mr(pd, m->fd, 0, m->len, MR_ACCESS);
+
+	if (!check(mr != NULL, "register %s: %s", m->path, mr ? "ok" : rdmapin_last_error()))
+		return NULL;
+	rdmapin_query_mr(mr, &a);
+	check(a.guard == RDMAPIN_GUARD_KIND_DIRECT && a.mode == RDMAPIN_MODE_PIN,
+	      "pinned and guarded directly (guard %d, mode %d)", a.guard, a.mode);
+	return mr;
+}
+
+/* Whether @mr is revoked within 3 s: the library looks at pinned pages once a second. */
+static bool revoked_soon(struct ibv_mr *mr)
+{
+	struct rdmapin_mr_attr a = { .comp_mask = 0 };
+	double until;
+
+	for (until = now_s() + 3; !a.revoked && now_s() < until; usleep(10000))
+		rdmapin_query_mr(mr, &a);
+	return a.revoked;
+}
+
+/*
+ * The loop driver's discard punches holes in its backing file through the
+ * filesystem's fallocate, past every hook (rdmapin_guard(7), NOT COVERED),
+ * and raises no inotify event: the guard lets it through, and the library's
+ * look once a second revokes the pin whose pages it took (6.1).
+ */
+static void loop_discard_revokes(struct ibv_pd *pd)
+{
+	char cmd[PATH_MAX + 64], dev[64] = "";
+	struct mapping m = unmapped;
+	struct ibv_mr *mr = NULL;
+	FILE *p;
+
+	if (!check(!map_pagecache_shared(&m), "loop: map a file: %s", m.err))
+		goto out;
+	mr = reg_pinned_guarded(pd, &m);
+	snprintf(cmd, sizeof(cmd), "losetup -f --show %s", m.path);
+	p = mr ? popen(cmd, "r") : NULL;
+	if (p && !fgets(dev, sizeof(dev), p))
+		dev[0] = '\0';
+	if (p)
+		pclose(p);
+	dev[strcspn(dev, "\n")] = '\0';
+	if (!check(dev[0], "loop: %s", cmd))
+		goto out;
+	snprintf(cmd, sizeof(cmd), "blkdiscard -f %s", dev);
+	check(!system(cmd), "loop: %s, over the registered file", cmd);
+	check(revoked_soon(mr), "loop: the pin whose pages the discard took is revoked");
+	snprintf(cmd, sizeof(cmd), "losetup -d %s", dev);
+	check(!system(cmd), "loop: %s", cmd);
+out:
+	if (mr)
+		rdmapin_dereg_mr(mr);
+	unlink(m.path);
+	unmap(&m);
+}
+
+/*
+ * 6.1 pins page-cache files: a guarded pin is watched all the same, so that
+ * once the guard is unloaded, a truncate that takes its pages out of the
+ * file revokes the MR instead of leaving the NIC writing into lost pages.
+ * The guard is loaded again for the checks after this.
+ */
+static void unloaded_guard_revokes(struct ibv_pd *pd, struct mapping *m)
+{
+	struct ibv_mr *mr = reg_pinned_guarded(pd, m);
+	int ret;
+
+	if (!mr)
+		return;
+	check(!guard_unload(), "unload the guard with the MR registered");
+	ret = ftruncate_once_unguarded(m->fd, 0);
+	check_errno(!ret, errno, 0, "the guard unloaded, ftruncate(2) of the registered file");
+	check(revoked_soon(mr), "the pin whose pages left the file is revoked");
+	check(!rdmapin_dereg_mr(mr), "deregister the revoked MR: %s", rdmapin_last_error());
+	check(!ftruncate(m->fd, m->len), "the file takes its size back: %s", strerror(errno));
+	check(!guard_load(), "rdmapin-guardd loads the guard again");
+}
+
 /* Where nothing may guard: no daemon, and nobody cannot edit the map. A lease. */
 static void library_fallback(void *arg)
 {
@@ -349,8 +433,13 @@ static void library(void)
 
 	/* 6.1 registers no shared fsdax mapping: its page-cache files pin instead. */
 	ret = env.kernel == KERNEL_6_1 ? map_pagecache_shared(&m) : map_fsdax_shared(&m);
-	if (check(pd && !ret, "a PD and a mapped file: %s", m.err))
+	if (check(pd && !ret, "a PD and a mapped file: %s", m.err)) {
 		library_direct(pd, &m);
+		if (env.kernel == KERNEL_6_1) {
+			loop_discard_revokes(pd);
+			unloaded_guard_revokes(pd, &m);
+		}
+	}
 	check_in_child(library_fallback, NULL);
 	if (pd)
 		close_pd(pd);
