@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/*
+ * RDMAPIN_ALLOW_QUIRKS is read at every registration from what each thread
+ * found last (device_quirks.c): every way the environment changes must be
+ * seen at the next call, never a value that is gone.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rdmapin/rdmapin.h>
+#include "check.h"
+#include "device_quirks.h"
+
+#define QUIRK "rxe-odp-offset"
+
+/* What a registration would accept now: the bits, or -1 for EINVAL. */
+static long accepted(void)
+{
+	uint32_t allowed = 0;
+
+	if (rdmapin_quirks_from_env(&allowed))
+		return errno == EINVAL ? -1 : -2;
+	return allowed;
+}
+
+static void expect(long want, const char *what)
+{
+	long got = accepted();
+
+	check(got == want, "%s: want %ld, got %ld (twice: %ld)", what, want, got, accepted());
+}
+
+static void *from_thread(void *unused)
+{
+	(void)unused;
+	return (void *)accepted();
+}
+
+static long on_new_thread(void)
+{
+	pthread_t t;
+	void *ret = (void *)-3L;
+
+	if (pthread_create(&t, NULL, from_thread, NULL) || pthread_join(t, &ret))
+		return -3;
+	return (long)ret;
+}
+
+int main(void)
+{
+	static char put[] = "RDMAPIN_ALLOW_QUIRKS=" QUIRK;
+	char before[] = "RDMAPIN_TEST_BEFORE=1", longer[200];
+
+	unsetenv("RDMAPIN_ALLOW_QUIRKS");
+	expect(0, "unset");
+	setenv("RDMAPIN_ALLOW_QUIRKS", QUIRK, 1);
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "set by setenv");
+	setenv("RDMAPIN_ALLOW_QUIRKS", "no-such-quirk", 1);
+	expect(-1, "replaced by setenv with an unknown name");
+	check(strstr(rdmapin_last_error(), "no-such-quirk") != NULL, "message names it: %s",
+	      rdmapin_last_error());
+	setenv("RDMAPIN_ALLOW_QUIRKS", QUIRK, 1);
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "set again");
+	unsetenv("RDMAPIN_ALLOW_QUIRKS");
+	expect(0, "unset by unsetenv");
+
+	/* An entry before it goes: it moves down a slot, and its old slot holds another. */
+	putenv(before);
+	setenv("RDMAPIN_ALLOW_QUIRKS", QUIRK, 1);
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "set after another");
+	unsetenv("RDMAPIN_TEST_BEFORE");
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "moved down by an unsetenv before it");
+	setenv("RDMAPIN_TEST_AFTER", "1", 1);
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "another variable added after it");
+
+	/* putenv's string is the environment: an edit of it in place is a change. */
+	putenv(put);
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "set by putenv");
+	put[strlen("RDMAPIN_ALLOW_QUIRKS=")] = 'X';
+	expect(-1, "putenv's string edited in place to an unknown name");
+	put[strlen("RDMAPIN_ALLOW_QUIRKS=")] = '\0';
+	expect(0, "putenv's string edited in place to empty");
+	memcpy(put + strlen("RDMAPIN_ALLOW_QUIRKS="), QUIRK, strlen(QUIRK));
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "putenv's string edited back");
+
+	check(on_new_thread() == RDMAPIN_QUIRK_RXE_ODP_OFFSET, "another thread reads it too");
+	unsetenv("RDMAPIN_ALLOW_QUIRKS");
+	check(on_new_thread() == 0, "another thread sees it unset");
+	expect(0, "this thread sees it unset");
+
+	/* A whole new array, maybe at the old one's address, and shorter. */
+	setenv("RDMAPIN_ALLOW_QUIRKS", QUIRK, 1);
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "set before clearenv");
+	clearenv();
+	expect(0, "clearenv");
+	setenv("RDMAPIN_ALLOW_QUIRKS", "," QUIRK ",", 1);
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "set alone after clearenv, with empty names");
+
+	/* Too long to keep a copy of: read every time. */
+	snprintf(longer, sizeof(longer), "%0*d" QUIRK, 150, 0);
+	memset(longer, ',', 150);
+	setenv("RDMAPIN_ALLOW_QUIRKS", longer, 1);
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "a value longer than the kept copy");
+	longer[0] = 'x';
+	setenv("RDMAPIN_ALLOW_QUIRKS", longer, 1);
+	expect(-1, "a long value changed");
+	return check_done();
+}
