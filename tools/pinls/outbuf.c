@@ -37,3 +37,14 @@ void outbuf_end(struct outbuf *b)
 	b->buf = NULL;
 	b->cap = 0;
 }
+
+char *outbuf_hex(char *o, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	*o++ = '\\';
+	*o++ = 'x';
+	*o++ = hex[c >> 4];
+	*o++ = hex[c & 15];
+	return o;
+}

@@ -21,6 +21,8 @@ struct outbuf {
  */
 char *outbuf_room(struct outbuf *b, size_t n);
 void outbuf_add(struct outbuf *b, const char *s, size_t n);
+/* c as \\xNN at o, as libsmartcols escapes a byte; past it. */
+char *outbuf_hex(char *o, unsigned char c);
 /* Writes what is left and frees the buffer. */
 void outbuf_end(struct outbuf *b);
 

@@ -12,7 +12,7 @@
  * \xNN, so that a cell is one word a script can split on, and a terminal
  * interprets nothing.
  */
-static bool must_escape(unsigned char c)
+static bool raw_escape(unsigned char c)
 {
 	return isblank(c) || c == '\\' || !isprint(c) || iscntrl(c);
 }
@@ -25,7 +25,7 @@ static const bool *escape_table(void)
 
 	if (!ready) {
 		for (c = 0; c < 256; c++)
-			table[c] = must_escape(c);
+			table[c] = raw_escape(c);
 		ready = true;
 	}
 	return table;
@@ -33,7 +33,6 @@ static const bool *escape_table(void)
 
 void raw_cell(struct raw_line *l, const char *data)
 {
-	static const char hex[] = "0123456789abcdef";
 	const bool *esc = escape_table();
 	const unsigned char *p = (const unsigned char *)(data ? data : "");
 	size_t len = strlen((const char *)p);
@@ -44,14 +43,10 @@ void raw_cell(struct raw_line *l, const char *data)
 	if (l->cells++)
 		*o++ = ' ';
 	for (; len--; p++) {
-		if (!esc[*p]) {
+		if (esc[*p])
+			o = outbuf_hex(o, *p);
+		else
 			*o++ = *p;
-			continue;
-		}
-		*o++ = '\\';
-		*o++ = 'x';
-		*o++ = hex[*p >> 4];
-		*o++ = hex[*p & 15];
 	}
 	l->out.len += o - start;
 }

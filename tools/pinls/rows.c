@@ -10,12 +10,14 @@
 #include <strings.h>
 #include <sys/sysmacros.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
 #include "array.h"
 #include "json.h"
 #include "raw.h"
 #include "rows.h"
+#include "table.h"
 
 static const struct colinfo {
 	const char *name;
@@ -344,25 +346,44 @@ static void print_json(const struct pin_list *pins, const struct columns *cols,
 }
 
 /*
- * libsmartcols encodes what a terminal would interpret: control and
- * non-printable bytes of a hostile path or command name come out as \xNN in
- * the table and raw formats, and JSON escapes them.
+ * So does the table written to a pipe or a file: libsmartcols then sizes
+ * each column to its widest cell (see table.c), as this does in a first pass.
  */
-void print_pins(const struct pin_list *pins, const struct columns *cols,
-		       const struct output_opts *o)
+static void print_table(const struct pin_list *pins, const struct columns *cols,
+			const struct output_opts *o)
+{
+	struct table_column tc[ARRAY_SIZE(cols->id)];
+	struct table t = { .out.out = stdout, .cols = tc, .ncols = cols->n };
+	char buf[PIN_PATH_SIZE + 16];
+	const struct colinfo *ci;
+	size_t i, c;
+
+	for (c = 0; c < cols->n; c++) {
+		ci = &infos[cols->id[c]];
+		tc[c] = (struct table_column){ .name = ci->name,
+					       .whint = ci->whint,
+					       .right = ci->flags & SCOLS_FL_RIGHT };
+	}
+	for (i = 0; i < pins->n; i++)
+		for (c = 0; c < cols->n; c++)
+			table_measure(&tc[c], cell(&pins->v[i], cols->id[c], o, buf, sizeof(buf)));
+	table_begin(&t, !o->noheadings);
+	for (i = 0; i < pins->n; i++) {
+		for (c = 0; c < cols->n; c++)
+			table_cell(&t, cell(&pins->v[i], cols->id[c], o, buf, sizeof(buf)));
+		table_line_end(&t);
+	}
+	outbuf_end(&t.out);
+}
+
+/* The table through libsmartcols. */
+static void print_scols(const struct pin_list *pins, const struct columns *cols,
+			const struct output_opts *o)
 {
 	struct libscols_table *tb;
 	char buf[PIN_PATH_SIZE + 16];
 	size_t i, c;
 
-	if (o->raw) {
-		print_raw(pins, cols, o);
-		return;
-	}
-	if (o->json) {
-		print_json(pins, cols, o);
-		return;
-	}
 	tb = output_table(o, "pins");
 	for (c = 0; c < cols->n; c++) {
 		const struct colinfo *ci = &infos[cols->id[c]];
@@ -387,6 +408,28 @@ void print_pins(const struct pin_list *pins, const struct columns *cols,
 	}
 	scols_print_table(tb);
 	scols_unref_table(tb);
+}
+
+/*
+ * Every format encodes what a terminal would interpret, as libsmartcols
+ * does: control and non-printable bytes of a hostile path or command name
+ * come out as \xNN in the table and raw formats, and JSON escapes them.
+ */
+void print_pins(const struct pin_list *pins, const struct columns *cols,
+		const struct output_opts *o)
+{
+	if (o->raw)
+		print_raw(pins, cols, o);
+	else if (o->json)
+		print_json(pins, cols, o);
+	/*
+	 * libsmartcols looks at the same stdout: on a terminal, it cuts the
+	 * table to the terminal's width; debugging, it may draw padding as dots.
+	 */
+	else if (isatty(STDOUT_FILENO) || getenv("LIBSMARTCOLS_DEBUG_PADDING"))
+		print_scols(pins, cols, o);
+	else
+		print_table(pins, cols, o);
 }
 
 void print_pids(const struct pin_list *pins)
