@@ -291,10 +291,13 @@ static bool believed_unguarded(const struct rdmapin_mr *mr)
 	return true;
 }
 
+/* The daemon's reason is cut short rather than the remedy after it. */
 static int unguarded(const struct rdmapin_mr *mr, const char *daemon_why)
 {
-	snprintf(gc->none_why, sizeof(gc->none_why), "%s, and this process may not edit the "
-		 "guard's map (" RDMAPIN_GUARD_MAP ")", daemon_why);
+	snprintf(gc->none_why, sizeof(gc->none_why),
+		 "%.400s, and this process may not edit the "
+		 "guard's map (" RDMAPIN_GUARD_MAP ")",
+		 daemon_why);
 	snprintf(gc->none_socket, sizeof(gc->none_socket), "%s", rdmapin_guardd_socket());
 	gc->none_until = gc->conn < 0 ? now_s() + AWAY_RECHECK_S : 0;
 	return rdmapin_fail(EOPNOTSUPP, "%s: no truncate guard: %s", mr->backing.path,

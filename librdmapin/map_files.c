@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -44,6 +46,14 @@ static bool span_of(const struct dirent64 *d, struct span *s)
 	return true;
 }
 
+static unsigned short reclen_at(const char *rec)
+{
+	unsigned short len;
+
+	memcpy(&len, rec + offsetof(struct dirent64, d_reclen), sizeof(len));
+	return len;
+}
+
 /* Up to @max file mappings from @index on, as one read of the listing gives them; -1 on error. */
 static int list_at(int fd, long index, struct span *s, int max)
 {
@@ -54,7 +64,8 @@ static int list_at(int fd, long index, struct span *s, int max)
 	if (lseek(fd, DOTS + index, SEEK_SET) < 0)
 		return -1;
 	n = getdents64(fd, buf, sizeof(buf));
-	for (off = 0; off < n && got < max; off += ((struct dirent64 *)(buf + off))->d_reclen)
+	/* Each record fits in what was read; GCC cannot know it (-Warray-bounds). */
+	for (off = 0; off < n && got < max; off += reclen_at(buf + off))
 		got += span_of((struct dirent64 *)(buf + off), &s[got]);
 	return n < 0 ? -1 : got;
 }

@@ -28,7 +28,7 @@ static inline void fake_pin_init(struct rdmapin_registry_pin *v, const char *pat
 	v->ino = lkey;
 	v->length = len;
 	snprintf(v->device, sizeof(v->device), "fake0");
-	snprintf(v->path, sizeof(v->path), "%s", path);
+	snprintf(v->path, sizeof(v->path), "%.*s", (int)sizeof(v->path) - 1, path);
 }
 
 #endif

@@ -712,7 +712,7 @@ static void check_map_files_replaced(const struct fixture *f)
 	char *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	int fds[64], n = 0, fd = -1, dir, wake;
 	char path[48];
-	pid_t child;
+	pid_t child = -1;
 
 	if (!check(a != MAP_FAILED && (child = fork_idle(&wake)) > 0, "map_files replaced: set up"))
 		return;
