@@ -53,6 +53,12 @@ struct classify_ctx {
 	bool mixed;			/* other is not the first mapping's object */
 	uintptr_t other_start;
 	struct rdmapin_backing_info other;
+	/* What known_mapping() found of the mapping it was last asked about. */
+	bool known;
+	dev_t known_dev;
+	ino_t known_ino;
+	uint64_t known_page_size;
+	struct rdmapin_file_kind known_kind;
 };
 
 static const char *range_of(struct classify_ctx *c)
@@ -275,6 +281,23 @@ static int wrong_fd(const struct rdmapin_vma *vma, int fd, const char *range)
 			    vma->dev_major, vma->dev_minor, vma->inode);
 }
 
+/* A file registered before: known_mapping() may have looked it up already. */
+static bool cached_kind(const struct classify_ctx *c, const struct rdmapin_vma *vma,
+			struct rdmapin_backing_info *info)
+{
+	struct rdmapin_file_kind k;
+
+	if (c->known && c->known_dev == info->dev && c->known_ino == info->ino &&
+	    c->known_page_size == vma->page_size)
+		k = c->known_kind;
+	else if (!rdmapin_file_cache_get(info->dev, info->ino, vma->page_size, &k))
+		return false;
+	info->kind = k.kind;
+	info->rdev = k.rdev;
+	info->page_size = k.page_size;
+	return true;
+}
+
 /* One mapping's kind. */
 static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_ctx *c,
 			struct rdmapin_backing_info *info)
@@ -304,7 +327,7 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_c
 		info->page_size = base_page_size();
 		return 0;
 	}
-	if (rdmapin_file_cache_get(info, vma->page_size))
+	if (cached_kind(c, vma, info))
 		return 0;
 	snprintf(what, sizeof(what), "%s: %s", range_of(c), vma->name);
 	if (fd >= 0)
@@ -374,9 +397,16 @@ static int classify_one(const struct rdmapin_vma *vma, void *arg)
 static bool known_mapping(uint32_t major, uint32_t minor, uint64_t inode, uint64_t page_size,
 			  void *arg)
 {
+	struct classify_ctx *c = arg;
 	dev_t dev = makedev(major, minor);
 
-	return dev == rdmapin_host_shm_dev() || rdmapin_file_cache_known(dev, inode, page_size);
+	if (dev == rdmapin_host_shm_dev())
+		return true;
+	c->known = rdmapin_file_cache_get(dev, inode, page_size, &c->known_kind);
+	c->known_dev = dev;
+	c->known_ino = inode;
+	c->known_page_size = page_size;
+	return c->known;
 }
 
 /*
@@ -411,6 +441,7 @@ int rdmapin_backing_classify(const void *addr, size_t length, int fd,
 	c.info = info;
 	c.count = 0;
 	c.mixed = false;
+	c.known = false;
 	info_clear(info);
 	if (rdmapin_host()->flags & RDMAPIN_HOST_PROCMAP_QUERY)
 		ret = rdmapin_vma_walk_procmap(c.start, c.end, classify_one, known_mapping, &c);

@@ -12,9 +12,7 @@
 struct rdmapin_known_file {
 	dev_t dev;
 	ino_t ino;
-	enum rdmapin_backing kind;
-	dev_t rdev;
-	uint64_t page_size;
+	struct rdmapin_file_kind k;
 	unsigned int refs;
 	struct rdmapin_known_file *next;
 };
@@ -38,30 +36,18 @@ static struct rdmapin_known_file *lookup(dev_t dev, ino_t ino, uint64_t map_page
 {
 	struct rdmapin_known_file *f = *find(dev, ino);
 
-	return f && !f->refs && map_page_size != f->page_size ? NULL : f;
+	return f && !f->refs && map_page_size != f->k.page_size ? NULL : f;
 }
 
-bool rdmapin_file_cache_known(dev_t dev, ino_t ino, uint64_t map_page_size)
-{
-	bool known;
-
-	rdmapin_lock();
-	known = lookup(dev, ino, map_page_size);
-	rdmapin_unlock();
-	return known;
-}
-
-bool rdmapin_file_cache_get(struct rdmapin_backing_info *info, uint64_t map_page_size)
+bool rdmapin_file_cache_get(dev_t dev, ino_t ino, uint64_t map_page_size,
+			    struct rdmapin_file_kind *k)
 {
 	struct rdmapin_known_file *f;
 
 	rdmapin_lock();
-	f = lookup(info->dev, info->ino, map_page_size);
-	if (f) {
-		info->kind = f->kind;
-		info->rdev = f->rdev;
-		info->page_size = f->page_size;
-	}
+	f = lookup(dev, ino, map_page_size);
+	if (f)
+		*k = f->k;
 	rdmapin_unlock();
 	return f;
 }
@@ -84,9 +70,7 @@ void rdmapin_file_cache_hold(const struct rdmapin_backing_info *info)
 		return;
 	/* An idle entry that lookup() did not match is of a node recreated since. */
 	if (!f->refs++) {
-		f->kind = info->kind;
-		f->rdev = info->rdev;
-		f->page_size = info->page_size;
+		f->k = (struct rdmapin_file_kind){ info->kind, info->rdev, info->page_size };
 	}
 }
 
@@ -113,7 +97,7 @@ void rdmapin_file_cache_release(const struct rdmapin_backing_info *info)
 
 	if (!f || --f->refs)
 		return;
-	if (f->kind == RDMAPIN_BACKING_DEVDAX && f->page_size > (uint64_t)getpagesize()) {
+	if (f->k.kind == RDMAPIN_BACKING_DEVDAX && f->k.page_size > (uint64_t)getpagesize()) {
 		prune_idle();
 		return;
 	}

@@ -19,13 +19,19 @@
 #include <stdbool.h>
 #include "provider.h"
 
+/* What is remembered of a file. */
+struct rdmapin_file_kind {
+	enum rdmapin_backing kind;
+	dev_t rdev;
+	uint64_t page_size;
+};
+
 /*
- * Fills kind, rdev and page_size of the file @info->dev/@info->ino if known;
- * @map_page_size: that of the mapping, 0 when unknown.
+ * Fills @k for the file @dev/@ino if known; @map_page_size: that of the
+ * mapping, 0 when unknown.
  */
-bool rdmapin_file_cache_get(struct rdmapin_backing_info *info, uint64_t map_page_size);
-/* Whether the file is known, as rdmapin_file_cache_get() would find it. */
-bool rdmapin_file_cache_known(dev_t dev, ino_t ino, uint64_t map_page_size);
+bool rdmapin_file_cache_get(dev_t dev, ino_t ino, uint64_t map_page_size,
+			    struct rdmapin_file_kind *k);
 /* Counts a registered MR over @info's file in, or out. */
 void rdmapin_file_cache_hold(const struct rdmapin_backing_info *info);
 void rdmapin_file_cache_release(const struct rdmapin_backing_info *info);

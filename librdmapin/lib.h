@@ -88,7 +88,6 @@ struct rdmapin_registry_record {
 	size_t map_len;
 	uint32_t *free;			/* free slots, a stack */
 	uint32_t nfree;
-	bool opened;			/* made, or failed for good: under the setup lock */
 	char path[PATH_MAX];		/* to remove it at exit; our 0700 directory */
 };
 
@@ -157,6 +156,7 @@ struct rdmapin_lib {
 	struct rdmapin_revoker revoker;
 	struct rdmapin_guard_client guard;
 	struct rdmapin_registry_record registry;
+	bool registry_tried; /* made, or failed for good (registry.c): atomic */
 	struct rdmapin_known_file *known_files;			/* file_cache.c */
 	struct rdmapin_mr *spare_mr;	/* a freed record, for the next registration (mr.c) */
 	struct rdmapin_event_queue *event_queues;		/* one per context */

@@ -459,9 +459,7 @@ static int do_register(struct rdmapin_mr *mr)
 	int access = mr->attr.access | (mr->mode == RDMAPIN_MODE_ODP ? IBV_ACCESS_ON_DEMAND : 0);
 	struct ibv_mr *ibmr;
 
-	rdmapin_setup_lock();
 	rdmapin_registry_open();
-	rdmapin_setup_unlock();
 	ibmr = reg_unique(mr, access);
 	if (!ibmr)
 		return -1;

@@ -181,7 +181,7 @@ static void record_free(struct rdmapin_registry_record *r)
 	if (r->hdr)
 		munmap(r->hdr, r->map_len);
 	free(r->free);
-	*r = (struct rdmapin_registry_record){ .opened = false };
+	*r = (struct rdmapin_registry_record){ .hdr = NULL };
 }
 
 /*
@@ -191,10 +191,10 @@ static void record_free(struct rdmapin_registry_record *r)
  * description, which the mapping holds after the fd is closed: it marks us
  * alive.
  */
-static int create_record(int dir)
+static void create_record(int dir)
 {
 	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	struct rdmapin_registry_record r = { .opened = false };
+	struct rdmapin_registry_record r = { .hdr = NULL };
 	uint64_t start = rdmapin_proc_start_time(getpid());
 	char name[64], self[64];
 	int fd, ret = -1;
@@ -204,7 +204,7 @@ static int create_record(int dir)
 	unlinkat(dir, name, 0);	/* a stale one can only be ours: same pid, same start */
 	fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return -1;
+		return;
 	if (!fcntl(fd, F_OFD_SETLK, &lk) && !map_record(&r, fd, RDMAPIN_REGISTRY_GROUP)) {
 		fill_header(r.hdr, start);
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
@@ -213,13 +213,11 @@ static int create_record(int dir)
 	close(fd);
 	if (ret) {
 		record_free(&r);
-		return -1;
+		return;
 	}
-	r.opened = true;
 	rdmapin_lock();
 	*rec = r;
 	rdmapin_unlock();
-	return 0;
 }
 
 /* A normal exit removes the record; readers clean up after crashes. */
@@ -231,24 +229,30 @@ static __attribute__((destructor)) void remove_record(void)
 
 /*
  * Creates this process's record, once: it scans and creates files, so it
- * runs under the setup lock only. A process that cannot make one registers
- * all the same, unlisted, and does not try again.
+ * runs under the setup lock only, which later registrations skip. A process
+ * that cannot make one registers all the same, unlisted, and does not try
+ * again.
  */
 void rdmapin_registry_open(void)
 {
 	int top, dir = -1;
 
-	if (rec->opened)
+	if (__atomic_load_n(&rdmapin_lib.registry_tried, __ATOMIC_ACQUIRE))
 		return;
-	top = open_top_dir(rdmapin_registry_dir());
-	if (top >= 0)
-		dir = open_user_dir(top);
-	if (dir < 0 || create_record(dir))
-		rec->opened = true;
-	if (dir >= 0)
-		close(dir);
-	if (top >= 0)
-		close(top);
+	rdmapin_setup_lock();
+	if (!rdmapin_lib.registry_tried) {
+		top = open_top_dir(rdmapin_registry_dir());
+		if (top >= 0)
+			dir = open_user_dir(top);
+		if (dir >= 0) {
+			create_record(dir);
+			close(dir);
+		}
+		if (top >= 0)
+			close(top);
+		__atomic_store_n(&rdmapin_lib.registry_tried, true, __ATOMIC_RELEASE);
+	}
+	rdmapin_setup_unlock();
 }
 
 /* A free slot, growing the file by a group when all are taken. */
@@ -299,4 +303,5 @@ void rdmapin_registry_del(uint32_t slot)
 void rdmapin_registry_forget(void)
 {
 	record_free(rec);
+	rdmapin_lib.registry_tried = false;
 }

@@ -13,7 +13,7 @@
 
 #include "registry_format.h"
 
-/* Creates this process's record if need be; under the setup lock, not the lock. */
+/* Creates this process's record if need be; not under the lock. */
 void rdmapin_registry_open(void);
 /* Publishes v: 1 + its slot, the caller's handle, or 0 if it cannot be published. */
 uint32_t rdmapin_registry_add(const struct rdmapin_registry_pin *v);
