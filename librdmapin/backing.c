@@ -69,13 +69,45 @@ static const char *range_of(struct classify_ctx *c)
 	return c->range;
 }
 
+/* A file to stat: open at @fd (an O_PATH fd is enough), or reached by @path. */
+struct file_ref {
+	int fd;
+	const char *path;
+};
+
+static int ref_statx(const struct file_ref *f, struct statx *stx)
+{
+	return f->path ? statx(AT_FDCWD, f->path, 0, STATX_TYPE | STATX_INO, stx) :
+			 statx(f->fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO, stx);
+}
+
+static int ref_statfs(const struct file_ref *f, struct statfs *sfs)
+{
+	return f->path ? statfs(f->path, sfs) : fstatfs(f->fd, sfs);
+}
+
+/*
+ * Whether a device-DAX node's inode number is never given to another file:
+ * tmpfs (devtmpfs, /dev) and ramfs count them up. Where PROCMAP_QUERY gives
+ * mappings' page sizes, those tell nodes apart instead (file_cache.h).
+ */
+static bool node_kept(const struct statx *stx, const struct file_ref *f)
+{
+	struct statfs sfs;
+
+	if (stx->stx_dev_major || (rdmapin_host()->flags & RDMAPIN_HOST_PROCMAP_QUERY) ||
+	    ref_statfs(f, &sfs))
+		return false;
+	return sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
+}
+
 /*
  * Device-DAX is the one character device whose mappings are registrable
  * memory. It maps whole pages of its alignment, and its namespace can be
  * recreated with another alignment whenever nothing maps it: the
  * alignment is read from the device (devdax_align.h) each time.
  */
-static int chardev_kind(const struct statx *stx, const char *what,
+static int chardev_kind(const struct statx *stx, const struct file_ref *f, const char *what,
 			struct rdmapin_backing_info *info)
 {
 	dev_t rdev = makedev(stx->stx_rdev_major, stx->stx_rdev_minor);
@@ -93,24 +125,8 @@ static int chardev_kind(const struct statx *stx, const char *what,
 				    ret ? strerror(errno) : "not a size");
 	info->kind = RDMAPIN_BACKING_DEVDAX;
 	info->rdev = rdev;
+	info->node_kept = node_kept(stx, f);
 	return 0;
-}
-
-/* A file to stat: open at @fd (an O_PATH fd is enough), or reached by @path. */
-struct file_ref {
-	int fd;
-	const char *path;
-};
-
-static int ref_statx(const struct file_ref *f, struct statx *stx)
-{
-	return f->path ? statx(AT_FDCWD, f->path, 0, STATX_TYPE | STATX_INO, stx) :
-			 statx(f->fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO, stx);
-}
-
-static int ref_statfs(const struct file_ref *f, struct statfs *sfs)
-{
-	return f->path ? statfs(f->path, sfs) : fstatfs(f->fd, sfs);
 }
 
 static int stat_failed(const char *what)
@@ -133,7 +149,7 @@ static int stat_kind(const struct statx *stx, const struct file_ref *f, const ch
 	info->ino = stx->stx_ino;
 	info->page_size = base_page_size();
 	if (S_ISCHR(stx->stx_mode))
-		return chardev_kind(stx, what, info);
+		return chardev_kind(stx, f, what, info);
 	if (!S_ISREG(stx->stx_mode))
 		return rdmapin_fail(EOPNOTSUPP, "%s is neither a regular file nor device-DAX "
 						"(mode 0%o); register memory, a file or a "
@@ -292,7 +308,12 @@ static bool cached_kind(const struct classify_ctx *c, const struct rdmapin_vma *
 		k = c->known_kind;
 	else if (!rdmapin_file_cache_get(info->dev, info->ino, vma->page_size, &k))
 		return false;
+	/* A device-DAX node known by its inode alone: its alignment is read again. */
+	if (!k.page_size &&
+	    (rdmapin_devdax_align(k.rdev, &k.page_size) || k.page_size < base_page_size()))
+		return false;
 	info->kind = k.kind;
+	info->node_kept = k.node_kept;
 	info->rdev = k.rdev;
 	info->page_size = k.page_size;
 	return true;

@@ -30,26 +30,29 @@ static struct rdmapin_known_file **find(dev_t dev, ino_t ino)
 /*
  * An entry no MR holds (a device-DAX node aligned above the base page, the
  * only kind kept idle) names its device only while the mapping's page size
- * is its alignment.
+ * is its alignment, or, with no page size known, if its node was kept.
  */
-static struct rdmapin_known_file *lookup(dev_t dev, ino_t ino, uint64_t map_page_size)
+static bool idle_matches(const struct rdmapin_known_file *f, uint64_t map_page_size)
 {
-	struct rdmapin_known_file *f = *find(dev, ino);
-
-	return f && !f->refs && map_page_size != f->k.page_size ? NULL : f;
+	return map_page_size ? map_page_size == f->k.page_size : f->k.node_kept;
 }
 
 bool rdmapin_file_cache_get(dev_t dev, ino_t ino, uint64_t map_page_size,
 			    struct rdmapin_file_kind *k)
 {
 	struct rdmapin_known_file *f;
+	bool found;
 
 	rdmapin_lock();
-	f = lookup(dev, ino, map_page_size);
-	if (f)
+	f = *find(dev, ino);
+	found = f && (f->refs || idle_matches(f, map_page_size));
+	if (found) {
 		*k = f->k;
+		if (!f->refs && !map_page_size)
+			k->page_size = 0;
+	}
 	rdmapin_unlock();
-	return f;
+	return found;
 }
 
 /* Anonymous memory has no file to remember. Under the lock. */
@@ -70,7 +73,8 @@ void rdmapin_file_cache_hold(const struct rdmapin_backing_info *info)
 		return;
 	/* An idle entry that lookup() did not match is of a node recreated since. */
 	if (!f->refs++) {
-		f->k = (struct rdmapin_file_kind){ info->kind, info->rdev, info->page_size };
+		f->k = (struct rdmapin_file_kind){ info->kind, info->rdev, info->page_size,
+						   info->node_kept };
 	}
 }
 

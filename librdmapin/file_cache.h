@@ -11,7 +11,10 @@
  * hugetlbfs map such pages, hugetlbfs never reuses an inode number, and a
  * node recreated with another alignment no longer matches. Should a disk
  * filesystem give the number of a deleted node to another device-DAX node
- * of that alignment, the kind and page size are still right.
+ * of that alignment, the kind and page size are still right. Where no page
+ * size is known (Linux before 6.11), a node on tmpfs or ramfs, which never
+ * reuse inode numbers, is known again by its inode alone, and its
+ * alignment read anew: its device may have been reconfigured meanwhile.
  */
 #ifndef RDMAPIN_FILE_CACHE_H
 #define RDMAPIN_FILE_CACHE_H
@@ -24,11 +27,13 @@ struct rdmapin_file_kind {
 	enum rdmapin_backing kind;
 	dev_t rdev;
 	uint64_t page_size;
+	bool node_kept; /* see struct rdmapin_backing_info */
 };
 
 /*
  * Fills @k for the file @dev/@ino if known; @map_page_size: that of the
- * mapping, 0 when unknown.
+ * mapping, 0 when unknown. page_size 0: a device-DAX node known by its
+ * inode alone, whose alignment the caller reads.
  */
 bool rdmapin_file_cache_get(dev_t dev, ino_t ino, uint64_t map_page_size,
 			    struct rdmapin_file_kind *k);

@@ -33,6 +33,7 @@ struct rdmapin_backing_info {
 	dev_t dev;			/* st_dev/st_ino of the backing file; 0 for anonymous */
 	ino_t ino;
 	dev_t rdev;			/* st_rdev: which device-DAX device */
+	bool node_kept; /* device-DAX node on tmpfs or ramfs: inode never reused */
 	uint64_t page_size;		/* the mapping's page size (hugetlb: 2M/1G), >= 4096 */
 	char path[PATH_MAX];		/* as the mapping names it; "" for anonymous */
 };

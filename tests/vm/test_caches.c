@@ -31,7 +31,9 @@
  *   inode across the recreation, so the device the library remembers from
  *   a registration at 2 MiB must not be believed at 4 KiB. The descriptor
  *   of the device's align attribute the library keeps, replaced by a file
- *   saying 4096, must not answer for the device.
+ *   saying 4096, must not answer for the device. A node of the device on a
+ *   disk filesystem, registered and deleted: a regular file made on its
+ *   inode number must be classified as that file, not as the device.
  * - kept inotify watch: the fd keeper keeps a pinned file's watch after its
  *   last MR; a new file on the deleted file's inode number must get its own,
  *   and a file deleted while registered, or whose lease broke, must not have
@@ -1436,6 +1438,52 @@ restore:
 		unlink(node);
 }
 
+/*
+ * A device-DAX node on a disk filesystem, registered and deleted: a regular
+ * file given its inode number is that file, page cache to lease or guard,
+ * not the device the library remembers from the node (file_cache.h).
+ */
+static void reused_node_case(void)
+{
+	struct mapping m = unmapped, tried[64];
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
+	struct ibv_mr *mr;
+	struct stat st;
+	char node[PATH_MAX];
+	bool made, held;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(tried); i++)
+		tried[i] = unmapped;
+	snprintf(node, sizeof(node), "%s/rdmapin-test-dax-%d", env.pagecache_dir, getpid());
+	made = !stat(env.devdax, &st) && !mknod(node, S_IFCHR | 0600, st.st_rdev);
+	if (!check(made && !stat(node, &st), "reused node: a node of the device at %s", node))
+		return;
+	check(!devdax_reg_via(node, 2UL << 20, 0, 2UL << 20, "reused node: the node, 2 MiB"),
+	      "reused node: 2 MiB registers through %s", node);
+	unlink(node);
+	if (!check(!map_on_inode(&m, tried, ARRAY_SIZE(tried), st.st_ino),
+		   "reused node: a new file on the node's inode number %lu, in %zu tries",
+		   (unsigned long)st.st_ino, ARRAY_SIZE(tried)))
+		goto out;
+	mr = rdmapin_reg_mr(pd, m.addr, 2UL << 20, MR_ACCESS);
+	/* A failed query leaves attr zeroed, which the check does not pass. */
+	if (mr)
+		rdmapin_query_mr(mr, &attr);
+	held = attr.lease != RDMAPIN_LEASE_KIND_NONE || attr.guard != RDMAPIN_GUARD_KIND_NONE;
+	check(mr && attr.backing == RDMAPIN_BACKING_PAGECACHE && held,
+	      "reused node: a file on the node's inode number %lu is page cache, leased or "
+	      "guarded (%s)",
+	      (unsigned long)st.st_ino,
+	      mr ? rdmapin_backing_str(attr.backing) : rdmapin_last_error());
+	if (mr)
+		rdmapin_dereg_mr(mr);
+out:
+	unmap(&m);
+	for (i = 0; i < ARRAY_SIZE(tried); i++)
+		unmap(&tried[i]);
+}
+
 int main(void)
 {
 	bool sockets[1024];
@@ -1461,6 +1509,7 @@ int main(void)
 	broken_watch_case();
 	daemon_case();
 	devdax_case();
+	reused_node_case();
 	close_pd(pd);
 	return check_done();
 }
