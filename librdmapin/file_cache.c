@@ -71,7 +71,7 @@ void rdmapin_file_cache_hold(const struct rdmapin_backing_info *info)
 	}
 	if (!f)
 		return;
-	/* An idle entry that lookup() did not match is of a node recreated since. */
+	/* Refilled when idle: its node may be recreated, or its device reconfigured, since. */
 	if (!f->refs++) {
 		f->k = (struct rdmapin_file_kind){ info->kind, info->rdev, info->page_size,
 						   info->node_kept };
