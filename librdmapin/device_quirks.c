@@ -162,16 +162,47 @@ struct env_find {
 
 static __thread struct env_find last_find;
 
-/* The array ends at no index before the slot: reading the slot is safe. */
-static bool still_there(const struct env_find *f)
+/*
+ * The environment the process started with: the array on its stack after
+ * argv, which glibc hands to constructors too. It is never freed (setenv()
+ * and putenv() move the entries to a new array to add one), so its first
+ * exec_env_len slots may be read for as long as environ is still it.
+ */
+static char **exec_env;
+static size_t exec_env_len;
+
+static __attribute__((constructor)) void note_exec_env(int argc, char **argv, char **envp)
+{
+	size_t n = 0;
+
+	if (!argv || envp != argv + argc + 1)
+		return;
+	while (envp[n])
+		n++;
+	exec_env_len = n;
+	exec_env = envp;
+}
+
+/*
+ * Reading the slot is safe: the array is the one the process started with,
+ * that long, or it ends at no index before the slot.
+ */
+static bool slot_readable(const struct env_find *f)
 {
 	size_t i;
 
-	if (!f->entry || environ != f->array)
-		return false;
+	if (f->array == exec_env)
+		return f->slot < exec_env_len;
 	for (i = 0; i < f->slot; i++)
 		if (!environ[i])
 			return false;
+	return true;
+}
+
+static bool still_there(const struct env_find *f)
+{
+	if (!f->entry || environ != f->array || !slot_readable(f))
+		return false;
 	return environ[f->slot] == f->entry && !strcmp(f->entry + ENV_NAME_LEN, f->value);
 }
 

@@ -7,8 +7,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <rdmapin/rdmapin.h>
 #include "check.h"
@@ -49,10 +52,65 @@ static long on_new_thread(void)
 	return (long)ret;
 }
 
-int main(void)
+/*
+ * In the environment the process started with, which the library reads
+ * without looking at the slots before the entry: changes made in place.
+ */
+static int started_with(char **envp)
+{
+	char *value = getenv("RDMAPIN_ALLOW_QUIRKS");
+
+	check(environ == envp && value, "exec'd: environ is the array the process started with");
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "exec'd: set at exec");
+	unsetenv("RDMAPIN_TEST_BEFORE");
+	check(environ == envp, "exec'd: unsetenv moves entries down in place");
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "exec'd: moved down by an unsetenv before it");
+	value[0] = 'X';
+	expect(-1, "exec'd: its string edited in place to an unknown name");
+	value[0] = QUIRK[0];
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "exec'd: edited back");
+	setenv("RDMAPIN_ALLOW_QUIRKS", "no-such-quirk", 1);
+	check(environ == envp, "exec'd: setenv replaces an entry in place");
+	expect(-1, "exec'd: replaced by setenv with an unknown name");
+	unsetenv("RDMAPIN_ALLOW_QUIRKS");
+	expect(0, "exec'd: unset by unsetenv");
+	setenv("RDMAPIN_ALLOW_QUIRKS", QUIRK, 1);
+	check(environ != envp, "exec'd: setenv adds in a new array");
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "exec'd: set again by setenv");
+	return check_done();
+}
+
+/* This program again, with the variable in the environment it starts with. */
+static void exec_case(char *self)
+{
+	char *argv[] = { self, "--started-with", NULL };
+	char *envp[] = { "RDMAPIN_TEST_BEFORE=1", "RDMAPIN_ALLOW_QUIRKS=" QUIRK, NULL };
+	int status = -1;
+	bool passed;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		execve(self, argv, envp);
+		_exit(127);
+	}
+	passed = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		 !WEXITSTATUS(status);
+	check(passed,
+	      "the environment the process started with: every case above passed "
+	      "(status %d)",
+	      status);
+}
+
+int main(int argc, char **argv)
 {
 	static char put[] = "RDMAPIN_ALLOW_QUIRKS=" QUIRK;
 	char before[] = "RDMAPIN_TEST_BEFORE=1", longer[200];
+
+	if (argc == 2 && !strcmp(argv[1], "--started-with"))
+		return started_with(argv + argc + 1);
+	exec_case(argv[0]);
 
 	unsetenv("RDMAPIN_ALLOW_QUIRKS");
 	expect(0, "unset");
