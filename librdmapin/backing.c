@@ -73,6 +73,7 @@ static const char *range_of(struct classify_ctx *c)
 struct file_ref {
 	int fd;
 	const char *path;
+	bool once; /* its kind serves one check, not the file cache */
 };
 
 static int ref_statx(const struct file_ref *f, struct statx *stx)
@@ -125,7 +126,7 @@ static int chardev_kind(const struct statx *stx, const struct file_ref *f, const
 				    ret ? strerror(errno) : "not a size");
 	info->kind = RDMAPIN_BACKING_DEVDAX;
 	info->rdev = rdev;
-	info->node_kept = node_kept(stx, f);
+	info->node_kept = !f->once && node_kept(stx, f);
 	return 0;
 }
 
@@ -493,5 +494,5 @@ int rdmapin_backing_of_fd(int fd, struct rdmapin_backing_info *info)
 	snprintf(what, sizeof(what), "fd %d (%s)", fd, info->path);
 	if (ref_statx(&(struct file_ref){ .fd = fd }, &stx))
 		return stat_failed(what);
-	return stat_kind(&stx, &(struct file_ref){ .fd = fd }, what, info);
+	return stat_kind(&stx, &(struct file_ref){ .fd = fd, .once = true }, what, info);
 }
