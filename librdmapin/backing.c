@@ -53,8 +53,8 @@ struct classify_ctx {
 	bool mixed;			/* other is not the first mapping's object */
 	uintptr_t other_start;
 	struct rdmapin_backing_info other;
-	/* What known_mapping() found of the mapping it was last asked about. */
-	bool known;
+	/* What known_mapping() found of the mapping it was last asked about, if asked. */
+	bool asked, known;
 	dev_t known_dev;
 	ino_t known_ino;
 	uint64_t known_page_size;
@@ -67,6 +67,33 @@ static const char *range_of(struct classify_ctx *c)
 		snprintf(c->range, sizeof(c->range), "0x%" PRIxPTR "-0x%" PRIxPTR, c->start,
 			 c->end);
 	return c->range;
+}
+
+/*
+ * How messages name the file: "RANGE: NAME" for a mapping, else "fd FD
+ * (NAME)"; written out only for a message (what()), as formatting it cost a
+ * first MR on a file as many instructions as the rest of its classification.
+ */
+struct naming {
+	struct classify_ctx *c; /* the mapping's range; NULL: the fd's */
+	int fd;
+	const char *name;
+	char *text; /* WHAT_MAX bytes */
+	bool made;
+};
+
+#define WHAT_MAX (PATH_MAX + 64)
+
+static const char *what(struct naming *n)
+{
+	if (n->made)
+		return n->text;
+	if (n->c)
+		snprintf(n->text, WHAT_MAX, "%s: %s", range_of(n->c), n->name);
+	else
+		snprintf(n->text, WHAT_MAX, "fd %d (%s)", n->fd, n->name);
+	n->made = true;
+	return n->text;
 }
 
 /* A file to stat: open at @fd (an O_PATH fd is enough), or reached by @path. */
@@ -108,39 +135,44 @@ static bool node_kept(const struct statx *stx, const struct file_ref *f)
  * recreated with another alignment whenever nothing maps it: the
  * alignment is read from the device (devdax_align.h) each time.
  */
-static int chardev_kind(const struct statx *stx, const struct file_ref *f, const char *what,
+static int chardev_kind(const struct statx *stx, const struct file_ref *f, struct naming *n,
 			struct rdmapin_backing_info *info)
 {
 	dev_t rdev = makedev(stx->stx_rdev_major, stx->stx_rdev_minor);
-	int ret = rdmapin_devdax_align(rdev, &info->page_size);
+	int ret = rdmapin_devdax_align(rdev, &info->page_size), err = errno;
 
-	if (ret && errno == ENODEV)
-		return rdmapin_fail(EOPNOTSUPP, "%s is character device %u:%u, not device-DAX; "
-						"register memory, a file or a /dev/daxX.Y mapping",
-				    what, stx->stx_rdev_major, stx->stx_rdev_minor);
+	if (ret && err == ENODEV)
+		return rdmapin_fail(EOPNOTSUPP,
+				    "%s is character device %u:%u, not device-DAX; "
+				    "register memory, a file or a /dev/daxX.Y mapping",
+				    what(n), stx->stx_rdev_major, stx->stx_rdev_minor);
 	if (ret || info->page_size < base_page_size())
-		return rdmapin_fail(EIO, "%s: cannot read the alignment of device-DAX %u:%u "
-					    "from /sys/dev/char/%u:%u/align (%s); it needs Linux "
-					    "5.10 or later", what, stx->stx_rdev_major,
-				    stx->stx_rdev_minor, stx->stx_rdev_major, stx->stx_rdev_minor,
-				    ret ? strerror(errno) : "not a size");
+		return rdmapin_fail(EIO,
+				    "%s: cannot read the alignment of device-DAX %u:%u "
+				    "from /sys/dev/char/%u:%u/align (%s); it needs Linux "
+				    "5.10 or later",
+				    what(n), stx->stx_rdev_major, stx->stx_rdev_minor,
+				    stx->stx_rdev_major, stx->stx_rdev_minor,
+				    ret ? strerror(err) : "not a size");
 	info->kind = RDMAPIN_BACKING_DEVDAX;
 	info->rdev = rdev;
 	info->node_kept = !f->once && node_kept(stx, f);
 	return 0;
 }
 
-static int stat_failed(const char *what)
+static int stat_failed(struct naming *n)
 {
-	return rdmapin_fail(errno, "%s: cannot stat the file: %s; pass an open fd of it", what,
-			    strerror(errno));
+	int err = errno;
+
+	return rdmapin_fail(err, "%s: cannot stat the file: %s; pass an open fd of it", what(n),
+			    strerror(err));
 }
 
 /*
  * Kind, identity and page size of the file @stx describes; its filesystem,
  * for a regular file, through @f.
  */
-static int stat_kind(const struct statx *stx, const struct file_ref *f, const char *what,
+static int stat_kind(const struct statx *stx, const struct file_ref *f, struct naming *n,
 		     struct rdmapin_backing_info *info)
 {
 	struct statfs sfs;
@@ -150,11 +182,13 @@ static int stat_kind(const struct statx *stx, const struct file_ref *f, const ch
 	info->ino = stx->stx_ino;
 	info->page_size = base_page_size();
 	if (S_ISCHR(stx->stx_mode))
-		return chardev_kind(stx, f, what, info);
+		return chardev_kind(stx, f, n, info);
 	if (!S_ISREG(stx->stx_mode))
-		return rdmapin_fail(EOPNOTSUPP, "%s is neither a regular file nor device-DAX "
-						"(mode 0%o); register memory, a file or a "
-						"/dev/daxX.Y mapping", what, stx->stx_mode);
+		return rdmapin_fail(EOPNOTSUPP,
+				    "%s is neither a regular file nor device-DAX "
+				    "(mode 0%o); register memory, a file or a "
+				    "/dev/daxX.Y mapping",
+				    what(n), stx->stx_mode);
 	/* Every filesystem sets the bit in stx_attributes_mask: only the attribute tells. */
 	dax = stx->stx_attributes & STATX_ATTR_DAX;
 	/*
@@ -166,7 +200,7 @@ static int stat_kind(const struct statx *stx, const struct file_ref *f, const ch
 		return 0;
 	}
 	if (ref_statfs(f, &sfs))
-		return stat_failed(what);
+		return stat_failed(n);
 	if (sfs.f_type == HUGETLBFS_MAGIC) {
 		info->kind = RDMAPIN_BACKING_HUGETLB;
 		info->page_size = sfs.f_bsize;
@@ -193,7 +227,7 @@ static bool maps_file(const struct statx *stx, const struct rdmapin_vma *vma)
  * serves while it still names the same file, opened (O_PATH: no device
  * opened, no read permission needed) so that it stays the file stat()ed.
  */
-static int mapped_file_kind(const struct rdmapin_vma *vma, const char *what,
+static int mapped_file_kind(const struct rdmapin_vma *vma, struct naming *n,
 			    struct rdmapin_backing_info *info, bool *reached)
 {
 	char path[RDMAPIN_MAP_FILES_PATH_MAX];
@@ -204,11 +238,11 @@ static int mapped_file_kind(const struct rdmapin_vma *vma, const char *what,
 	rdmapin_proc_map_files_path(path, vma->start, vma->end);
 	*reached = !ref_statx(&f, &stx) && maps_file(&stx, vma);
 	if (*reached)
-		return stat_kind(&stx, &f, what, info);
+		return stat_kind(&stx, &f, n, info);
 	f.path = NULL;
 	f.fd = vma->name[0] == '/' ? open(vma->name, O_PATH | O_CLOEXEC) : -1;
 	*reached = f.fd >= 0 && !ref_statx(&f, &stx) && maps_file(&stx, vma);
-	ret = *reached ? stat_kind(&stx, &f, what, info) : -1;
+	ret = *reached ? stat_kind(&stx, &f, n, info) : -1;
 	if (f.fd >= 0)
 		close(f.fd);
 	return ret;
@@ -261,7 +295,7 @@ static int overlay_refusal(const char *what)
  * SysV shm, MAP_HUGETLB, named shared anonymous memory) are shmem, or
  * hugetlb when their pages are huge.
  */
-static int unreachable_kind(const struct rdmapin_vma *vma, const char *what,
+static int unreachable_kind(const struct rdmapin_vma *vma, struct naming *n,
 			    struct rdmapin_backing_info *info)
 {
 	static const char *const internal[] = {
@@ -274,12 +308,13 @@ static int unreachable_kind(const struct rdmapin_vma *vma, const char *what,
 		if (!strncmp(vma->name, internal[i], strlen(internal[i])))
 			break;
 	if (i == ARRAY_SIZE(internal) && on_overlayfs(vma->name))
-		return overlay_refusal(what);
+		return overlay_refusal(what(n));
 	if (i == ARRAY_SIZE(internal))
-		return rdmapin_fail(ENOENT, "%s cannot be reopened to learn its kind (it was "
-					    "deleted or renamed, and /proc/self/map_files needs "
-					    "CAP_CHECKPOINT_RESTORE); pass the fd that was mmap()ed",
-				    what);
+		return rdmapin_fail(ENOENT,
+				    "%s cannot be reopened to learn its kind (it was "
+				    "deleted or renamed, and /proc/self/map_files needs "
+				    "CAP_CHECKPOINT_RESTORE); pass the fd that was mmap()ed",
+				    what(n));
 	info->dev = makedev(vma->dev_major, vma->dev_minor);
 	info->ino = vma->inode;
 	info->page_size = vma->page_size ? vma->page_size : smaps_page_size(vma->start);
@@ -304,11 +339,15 @@ static bool cached_kind(const struct classify_ctx *c, const struct rdmapin_vma *
 {
 	struct rdmapin_file_kind k;
 
-	if (c->known && c->known_dev == info->dev && c->known_ino == info->ino &&
-	    c->known_page_size == vma->page_size)
+	/* Asked already: a miss is not looked up again. */
+	if (c->asked && c->known_dev == info->dev && c->known_ino == info->ino &&
+	    c->known_page_size == vma->page_size) {
+		if (!c->known)
+			return false;
 		k = c->known_kind;
-	else if (!rdmapin_file_cache_get(info->dev, info->ino, vma->page_size, &k))
+	} else if (!rdmapin_file_cache_get(info->dev, info->ino, vma->page_size, &k)) {
 		return false;
+	}
 	/* A device-DAX node known by its inode alone: its alignment is read again. */
 	if (!k.page_size &&
 	    (rdmapin_devdax_align(k.rdev, &k.page_size) || k.page_size < base_page_size()))
@@ -326,7 +365,8 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_c
 {
 	const struct file_ref given = { .fd = fd };
 	struct file_ref own = { .fd = -1 };
-	char what[PATH_MAX + 64];
+	char text[WHAT_MAX];
+	struct naming n = { .c = c, .name = vma->name, .text = text };
 	struct statx stx;
 	bool reached;
 	int ret;
@@ -351,9 +391,8 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_c
 	}
 	if (cached_kind(c, vma, info))
 		return 0;
-	snprintf(what, sizeof(what), "%s: %s", range_of(c), vma->name);
 	if (fd >= 0)
-		return stat_kind(&stx, &given, what, info);
+		return stat_kind(&stx, &given, &n, info);
 	/*
 	 * A shared file registered before is usually still open where its lease
 	 * or guard found it: stat()ed there, it costs no walk of map_files,
@@ -362,9 +401,9 @@ static int classify_vma(const struct rdmapin_vma *vma, int fd, struct classify_c
 	 */
 	own.fd = vma->shared ? rdmapin_own_fd_last(info->dev, info->ino, &stx) : -1;
 	if (own.fd >= 0)
-		return stat_kind(&stx, &own, what, info);
-	ret = mapped_file_kind(vma, what, info, &reached);
-	return reached ? ret : unreachable_kind(vma, what, info);
+		return stat_kind(&stx, &own, &n, info);
+	ret = mapped_file_kind(vma, &n, info, &reached);
+	return reached ? ret : unreachable_kind(vma, &n, info);
 }
 
 /* Whether vma goes on where the last one ends: one mmap() that was later split. */
@@ -424,6 +463,7 @@ static bool known_mapping(uint32_t major, uint32_t minor, uint64_t inode, uint64
 
 	if (dev == rdmapin_host_shm_dev())
 		return true;
+	c->asked = true;
 	c->known = rdmapin_file_cache_get(dev, inode, page_size, &c->known_kind);
 	c->known_dev = dev;
 	c->known_ino = inode;
@@ -463,7 +503,7 @@ int rdmapin_backing_classify(const void *addr, size_t length, int fd,
 	c.info = info;
 	c.count = 0;
 	c.mixed = false;
-	c.known = false;
+	c.asked = false;
 	info_clear(info);
 	if (rdmapin_host()->flags & RDMAPIN_HOST_PROCMAP_QUERY)
 		ret = rdmapin_vma_walk_procmap(c.start, c.end, classify_one, known_mapping, &c);
@@ -483,7 +523,8 @@ int rdmapin_backing_classify(const void *addr, size_t length, int fd,
 
 int rdmapin_backing_of_fd(int fd, struct rdmapin_backing_info *info)
 {
-	char link[32], what[PATH_MAX + 32];
+	char link[32], text[WHAT_MAX];
+	struct naming name = { .fd = fd, .name = info->path, .text = text };
 	struct statx stx;
 	ssize_t n;
 
@@ -491,8 +532,7 @@ int rdmapin_backing_of_fd(int fd, struct rdmapin_backing_info *info)
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, info->path, sizeof(info->path) - 1);
 	info->path[n > 0 ? n : 0] = '\0';
-	snprintf(what, sizeof(what), "fd %d (%s)", fd, info->path);
 	if (ref_statx(&(struct file_ref){ .fd = fd }, &stx))
-		return stat_failed(what);
-	return stat_kind(&stx, &(struct file_ref){ .fd = fd, .once = true }, what, info);
+		return stat_failed(&name);
+	return stat_kind(&stx, &(struct file_ref){ .fd = fd, .once = true }, &name, info);
 }

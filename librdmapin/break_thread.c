@@ -25,6 +25,7 @@
 #include "error.h"
 #include "lib.h"
 #include "revoker.h"
+#include "str.h"
 
 struct rdmapin_thread_call {
 	rdmapin_thread_fn fn;
@@ -34,9 +35,16 @@ struct rdmapin_thread_call {
 	int fd;				/* the file sent along, in the thread's table; or -1 */
 	int ret, err;
 	bool done;
-	char msg[512];
+	/*
+	 * The caller's, CALL_MSG_SIZE bytes, written when the call fails: a
+	 * buffer in the call itself, zeroed with it, was most of a call's
+	 * instructions.
+	 */
+	char *msg;
 	struct rdmapin_thread_call *next;
 };
+
+#define CALL_MSG_SIZE 512
 
 int rdmapin_break_signal(void)
 {
@@ -197,13 +205,13 @@ static void run_calls(struct rdmapin_break_thread *t)
 	struct rdmapin_thread_call *c;
 
 	while ((c = next_call(t))) {
-		rdmapin_fail(0, "%s", "");
+		rdmapin_error_clear();
 		c->ret = c->fn(c->ctx, &c->fd);
 		c->err = errno;
 		if (c->fd >= 0)
 			close(c->fd);
 		if (c->ret < 0)
-			snprintf(c->msg, sizeof(c->msg), "%s", rdmapin_error_msg());
+			rdmapin_strscpy(c->msg, rdmapin_error_msg(), CALL_MSG_SIZE);
 		call_done(t, c);
 	}
 }
@@ -296,7 +304,10 @@ static void dequeue(struct rdmapin_break_thread *t, struct rdmapin_thread_call *
 int rdmapin_break_thread_call(rdmapin_thread_fn fn, void *ctx, int app_fd)
 {
 	struct rdmapin_break_thread *t = &rdmapin_lib.brk;
-	struct rdmapin_thread_call c = { .fn = fn, .ctx = ctx, .want_fd = app_fd >= 0, .fd = -1 };
+	char msg[CALL_MSG_SIZE];
+	struct rdmapin_thread_call c = {
+		.fn = fn, .ctx = ctx, .want_fd = app_fd >= 0, .fd = -1, .msg = msg
+	};
 
 	if (rdmapin_on_break_thread()) {
 		if (app_fd < 0)

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "file_cache.h"
+#include "host_caps.h"
 #include "lib.h"
 
 /* Device-DAX entries kept with no MR (see file_cache.h): a process maps few devices. */
@@ -55,12 +56,22 @@ bool rdmapin_file_cache_get(dev_t dev, ino_t ino, uint64_t map_page_size,
 	return found;
 }
 
-/* Anonymous memory has no file to remember. Under the lock. */
+/*
+ * Anonymous memory has no file to remember, and memfd and the like are
+ * known by their mount (backing.c): an entry for each of their MRs was a
+ * calloc() and a free() per registration.
+ */
+static bool remembered(const struct rdmapin_backing_info *info)
+{
+	return info->ino && info->dev != rdmapin_host_shm_dev();
+}
+
+/* Under the lock. */
 void rdmapin_file_cache_hold(const struct rdmapin_backing_info *info)
 {
 	struct rdmapin_known_file *f;
 
-	if (!info->ino)
+	if (!remembered(info))
 		return;
 	f = *find(info->dev, info->ino);
 	if (!f && (f = calloc(1, sizeof(*f)))) {
@@ -97,8 +108,12 @@ static void prune_idle(void)
 /* Under the lock. */
 void rdmapin_file_cache_release(const struct rdmapin_backing_info *info)
 {
-	struct rdmapin_known_file **p = find(info->dev, info->ino), *f = *p;
+	struct rdmapin_known_file **p, *f;
 
+	if (!remembered(info))
+		return;
+	p = find(info->dev, info->ino);
+	f = *p;
 	if (!f || --f->refs)
 		return;
 	if (f->k.kind == RDMAPIN_BACKING_DEVDAX && f->k.page_size > (uint64_t)getpagesize()) {

@@ -37,7 +37,10 @@ struct rdmapin_file_kind {
  */
 bool rdmapin_file_cache_get(dev_t dev, ino_t ino, uint64_t map_page_size,
 			    struct rdmapin_file_kind *k);
-/* Counts a registered MR over @info's file in, or out. */
+/*
+ * Counts a registered MR over @info's file in, or out; none over anonymous
+ * memory or the kernel's own shmem mount (memfd), known without it.
+ */
 void rdmapin_file_cache_hold(const struct rdmapin_backing_info *info);
 void rdmapin_file_cache_release(const struct rdmapin_backing_info *info);
 /* In a forked child. */

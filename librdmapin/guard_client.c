@@ -31,6 +31,7 @@
 #include "own_fd.h"
 #include "proc.h"
 #include "registration.h"
+#include "str.h"
 
 static struct rdmapin_guard_client *const gc = &rdmapin_lib.guard;
 
@@ -287,21 +288,20 @@ static bool believed_unguarded(const struct rdmapin_mr *mr)
 	if (gc->conn >= 0 || now_s() >= gc->none_until ||
 	    strcmp(gc->none_socket, rdmapin_guardd_socket()))
 		return false;
-	rdmapin_fail(EOPNOTSUPP, "%s: no truncate guard: %s", mr->backing.path, gc->none_why);
+	rdmapin_fail_str(EOPNOTSUPP, mr->backing.path, gc->none_msg);
 	return true;
 }
 
 /* The daemon's reason is cut short rather than the remedy after it. */
 static int unguarded(const struct rdmapin_mr *mr, const char *daemon_why)
 {
-	snprintf(gc->none_why, sizeof(gc->none_why),
-		 "%.400s, and this process may not edit the "
+	snprintf(gc->none_msg, sizeof(gc->none_msg),
+		 "no truncate guard: %.400s, and this process may not edit the "
 		 "guard's map (" RDMAPIN_GUARD_MAP ")",
 		 daemon_why);
-	snprintf(gc->none_socket, sizeof(gc->none_socket), "%s", rdmapin_guardd_socket());
+	rdmapin_strscpy(gc->none_socket, rdmapin_guardd_socket(), sizeof(gc->none_socket));
 	gc->none_until = gc->conn < 0 ? now_s() + AWAY_RECHECK_S : 0;
-	return rdmapin_fail(EOPNOTSUPP, "%s: no truncate guard: %s", mr->backing.path,
-			    gc->none_why);
+	return rdmapin_fail_str(EOPNOTSUPP, mr->backing.path, gc->none_msg);
 }
 
 /* The guard for @mr's file, from the daemon or the map itself. Under gc->lock. */
@@ -311,8 +311,6 @@ static int guard_file(const struct rdmapin_mr *mr, struct rdmapin_guarded_file *
 	char daemon_why[512];
 	int ret;
 
-	if (believed_unguarded(mr))
-		return -1;
 	ret = guard_by_daemon(mr, &f->id);
 	if (ret <= 0) {
 		f->kind = RDMAPIN_GUARD_KIND_DAEMON;
@@ -351,7 +349,9 @@ int rdmapin_guard_mr(struct rdmapin_mr *mr)
 
 	pthread_mutex_lock(&gc->lock);
 	f = *find_file(mr->backing.dev, mr->backing.ino);
-	if (!f && (f = calloc(1, sizeof(*f)))) {
+	if (!f && believed_unguarded(mr)) {
+		ret = -1;
+	} else if (!f && (f = calloc(1, sizeof(*f)))) {
 		f->dev = mr->backing.dev;
 		f->ino = mr->backing.ino;
 		ret = guard_file(mr, f);

@@ -23,6 +23,7 @@
 #include "registration.h"
 #include "registry.h"
 #include "revoker.h"
+#include "str.h"
 
 /* The 2019 RFC's lease flag (see host_caps.c). */
 #define RDMAPIN_F_LAYOUT 16
@@ -754,7 +755,7 @@ int rdmapin_lease_watch_unleased(struct rdmapin_mr *mr)
 
 	if (!pins_page_cache(mr) || join_watched(mr))
 		return 0;
-	snprintf(why, sizeof(why), "%s", rdmapin_error_msg());
+	rdmapin_strscpy(why, rdmapin_error_msg(), sizeof(why));
 	rdmapin_setup_lock();
 	ret = rdmapin_break_thread_start();
 	if (!ret) {
@@ -772,12 +773,11 @@ int rdmapin_lease_watch_unleased(struct rdmapin_mr *mr)
 	return 0;
 }
 
+/* The caller looked for a lease just before (protect_file()): lease_new() looks again. */
 int rdmapin_lease_attach(struct rdmapin_mr *mr)
 {
-	int ret = rdmapin_lease_attach_existing(mr);
+	int ret;
 
-	if (ret)
-		return ret < 0 ? -1 : 0;
 	rdmapin_setup_lock();
 	ret = lease_new(mr);
 	rdmapin_setup_unlock();

@@ -75,7 +75,7 @@ struct rdmapin_guard_client {
 	/* Until when no guard is believed to be had, daemon or map, and why. */
 	uint64_t none_until;
 	char none_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* the daemon's, then */
-	char none_why[512];
+	char none_msg[512];
 };
 
 /*

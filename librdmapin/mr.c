@@ -27,6 +27,7 @@
 #include "proc.h"
 #include "provider.h"
 #include "registry.h"
+#include "str.h"
 #include "vma.h"
 
 #define INIT_ATTR_KNOWN                                                                  \
@@ -338,7 +339,7 @@ static int protect_file(struct rdmapin_mr *mr)
 			errno = err;
 		return 0;
 	}
-	snprintf(guard_why, sizeof(guard_why), "%s", rdmapin_error_msg());
+	rdmapin_strscpy(guard_why, rdmapin_error_msg(), sizeof(guard_why));
 	/* A guard that could not be had is no failure of the caller's: errno stays. */
 	errno = err;
 	ret = take_lease(mr, policy, guard_why);

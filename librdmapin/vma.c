@@ -23,6 +23,7 @@
 #include "maps_canary.h"
 #include "procmap_query.h"
 #include "proc.h"
+#include "str.h"
 #include "vma.h"
 
 /* valgrind cannot know that PROCMAP_QUERY writes through vma_name_addr. */
@@ -212,7 +213,7 @@ static void vma_of_map(struct rdmapin_vma *vma, const struct rdmapin_proc_map *m
 	vma->dev_minor = map->dev_minor;
 	vma->inode = map->inode;
 	vma->page_size = 0;
-	snprintf(vma->name, sizeof(vma->name), "%s", map->name);
+	rdmapin_strscpy(vma->name, map->name, sizeof(vma->name));
 }
 
 static int maps_unreadable(void)
