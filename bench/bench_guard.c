@@ -714,36 +714,54 @@ static void drop_entries(struct reg_bench *b, const uint64_t *ids, int n)
 	}
 }
 
+/* Holds @want entries of those in @ids, from @have: adds or drops the last ones. */
+static int hold_count(struct reg_bench *b, uint64_t *ids, int have, int want)
+{
+	if (want >= have)
+		return hold_entries(b, ids, have, want);
+	drop_entries(b, ids + want, have - want);
+	return 0;
+}
+
 /*
  * The daemon's cost per change must not grow with what it holds: GUARD +
  * UNGUARD with 0, 1023 and 3999 other entries held (filling up between, so
- * that a daemon that rewrites its state per change stays measurable). The
- * daemon holds an fd per entry: main() gave it room for 4k.
+ * that a daemon that rewrites its state per change stays measurable). Each
+ * count is timed on the way up and again on the way down, so that a guest
+ * slowing down or speeding up over the minutes this takes (seen here: 2x
+ * within one run) weighs on every count alike, not on the last one timed.
+ * The daemon holds an fd per entry: main() gave it room for 4k.
  */
 static void bench_daemon_entries(struct reg_bench *b)
 {
-	static const int full[] = { 0, 1023, 3999 };
+	static const int full[] = { 0, 1023, 3999 }, order[] = { 0, 1, 2, 2, 1, 0 };
 	enum { N = ARRAY_SIZE(full) };
 	static uint64_t ids[3999];
-	double t[ENTRY_ROUNDS], med[N];
-	int held[N], i, r;
+	double t[N][2 * ENTRY_ROUNDS], med[N];
+	int held[N], n[N] = { 0 }, have = 0, i, k, r;
 
 	for (i = 0; i < N; i++)
 		held[i] = full[i] / entries_div;
 	printf("-- GUARD + UNGUARD to rdmapin-guardd by the number of entries it holds "
-	       "(median of %d, us; flat is the goal):\n", entry_rounds);
-	for (i = 0; i < N; i++) {
-		if (hold_entries(b, ids, i ? held[i - 1] : 0, held[i])) {
+	       "(median of %d, us, half timed filling up, half emptying; flat is the goal):\n",
+	       2 * entry_rounds);
+	for (k = 0; k < (int)ARRAY_SIZE(order); k++) {
+		i = order[k];
+		if (hold_count(b, ids, have, held[i])) {
 			printf("daemon entries: cannot hold %d: %s\n", held[i], strerror(errno));
-			break;
+			drop_entries(b, ids, have);
+			return;
 		}
+		have = held[i];
 		for (r = 0; r < entry_rounds; r++)
-			t[r] = time_guardd(b, NULL);
-		med[i] = bench_median(t, entry_rounds);
+			t[i][n[i]++] = time_guardd(b, NULL);
+	}
+	for (i = 0; i < N; i++) {
+		med[i] = bench_median(t[i], n[i]);
 		printf("  %4d entries held: %8.1f us  %.2fx\n", held[i] + 1, med[i] * 1e6,
 		       med[i] / med[0]);
 	}
-	drop_entries(b, ids, held[i < N ? i : N - 1]);
+	drop_entries(b, ids, have);
 }
 
 static void bench_with_daemon(struct reg_bench *b)
