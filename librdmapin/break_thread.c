@@ -205,7 +205,9 @@ static void run_calls(struct rdmapin_break_thread *t)
 	struct rdmapin_thread_call *c;
 
 	while ((c = next_call(t))) {
+		/* Each call starts clean: its caller gets back the errno it leaves. */
 		rdmapin_error_clear();
+		errno = 0;
 		c->ret = c->fn(c->ctx, &c->fd);
 		c->err = errno;
 		if (c->fd >= 0)
