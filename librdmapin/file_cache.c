@@ -59,11 +59,13 @@ bool rdmapin_file_cache_get(dev_t dev, ino_t ino, uint64_t map_page_size,
 /*
  * Anonymous memory has no file to remember, and memfd and the like are
  * known by their mount (backing.c): an entry for each of their MRs was a
- * calloc() and a free() per registration.
+ * calloc() and a free() per registration. The kind is tested first: the
+ * mount is asked of shmem alone.
  */
 static bool remembered(const struct rdmapin_backing_info *info)
 {
-	return info->ino && info->dev != rdmapin_host_shm_dev();
+	return info->ino &&
+	       (info->kind != RDMAPIN_BACKING_SHMEM || info->dev != rdmapin_host_shm_dev());
 }
 
 /* Under the lock. */
