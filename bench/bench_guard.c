@@ -63,7 +63,8 @@
 #define FILL_INO (1ULL << 48)
 #define REG_ROUNDS 200
 #define ENTRY_ROUNDS 50
-#define GUARDD_DIR "/tmp/bench-guardd"
+/* A tmpfs, as the daemon's own /run/rdmapin-guardd: the guests' /tmp is an overlay. */
+#define GUARDD_DIR "/run/bench-guardd"
 #define GUARDD_SOCKET GUARDD_DIR "/" RDMAPIN_GUARDD_SOCKET_NAME
 
 /* --short: fewer and smaller of each (bench_short()). */

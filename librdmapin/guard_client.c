@@ -5,11 +5,16 @@
  * ties the entries to it and drops them when it closes, so a process that
  * dies leaves nothing guarded behind it. The connection lives in the library
  * thread's fd table (break_thread.h), where the application cannot close it
- * or put a socket of its own on its number: everything that touches it runs
- * on that thread, asked by the caller holding gc->lock.
+ * or put a socket of its own on its number. Requests go through its alias,
+ * a copy the thread sends back into the application's table (app_fd.h):
+ * from the caller's thread, they spare a guarded registration two trips to
+ * the library's thread and back. An application that closes the alias ends
+ * no entry; one it closed or replaced is left alone and sent anew. Without
+ * one, requests run on the thread. All of it under gc->lock.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +27,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
+#include "app_fd.h"
 #include "break_thread.h"
 #include "error.h"
 #include "guard_client.h"
@@ -123,6 +129,7 @@ static int connection(void)
 	if (gc->conn < 0 && !known_away(path)) {
 		gc->conn = rdmapin_guardd_connect_to(path);
 		if (gc->conn >= 0) {
+			gc->conn_gen++;
 			gc->away_until = 0;
 			flush_pending();
 		}
@@ -157,34 +164,99 @@ static int request(const struct rdmapin_guardd_request *req, int pass_fd,
 
 /*
  * Whether a daemon answers, when nothing is to be sent: a connection it hung
- * up on is no answer, and goes.
+ * up on is no answer, and goes. The connection is sent back through *@back,
+ * with its number (conn_gen): the alias.
  */
-static int connect_on_thread(void *unused, int *fd)
+static int connect_on_thread(void *unused, int *back)
 {
 	(void)unused;
-	(void)fd;
 	if (gc->conn >= 0 && hung_up(gc->conn)) {
 		close(gc->conn);
 		gc->conn = -1;
 	}
-	return connection();
+	if (connection() >= 0 && *back >= 0)
+		rdmapin_guardd_send(*back, &gc->conn_gen, sizeof(gc->conn_gen), gc->conn);
+	return gc->conn;
+}
+
+/* The alias that came on @sock, if one did: the old one goes. */
+static void take_alias(int sock)
+{
+	unsigned int gen;
+	bool malformed;
+	int fd;
+
+	if (rdmapin_guardd_recv(sock, &gen, sizeof(gen), &fd, &malformed) != sizeof(gen) ||
+	    malformed || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rdmapin_app_fd_forget(&gc->alias);
+	if (rdmapin_app_fd_set(&gc->alias, fd) >= 0)
+		gc->alias_gen = gen;
 }
 
 /*
- * Starts the thread and connects there: the connection's fd, or -1. A daemon
- * believed away is told here, without a trip to the thread. Under gc->lock.
+ * Starts the thread and connects there, and takes the alias: the
+ * connection's fd (the thread's), or -1. A daemon believed away is told
+ * here, without a trip to the thread.
  */
 static int connect_by_thread(void)
 {
+	int sv[2] = { -1, -1 }, ret;
 	struct stat st;
-	int ret;
 
 	if (gc->conn < 0 && believed_away(rdmapin_guardd_socket(), &st))
 		return -1;
 	rdmapin_setup_lock();
 	ret = rdmapin_break_thread_start();
 	rdmapin_setup_unlock();
-	return ret ? -1 : rdmapin_break_thread_call(connect_on_thread, NULL, -1);
+	if (ret)
+		return -1;
+	/* No pair (no fd left): no alias, and requests run on the thread. */
+	socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv);
+	ret = rdmapin_break_thread_call(connect_on_thread, NULL, sv[1]);
+	if (sv[0] >= 0) {
+		if (ret >= 0)
+			take_alias(sv[0]);
+		close(sv[0]);
+		close(sv[1]);
+	}
+	return ret;
+}
+
+/*
+ * The alias, checked to be ours; -1 when there is none, and on the thread,
+ * whose table holds the connection itself.
+ */
+static int alias(void)
+{
+	if (gc->alias.fd < 0 || rdmapin_on_break_thread())
+		return -1;
+	if (gc->conn >= 0 && gc->alias_gen == gc->conn_gen && rdmapin_app_fd_ours(&gc->alias))
+		return gc->alias.fd;
+	rdmapin_app_fd_forget(&gc->alias);
+	return -1;
+}
+
+/*
+ * request() from this thread, through the alias: 1 when there is none, or
+ * the connection broke (the thread then asks, and connects anew).
+ */
+static int request_here(const struct rdmapin_guardd_request *req, int pass_fd,
+			struct rdmapin_guardd_reply *reply)
+{
+	int fd = alias();
+
+	if (fd < 0)
+		return 1;
+	if (!rdmapin_guardd_call(fd, req, pass_fd, reply))
+		return 0;
+	if (errno == EAGAIN)
+		return rdmapin_guardd_away(errno);
+	rdmapin_app_fd_forget(&gc->alias);
+	return 1;
 }
 
 struct guard_try {
@@ -194,22 +266,45 @@ struct guard_try {
 	bool answered;
 };
 
-/* On the thread: passes the daemon the file sent, once it is checked to be the file meant. */
+typedef int (*request_fn)(const struct rdmapin_guardd_request *req, int pass_fd,
+			  struct rdmapin_guardd_reply *reply);
+
+/* Passes the daemon the file at @fd, once it is checked to be the file meant, by @ask. */
+static int ask_guard(struct guard_try *t, int fd, request_fn ask)
+{
+	const struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_GUARD };
+	int ret;
+
+	if (fd < 0 || !rdmapin_fd_is_file(fd, t->dev, t->ino)) {
+		errno = EBADF;
+		return -1;
+	}
+	ret = ask(&req, fd, &t->reply);
+	if (ret)
+		return ret;
+	t->answered = true;
+	errno = t->reply.err;
+	return t->reply.err ? -1 : 0;
+}
+
 static int guard_on_thread(void *ctx, int *fd)
 {
-	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_GUARD };
-	struct guard_try *t = ctx;
-	int ret = -1, err = EBADF;
+	return ask_guard(ctx, *fd, request);
+}
 
-	if (*fd < 0 || !rdmapin_fd_is_file(*fd, t->dev, t->ino)) {
-		err = EBADF;
-	} else if (request(&req, *fd, &t->reply)) {
-		err = errno;
-	} else {
-		t->answered = true;
-		ret = t->reply.err ? -1 : 0;
-		err = t->reply.err;
-	}
+/*
+ * Through the alias, from a copy of @app_fd on a number the application did
+ * not choose: the file checked is the file passed. 1: ask the thread.
+ */
+static int guard_here(struct guard_try *t, int app_fd)
+{
+	int fd = fcntl(app_fd, F_DUPFD_CLOEXEC, 0), ret, err;
+
+	if (fd < 0)
+		return 1;
+	ret = ask_guard(t, fd, request_here);
+	err = errno;
+	close(fd);
 	errno = err;
 	return ret;
 }
@@ -217,7 +312,9 @@ static int guard_on_thread(void *ctx, int *fd)
 /* Asks the daemon to guard the file open at @fd; an fd it refuses is passed over. */
 static int try_daemon(int fd, void *ctx)
 {
-	return rdmapin_break_thread_call(guard_on_thread, ctx, fd);
+	int ret = guard_here(ctx, fd);
+
+	return ret <= 0 ? ret : rdmapin_break_thread_call(guard_on_thread, ctx, fd);
 }
 
 /*
@@ -231,7 +328,7 @@ static int guard_by_daemon(const struct rdmapin_mr *mr, uint64_t *id)
 	int ret;
 
 	/* Connected: a daemon that hung up since is found out by the request. */
-	if (gc->conn < 0 && connect_by_thread() < 0)
+	if (alias() < 0 && connect_by_thread() < 0)
 		return 1;
 	ret = mr->attr.fd >= 0 ?
 		      try_daemon(mr->attr.fd, &t) :
@@ -373,16 +470,11 @@ int rdmapin_guard_mr(struct rdmapin_mr *mr)
 	return ret;
 }
 
-/* On the thread, asked under gc->lock. */
-static int unguard_on_thread(void *ctx, int *unused)
+/* An UNGUARD of @id the daemon missed, sent when it is back. */
+static void unguard_later(uint64_t id)
 {
-	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD };
-	struct rdmapin_guardd_reply reply;
-	uint64_t *grown, id = *(uint64_t *)ctx;
+	uint64_t *grown;
 
-	req.id = id;
-	if (!request(&req, -1, &reply))
-		return 0;
 	if (gc->npending == gc->pending_cap) {
 		grown = reallocarray(gc->pending, gc->pending_cap * 2 + 8, sizeof(*gc->pending));
 		if (grown) {
@@ -393,7 +485,31 @@ static int unguard_on_thread(void *ctx, int *unused)
 	/* Out of memory: the entry stays until this process ends. */
 	if (gc->npending < gc->pending_cap)
 		gc->pending[gc->npending++] = id;
+}
+
+static int unguard_on_thread(void *ctx, int *unused)
+{
+	const struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD,
+						    .id = *(uint64_t *)ctx };
+	struct rdmapin_guardd_reply reply;
+
+	(void)unused;
+	if (request(&req, -1, &reply))
+		unguard_later(req.id);
 	return 0;
+}
+
+/* Through the alias, else on the thread. */
+static void unguard(uint64_t id)
+{
+	const struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD, .id = id };
+	struct rdmapin_guardd_reply reply;
+	int ret = request_here(&req, -1, &reply);
+
+	if (ret > 0)
+		rdmapin_break_thread_call(unguard_on_thread, &id, -1);
+	else if (ret < 0)
+		unguard_later(id);
 }
 
 /* The last MR over the file lifts its guard. */
@@ -411,7 +527,7 @@ void rdmapin_unguard_mr(struct rdmapin_mr *mr)
 	if (f && !--f->refs) {
 		*p = f->next;
 		if (f->kind == RDMAPIN_GUARD_KIND_DAEMON) {
-			rdmapin_break_thread_call(unguard_on_thread, &f->id, -1);
+			unguard(f->id);
 		} else {
 			/* Fails only when the guard was unloaded: then nothing is left to undo. */
 			rdmapin_guard_key_init(&key, f->dev, f->ino);
@@ -446,12 +562,14 @@ enum rdmapin_guard_kind rdmapin_guard_reachable(char *why, size_t len)
 
 /*
  * The entries are the parent's, and so is the connection, in its thread's
- * table, which the child does not have: only the memory goes.
+ * table, which the child does not have: only the memory goes, and the
+ * child's copy of the alias, which would keep the connection open.
  */
 void rdmapin_guard_client_forget(void)
 {
 	struct rdmapin_guarded_file *f;
 
+	rdmapin_app_fd_forget(&gc->alias);
 	free(gc->pending);
 	while ((f = gc->files)) {
 		gc->files = f->next;

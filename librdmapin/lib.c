@@ -82,6 +82,7 @@ void rdmapin_lib_reset(void)
 	memset(l, 0, sizeof(*l));
 	pthread_mutex_init(&l->guard.lock, NULL);
 	l->guard.conn = -1;
+	l->guard.alias = (struct rdmapin_app_fd)RDMAPIN_APP_FD_INIT;
 	l->maps = (struct rdmapin_app_fd)RDMAPIN_APP_FD_INIT;
 	l->map_files = (struct rdmapin_app_fd)RDMAPIN_APP_FD_INIT;
 	l->map_files_below = -1;

@@ -66,6 +66,10 @@ struct rdmapin_guard_client {
 	pthread_mutex_t lock;
 	struct rdmapin_guarded_file *files;
 	int conn;			/* -1: none; in the library thread's table */
+	unsigned int conn_gen; /* counts the connections made */
+	/* A copy of connection conn_gen in the application's table, for requests. */
+	struct rdmapin_app_fd alias;
+	unsigned int alias_gen;
 	uint64_t *pending;		/* UNGUARDs the daemon missed: sent when it is back */
 	size_t npending, pending_cap;
 	/* The socket file when a connect last failed, and until when to believe it. */

@@ -58,6 +58,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +67,7 @@
 #include "check.h"
 #include "guard_map.h"
 #include "guardd_ctl.h"
+#include "guardd_proto.h"
 #include "array.h"
 #include "guest.h"
 
@@ -1088,6 +1090,116 @@ out:
 }
 
 /*
+ * The fd below 1024 connected to rdmapin-guardd's socket (which it binds by
+ * its name in its directory), or -1; @n counts them all.
+ */
+static int daemon_alias(int *n)
+{
+	struct sockaddr_un peer;
+	socklen_t len;
+	int fd, found = -1;
+
+	*n = 0;
+	for (fd = 0; fd < 1024; fd++) {
+		len = sizeof(peer);
+		if (!is_socket(fd) || getpeername(fd, (struct sockaddr *)&peer, &len) ||
+		    peer.sun_family != AF_UNIX || strcmp(peer.sun_path, RDMAPIN_GUARDD_SOCKET_NAME))
+			continue;
+		found = fd;
+		++*n;
+	}
+	return found;
+}
+
+/* Whether the file at @path is guarded and @mr over it was guarded through the daemon. */
+static void check_daemon_guarded(struct ibv_mr *mr, const char *path, const char *how)
+{
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
+	int queried = rdmapin_query_mr(mr, &attr);
+
+	check(!queried && attr.guard == RDMAPIN_GUARD_KIND_DAEMON &&
+		      truncate_elsewhere(path) == ETXTBSY,
+	      "%s: guarded through the daemon (guard %d), truncate fails with ETXTBSY", how,
+	      attr.guard);
+}
+
+/*
+ * Requests go to the daemon through the connection's alias in the
+ * application's table (rdmapin(7) LIBRARY THREADS AND DESCRIPTORS): one, and
+ * no copy in a forked child. Replaced by the application's own connected
+ * SEQPACKET socket, it is left alone: nothing goes through that socket, and
+ * the next file is guarded all the same. Closed, it ends no guard, and the
+ * deregistrations still lift them.
+ */
+static void alias_case(void)
+{
+	struct mapping m1 = unmapped, m2 = unmapped;
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
+	struct ibv_mr *mr1, *mr2 = NULL;
+	int sp[2] = { -1, -1 }, fd, n, again;
+	struct stat app, now;
+	ssize_t got;
+	char c;
+	pid_t pid;
+
+	mr1 = reg_file(&m1, "alias: first file", &attr);
+	if (!mr1)
+		return;
+	check_daemon_guarded(mr1, m1.path, "alias: first file");
+	fd = daemon_alias(&n);
+	if (!check(fd >= 0 && n == 1,
+		   "alias: one fd in the application's table is connected to "
+		   "the daemon (fd %d, %d of them)",
+		   fd, n))
+		goto out;
+	pid = fork();
+	if (pid == 0)
+		_exit(daemon_alias(&n) < 0 ? 0 : 1);
+	check(child_errno(pid) == 0, "alias: a forked child has no copy of it");
+	if (!check(!socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) &&
+			   dup3(sp[0], fd, O_CLOEXEC) == fd && !fstat(fd, &app),
+		   "alias: the application puts a connected SEQPACKET socket on fd %d", fd))
+		goto out;
+	mr2 = reg_file(&m2, "alias: second file, the alias replaced", &attr);
+	if (mr2)
+		check_daemon_guarded(mr2, m2.path, "alias: second file");
+	got = recv(sp[1], &c, 1, MSG_DONTWAIT);
+	check(got < 0 && errno == EAGAIN,
+	      "alias: nothing went through the application's socket "
+	      "(recv: %zd)",
+	      got);
+	again = daemon_alias(&n);
+	check(again >= 0 && again != fd && n == 1,
+	      "alias: a new one, on another fd (fd %d, %d "
+	      "of them)",
+	      again, n);
+	if (again >= 0)
+		close(again);
+	check_daemon_guarded(mr1, m1.path, "alias: closed, first file");
+	if (mr2)
+		check(!rdmapin_dereg_mr(mr2) && truncate_elsewhere(m2.path) == 0,
+		      "alias: closed, the second file's dereg lifts its guard");
+	mr2 = NULL;
+	check(!rdmapin_dereg_mr(mr1) && truncate_elsewhere(m1.path) == 0,
+	      "alias: the first file's dereg lifts its guard");
+	mr1 = NULL;
+	check(!fstat(fd, &now) && now.st_ino == app.st_ino && recv(sp[1], &c, 1, MSG_DONTWAIT) < 0,
+	      "alias: the application's socket stays, and got nothing");
+out:
+	if (mr1)
+		rdmapin_dereg_mr(mr1);
+	if (mr2)
+		rdmapin_dereg_mr(mr2);
+	if (sp[0] >= 0) {
+		close(fd);
+		close(sp[0]);
+		close(sp[1]);
+	}
+	unmap(&m1);
+	unmap(&m2);
+}
+
+/*
  * With no daemon and no guard loaded, a file is leased, and the library
  * believes for up to a second that no guard is to be had (rdmapin_guard(7)).
  * A second later, with the daemon started meanwhile, a file is guarded
@@ -1224,8 +1336,10 @@ static void daemon_case(void)
 	snprintf(log, sizeof(log), "%s/guardd.log", work);
 	guardd_init(&guardd, dir, log);
 	believed_case();
-	if (absent_case())
+	if (absent_case()) {
 		restart_case();
+		alias_case();
+	}
 	guardd_show_log(&guardd);
 	if (guardd.pid > 0)
 		guardd_stop(&guardd, SIGTERM);

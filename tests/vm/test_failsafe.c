@@ -191,20 +191,26 @@ static struct ibv_mr *reg(struct mapping *m, bool lease, const char *how)
 
 /*
  * The application's table holds the file once (its own fd), and of the
- * library's fds only the socket that sends files to its fd keeper (rdmapin(7)).
+ * library's fds only the socket that sends files to its fd keeper and, once
+ * it talks to rdmapin-guardd, its connection's alias (rdmapin(7)).
  */
-static void check_table(const struct mapping *m, const char *how)
+static void check_table(const struct mapping *m, bool lease, const char *how)
 {
+	int sockets = lease ? 1 : 2;
 	struct stat st;
 
 	fstat(m->fd, &st);
 	check(count_fds(&st, NULL) == 1, "%s: the application's fd table holds the file only "
 	      "at its own fd (%d fds)", how, count_fds(&st, NULL));
-	check(count_fds(NULL, "socket:") == 1 && count_fds(NULL, "anon_inode:[eventpoll]") == 0 &&
+	check(count_fds(NULL, "socket:") == sockets &&
+		      count_fds(NULL, "anon_inode:[eventpoll]") == 0 &&
 		      count_fds(NULL, "anon_inode:[signalfd]") == 0 &&
 		      count_fds(NULL, "anon_inode:[timerfd]") == 0,
-	      "%s: and of the library's, one socket (it sends files to the fd keeper), no "
-	      "epoll, signalfd or timerfd (%d sockets)", how, count_fds(NULL, "socket:"));
+	      "%s: and of the library's, %d socket%s (one sends files to the fd keeper%s), no "
+	      "epoll, signalfd or timerfd (%d sockets)",
+	      how, sockets, lease ? "" : "s",
+	      lease ? "" : ", one is the alias of the connection to rdmapin-guardd",
+	      count_fds(NULL, "socket:"));
 }
 
 static int empty_table(enum closer c)
@@ -270,7 +276,7 @@ static void closer_case(bool lease, enum closer c)
 	mr = reg(&m, lease, how);
 	if (!mr)
 		return;
-	check_table(&m, how);
+	check_table(&m, lease, how);
 	/* Its number is closed with the rest: the revoke's event must not reach its successor. */
 	check(rdmapin_get_async_fd(pd->context) >= 0, "%s: the application has the async event fd",
 	      how);
