@@ -60,7 +60,8 @@ int rdmapin_guardd_away(int err);
 int rdmapin_guardd_send(int sock, const void *buf, size_t len, int pass_fd);
 
 /*
- * The daemon's side: one message of at most @len bytes, as recvmsg()
+ * The daemon's side (and the library's, for the connection's copy that its
+ * fd keeper sends back): one message of at most @len bytes, as recvmsg()
  * returns, and the fd that came with it in *@fd (close-on-exec), else -1.
  * *@malformed when more fds came, the message was cut short, or it is empty
  * but for an fd (0 without an fd is a hang-up): the fds past the first are
