@@ -55,17 +55,23 @@ static bool hung_up(int fd)
 	return n <= 0;
 }
 
-static void flush_pending(void)
+/*
+ * @req on @fd, after the UNGUARDs the daemon missed, whenever the process
+ * talks to it: one whose send timed out was never sent, on a connection
+ * that stays. -1 with errno when one of them fails.
+ */
+static int call(int fd, const struct rdmapin_guardd_request *req, int pass_fd,
+		struct rdmapin_guardd_reply *reply)
 {
-	struct rdmapin_guardd_request req = { .op = RDMAPIN_GUARDD_UNGUARD };
-	struct rdmapin_guardd_reply reply;
+	struct rdmapin_guardd_request missed = { .op = RDMAPIN_GUARDD_UNGUARD };
 
 	while (gc->npending) {
-		req.id = gc->pending[gc->npending - 1];
-		if (rdmapin_guardd_call(gc->conn, &req, -1, &reply))
-			return;
+		missed.id = gc->pending[gc->npending - 1];
+		if (rdmapin_guardd_call(fd, &missed, -1, reply))
+			return -1;
 		gc->npending--;
 	}
+	return rdmapin_guardd_call(fd, req, pass_fd, reply);
 }
 
 /* Seconds a failed connect is believed while the socket file stays the same. */
@@ -131,7 +137,6 @@ static int connection(void)
 		if (gc->conn >= 0) {
 			gc->conn_gen++;
 			gc->away_until = 0;
-			flush_pending();
 		}
 	}
 	return gc->conn;
@@ -152,7 +157,7 @@ static int request(const struct rdmapin_guardd_request *req, int pass_fd,
 	for (tries = 0; tries < 2; tries++) {
 		if (connection() < 0)
 			return -1;
-		if (!rdmapin_guardd_call(gc->conn, req, pass_fd, reply))
+		if (!call(gc->conn, req, pass_fd, reply))
 			return 0;
 		if (errno == EAGAIN)
 			break;
@@ -251,7 +256,7 @@ static int request_here(const struct rdmapin_guardd_request *req, int pass_fd,
 
 	if (fd < 0)
 		return 1;
-	if (!rdmapin_guardd_call(fd, req, pass_fd, reply))
+	if (!call(fd, req, pass_fd, reply))
 		return 0;
 	if (errno == EAGAIN)
 		return rdmapin_guardd_away(errno);

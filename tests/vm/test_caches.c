@@ -1200,6 +1200,43 @@ out:
 }
 
 /*
+ * rdmapin_guard(7): an MR deregistered while the daemon is away leaves its
+ * file guarded, and its UNGUARD is sent when the process next talks to the
+ * daemon: here, the next file's registration once it is back.
+ */
+static void missed_case(void)
+{
+	struct mapping m1 = unmapped, m2 = unmapped;
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
+	struct ibv_mr *mr1, *mr2;
+	int status;
+
+	mr1 = reg_file(&m1, "missed: first file", &attr);
+	if (!mr1)
+		return;
+	check_daemon_guarded(mr1, m1.path, "missed: first file");
+	status = guardd_stop(&guardd, SIGTERM);
+	check(WIFEXITED(status) && !WEXITSTATUS(status), "missed: SIGTERM stops the daemon");
+	check(!rdmapin_dereg_mr(mr1), "missed: dereg the first file, the daemon away");
+	check(truncate_elsewhere(m1.path) == ETXTBSY, "missed: the first file stays guarded");
+	if (!check(!guardd_start(&guardd, NULL), "missed: the daemon starts again"))
+		goto out;
+	check(truncate_elsewhere(m1.path) == ETXTBSY,
+	      "missed: it stays guarded while the process does not talk to the daemon");
+	mr2 = reg_file(&m2, "missed: second file", &attr);
+	if (!mr2)
+		goto out;
+	check_daemon_guarded(mr2, m2.path, "missed: second file");
+	check(truncate_elsewhere(m1.path) == 0,
+	      "missed: the first file's UNGUARD went first: the first file truncates");
+	check(!rdmapin_dereg_mr(mr2) && truncate_elsewhere(m2.path) == 0,
+	      "missed: the second file's dereg lifts its guard");
+out:
+	unmap(&m1);
+	unmap(&m2);
+}
+
+/*
  * With no daemon and no guard loaded, a file is leased, and the library
  * believes for up to a second that no guard is to be had (rdmapin_guard(7)).
  * A second later, with the daemon started meanwhile, a file is guarded
@@ -1339,6 +1376,7 @@ static void daemon_case(void)
 	if (absent_case()) {
 		restart_case();
 		alias_case();
+		missed_case();
 	}
 	guardd_show_log(&guardd);
 	if (guardd.pid > 0)
