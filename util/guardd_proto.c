@@ -5,10 +5,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -59,7 +61,40 @@ int rdmapin_guardd_connect(void)
 	return rdmapin_guardd_connect_to(rdmapin_guardd_socket());
 }
 
-int rdmapin_guardd_send(int sock, const void *buf, size_t len, int pass_fd)
+/* Coarse: the vDSO answers it on any clocksource. */
+static time_t now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * A socket call with a timeout that a signal handler interrupted (EINTR) is
+ * never restarted, SA_RESTART or not; neither is one tried again without
+ * blocking (EWOULDBLOCK, with @retrying). Waits for @events on @sock until
+ * @deadline: 0 to try again without blocking, else -1 (time is up, or
+ * another error) with errno as the call left it.
+ */
+static int wait_again(int sock, short events, bool retrying, time_t deadline)
+{
+	struct pollfd p = { .fd = sock, .events = events };
+	int err = errno;
+	time_t left;
+
+	if (err != EINTR && !(retrying && err == EWOULDBLOCK))
+		return -1;
+	left = deadline - now_s();
+	if (left <= 0) {
+		errno = EWOULDBLOCK;
+		return -1;
+	}
+	poll(&p, 1, left * 1000);
+	return 0;
+}
+
+static int send_until(int sock, const void *buf, size_t len, int pass_fd, time_t deadline)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -68,6 +103,8 @@ int rdmapin_guardd_send(int sock, const void *buf, size_t len, int pass_fd)
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cmsg;
+	int flags = MSG_NOSIGNAL;
+	ssize_t n;
 
 	if (pass_fd >= 0) {
 		msg.msg_control = control.buf;
@@ -78,7 +115,32 @@ int rdmapin_guardd_send(int sock, const void *buf, size_t len, int pass_fd)
 		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(cmsg), &pass_fd, sizeof(int));
 	}
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+	while ((n = sendmsg(sock, &msg, flags)) < 0 &&
+	       !wait_again(sock, POLLOUT, flags & MSG_DONTWAIT, deadline))
+		flags |= MSG_DONTWAIT;
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+int rdmapin_guardd_send(int sock, const void *buf, size_t len, int pass_fd)
+{
+	return send_until(sock, buf, len, pass_fd, now_s() + GUARDD_TIMEOUT_S);
+}
+
+/* The reply to @seq; those to requests that timed out earlier come first, and go. */
+static ssize_t recv_until(int sock, uint32_t seq, struct rdmapin_guardd_reply *reply,
+			  time_t deadline)
+{
+	int flags = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(sock, reply, sizeof(*reply), flags);
+		if (n == sizeof(*reply) && reply->seq != seq)
+			continue;
+		if (n >= 0 || wait_again(sock, POLLIN, flags, deadline))
+			return n;
+		flags = MSG_DONTWAIT;
+	}
 }
 
 int rdmapin_guardd_call(int fd, const struct rdmapin_guardd_request *req, int pass_fd,
@@ -86,14 +148,13 @@ int rdmapin_guardd_call(int fd, const struct rdmapin_guardd_request *req, int pa
 {
 	static uint32_t last_seq;
 	struct rdmapin_guardd_request r = *req;
+	time_t deadline = now_s() + GUARDD_TIMEOUT_S;
 	ssize_t n;
 
 	r.seq = __atomic_add_fetch(&last_seq, 1, __ATOMIC_RELAXED);
-	if (rdmapin_guardd_send(fd, &r, sizeof(r), pass_fd))
+	if (send_until(fd, &r, sizeof(r), pass_fd, deadline))
 		return -1;
-	/* Replies to requests that timed out earlier come first: drop them. */
-	while ((n = recv(fd, reply, sizeof(*reply), 0)) == sizeof(*reply) && reply->seq != r.seq)
-		;
+	n = recv_until(fd, r.seq, reply, deadline);
 	if (n == sizeof(*reply)) {
 		reply->msg[sizeof(reply->msg) - 1] = '\0';
 		return 0;

@@ -58,6 +58,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1236,6 +1237,49 @@ out:
 	unmap(&m2);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * The requests go from the application's thread, where its signals land: a
+ * handler that interrupts one (EINTR; SA_RESTART never restarts a socket call
+ * with a timeout) must not leave an entry behind, which would keep the file
+ * guarded after its last dereg. A timer fires every 100 us throughout.
+ */
+static void interrupted_case(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm }, old;
+	struct itimerval every = { { 0, 100 }, { 0, 100 } }, off = { { 0, 0 }, { 0, 0 } };
+	struct rdmapin_mr_attr attr = { .comp_mask = 0 };
+	struct mapping m = unmapped;
+	struct ibv_mr *mr;
+	int i, failed = 0;
+
+	mr = reg_file(&m, "interrupted: a file", &attr);
+	if (!mr)
+		return;
+	check_daemon_guarded(mr, m.path, "interrupted: a file");
+	rdmapin_dereg_mr(mr);
+	sigaction(SIGALRM, &sa, &old);
+	setitimer(ITIMER_REAL, &every, NULL);
+	for (i = 0; i < 100; i++) {
+		mr = rdmapin_reg_mr(pd, m.addr, m.len, MR_ACCESS);
+		if (mr)
+			rdmapin_dereg_mr(mr);
+		else
+			failed++;
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	check(!failed, "interrupted: 100 reg+dereg under a 100 us timer (%d failed: %s)", failed,
+	      failed ? rdmapin_last_error() : "");
+	check(truncate_elsewhere(m.path) == 0,
+	      "interrupted: no entry is left behind: the file truncates");
+	unmap(&m);
+}
+
 /*
  * With no daemon and no guard loaded, a file is leased, and the library
  * believes for up to a second that no guard is to be had (rdmapin_guard(7)).
@@ -1377,6 +1421,7 @@ static void daemon_case(void)
 		restart_case();
 		alias_case();
 		missed_case();
+		interrupted_case();
 	}
 	guardd_show_log(&guardd);
 	if (guardd.pid > 0)
