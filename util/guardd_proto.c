@@ -61,13 +61,13 @@ int rdmapin_guardd_connect(void)
 	return rdmapin_guardd_connect_to(rdmapin_guardd_socket());
 }
 
-/* Coarse: the vDSO answers it on any clocksource. */
-static time_t now_s(void)
+/* Coarse (a tick): the vDSO answers it on any clocksource. */
+static int64_t now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ts.tv_sec;
+	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -77,24 +77,24 @@ static time_t now_s(void)
  * @deadline: 0 to try again without blocking, else -1 (time is up, or
  * another error) with errno as the call left it.
  */
-static int wait_again(int sock, short events, bool retrying, time_t deadline)
+static int wait_again(int sock, short events, bool retrying, int64_t deadline)
 {
 	struct pollfd p = { .fd = sock, .events = events };
 	int err = errno;
-	time_t left;
+	int64_t left;
 
 	if (err != EINTR && !(retrying && err == EWOULDBLOCK))
 		return -1;
-	left = deadline - now_s();
+	left = deadline - now_ms();
 	if (left <= 0) {
 		errno = EWOULDBLOCK;
 		return -1;
 	}
-	poll(&p, 1, left * 1000);
+	poll(&p, 1, (int)left);
 	return 0;
 }
 
-static int send_until(int sock, const void *buf, size_t len, int pass_fd, time_t deadline)
+static int send_until(int sock, const void *buf, size_t len, int pass_fd, int64_t deadline)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -123,12 +123,12 @@ static int send_until(int sock, const void *buf, size_t len, int pass_fd, time_t
 
 int rdmapin_guardd_send(int sock, const void *buf, size_t len, int pass_fd)
 {
-	return send_until(sock, buf, len, pass_fd, now_s() + GUARDD_TIMEOUT_S);
+	return send_until(sock, buf, len, pass_fd, now_ms() + GUARDD_TIMEOUT_S * 1000);
 }
 
 /* The reply to @seq; those to requests that timed out earlier come first, and go. */
 static ssize_t recv_until(int sock, uint32_t seq, struct rdmapin_guardd_reply *reply,
-			  time_t deadline)
+			  int64_t deadline)
 {
 	int flags = 0;
 	ssize_t n;
@@ -148,7 +148,7 @@ int rdmapin_guardd_call(int fd, const struct rdmapin_guardd_request *req, int pa
 {
 	static uint32_t last_seq;
 	struct rdmapin_guardd_request r = *req;
-	time_t deadline = now_s() + GUARDD_TIMEOUT_S;
+	int64_t deadline = now_ms() + GUARDD_TIMEOUT_S * 1000;
 	ssize_t n;
 
 	r.seq = __atomic_add_fetch(&last_seq, 1, __ATOMIC_RELAXED);
