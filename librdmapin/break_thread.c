@@ -405,7 +405,7 @@ int rdmapin_break_thread_watch(int fd)
 
 	/* The thread's own table: the file is the one its fd names, not a path's. */
 	snprintf(link, sizeof(link), "/proc/thread-self/fd/%d", fd);
-	return inotify_add_watch(rdmapin_lib.brk.ino_fd, link, IN_MODIFY);
+	return inotify_add_watch(rdmapin_lib.brk.ino_fd, link, IN_MODIFY | IN_ATTRIB);
 }
 
 void rdmapin_break_thread_unwatch(int wd)
@@ -425,9 +425,9 @@ static ssize_t read_changes(const struct rdmapin_break_thread *t)
 	for (p = buf; n > 0 && p < buf + n; p += sizeof(*ev) + ev->len) {
 		ev = (const struct inotify_event *)p;
 		if (ev->mask & IN_Q_OVERFLOW)
-			t->handlers->changed(-1);
-		else if (ev->mask & IN_MODIFY)
-			t->handlers->changed(ev->wd);
+			t->handlers->changed(-1, true);
+		else if (ev->mask & (IN_MODIFY | IN_ATTRIB))
+			t->handlers->changed(ev->wd, ev->mask & IN_ATTRIB);
 		else if (ev->mask & IN_IGNORED)
 			t->handlers->gone(ev->wd);
 	}

@@ -33,8 +33,11 @@ struct rdmapin_break_handlers {
 	void (*revoke)(void);
 	/* After every wake-up, under the lock: rdmapin_break_thread_kick() work. */
 	void (*wake)(void);
-	/* A watched file changed (rdmapin_break_thread_watch()); -1: maybe any of them. */
-	void (*changed)(int wd);
+	/*
+	 * A watched file changed (rdmapin_break_thread_watch()); -1: maybe any of
+	 * them. @attrib: its attributes or links (IN_ATTRIB; a deletion too).
+	 */
+	void (*changed)(int wd, bool attrib);
 	/*
 	 * A watch is gone (IN_IGNORED): its filesystem was unmounted, or its
 	 * file deleted and then closed and unmapped everywhere.
@@ -76,7 +79,8 @@ int rdmapin_break_thread_call(rdmapin_thread_fn fn, void *ctx, int app_fd);
 /*
  * On the thread: have the changed handler hear of every change of the data or
  * size of the file open at @fd (inotify IN_MODIFY: writes, truncates,
- * fallocate, remaps). Returns the watch's number, the same for every fd of one
+ * fallocate, remaps), and of its attributes and links (IN_ATTRIB: a chmod,
+ * a link, its deletion). Returns the watch's number, the same for every fd of one
  * file, or -1 with errno (ENOSPC: fs.inotify.max_user_watches reached).
  */
 int rdmapin_break_thread_watch(int fd);

@@ -127,14 +127,7 @@ struct rdmapin_devdax_attr {
 
 #define RDMAPIN_DEVDAX_ATTRS 4
 
-/* An inotify watch the fd keeper keeps after its file's last lease (idle_watch.c). */
-struct rdmapin_idle_watch {
-	dev_t dev;
-	ino_t ino;
-	int wd;				/* 0: an empty slot (inotify's are from 1) */
-	unsigned long kept;		/* when, in keeps: the lowest goes first */
-};
-
+/* Idle records, each with a watch, kept at most (lease.c). */
 #define RDMAPIN_IDLE_WATCHES 16
 
 /* The revoking thread (revoker.c); its fields are under the lock. */
@@ -153,8 +146,7 @@ struct rdmapin_lib {
 
 	struct rdmapin_mr *mrs[RDMAPIN_MR_TABLE_BUCKETS];	/* by struct ibv_mr */
 	struct rdmapin_lease *leases;
-	struct rdmapin_idle_watch idle_watches[RDMAPIN_IDLE_WATCHES];	/* the keeper's */
-	unsigned long idle_watches_kept;	/* keeps so far */
+	unsigned long idle_records; /* records left without MRs so far (lease.c) */
 	uint64_t pin_sweep_ns;		/* next look at pinned page-cache pages (lease.c) */
 	struct rdmapin_break_thread brk;
 	struct rdmapin_revoker revoker;

@@ -19,7 +19,8 @@
  */
 static bool statx_is_file(int fd, dev_t dev, ino_t ino, struct statx *stx)
 {
-	return !statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO, stx) &&
+	return !statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC,
+		      STATX_TYPE | STATX_INO | STATX_NLINK, stx) &&
 	       S_ISREG(stx->stx_mode) && stx->stx_ino == ino &&
 	       makedev(stx->stx_dev_major, stx->stx_dev_minor) == dev;
 }
@@ -29,6 +30,16 @@ bool rdmapin_fd_is_file(int fd, dev_t dev, ino_t ino)
 	struct statx stx;
 
 	return statx_is_file(fd, dev, ino, &stx);
+}
+
+bool rdmapin_fd_is_linked_file(int fd, dev_t dev, ino_t ino, bool *linked)
+{
+	struct statx stx;
+
+	if (!statx_is_file(fd, dev, ino, &stx))
+		return false;
+	*linked = stx.stx_nlink > 0;
+	return true;
 }
 
 /*

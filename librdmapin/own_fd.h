@@ -13,6 +13,8 @@
 
 /* Whether @fd is open on the regular file @dev/@ino. */
 bool rdmapin_fd_is_file(int fd, dev_t dev, ino_t ino);
+/* As rdmapin_fd_is_file(), and whether the file still has a name. */
+bool rdmapin_fd_is_linked_file(int fd, dev_t dev, ino_t ino, bool *linked);
 
 /*
  * The fd that last served @dev/@ino in rdmapin_own_fd_find(), if it is still

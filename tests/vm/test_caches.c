@@ -35,9 +35,10 @@
  *   disk filesystem, registered and deleted: a regular file made on its
  *   inode number must be classified as that file, not as the device.
  * - kept inotify watch: the fd keeper keeps a pinned file's watch after its
- *   last MR; a new file on the deleted file's inode number must get its own,
- *   and a file deleted while registered, or whose lease broke, must not have
- *   its watch kept. After an unmount, a file on a fresh filesystem mounted
+ *   last MR, leased or not; a new file on the deleted file's inode number
+ *   must get its own, the watch goes at the idle file's first change of data
+ *   or mode, and a file deleted while registered or before, or whose lease
+ *   broke, must not have its watch kept. After an unmount, a file on a fresh filesystem mounted
  *   from the same device, on the same inode number, must get its own too.
  */
 #define _GNU_SOURCE
@@ -682,13 +683,23 @@ out:
 	unmap(&f);
 }
 
-/* Leased, and pinned read-only, which every kernel allows page-cache pages. */
+/* Pinned read-only, which every kernel allows page-cache pages, under @lease. */
+static struct ibv_mr *reg_pinned_as(enum rdmapin_lease_policy lease, const struct mapping *m)
+{
+	return rdmapin_reg_mr_ex(
+		pd, &(struct rdmapin_mr_init_attr){ .comp_mask = RDMAPIN_MR_INIT_ATTR_LEASE |
+								 RDMAPIN_MR_INIT_ATTR_MODES,
+						    .access = IBV_ACCESS_REMOTE_READ,
+						    .addr = m->addr,
+						    .length = m->len,
+						    .lease = lease,
+						    .modes = RDMAPIN_MODE_PIN });
+}
+
+/* Leased, and pinned read-only. */
 static struct ibv_mr *reg_pinned(const struct mapping *m)
 {
-	return rdmapin_reg_mr_ex(pd, &(struct rdmapin_mr_init_attr){
-		.comp_mask = RDMAPIN_MR_INIT_ATTR_LEASE | RDMAPIN_MR_INIT_ATTR_MODES,
-		.access = IBV_ACCESS_REMOTE_READ, .addr = m->addr, .length = m->len,
-		.lease = RDMAPIN_LEASE_REQUIRE, .modes = RDMAPIN_MODE_PIN });
+	return reg_pinned_as(RDMAPIN_LEASE_REQUIRE, m);
 }
 
 /* One fdinfo file's inotify watches on @file, or all of them when NULL. */
@@ -767,15 +778,15 @@ static int map_on_inode(struct mapping *m, struct mapping *tried, int max, ino_t
 
 /*
  * A long-term pin of page-cache pages has its file watched (inotify,
- * rdmapin.7): the watch stays after the file's last MR for its next one, up
- * to 16 files, but not beyond the file: a file made on a deleted one's inode
- * number gets a watch of its own. Kept watches go before a new one fails for
- * the lack of room. Whether the keeper had read the deleted file's
- * IN_IGNORED before the new file registered is up to the scheduler: this
- * checks the answer, not that the library reads its events first.
+ * rdmapin.7), leased or not: the watch stays after the file's last MR for
+ * its next one, up to 16 files, but not beyond the file: it goes when the
+ * file is deleted or changed, and a file made on a deleted one's inode number
+ * gets a watch of its own. Kept watches go before a new one fails for the
+ * lack of room.
  */
-static void kept_watch_case(void)
+static void kept_watch_case(enum rdmapin_lease_policy lease)
 {
+	const char *k = lease == RDMAPIN_LEASE_NONE ? "kept watch, no lease" : "kept watch";
 	static const char limit[] = "/proc/sys/fs/inotify/max_user_watches";
 	struct mapping f = unmapped, g = unmapped, h = unmapped, tried[32], many[20];
 	struct stat st, gst, mst[ARRAY_SIZE(many)];
@@ -789,56 +800,68 @@ static void kept_watch_case(void)
 	for (i = 0; i < ARRAY_SIZE(many); i++)
 		many[i] = unmapped;
 	if (!check(!map_file(&f, env.pagecache_dir, MAP_SHARED) && !fstat(f.fd, &st),
-		   "kept watch: map a file: %s", f.err))
+		   "%s: map a file: %s", k, f.err))
 		goto out;
-	mr = reg_pinned(&f);
-	check(mr && keeper_watches(&st) == 1, "kept watch: a pinned file is watched: %s",
+	mr = reg_pinned_as(lease, &f);
+	check(mr && keeper_watches(&st) == 1, "%s: a pinned file is watched: %s", k,
 	      mr ? "registered" : rdmapin_last_error());
 	check(mr && !rdmapin_dereg_mr(mr) && keeper_watches(&st) == 1,
-	      "kept watch: the watch stays after the file's last MR");
-	mr = reg_pinned(&f);
-	check(mr && keeper_watches(&st) == 1, "kept watch: registered again, with that watch: %s",
+	      "%s: the watch stays after the file's last MR", k);
+	mr = reg_pinned_as(lease, &f);
+	check(mr && keeper_watches(&st) == 1, "%s: registered again, with that watch: %s", k,
 	      mr ? "registered" : rdmapin_last_error());
 	if (mr)
 		rdmapin_dereg_mr(mr);
-	unlink(f.path);
+	check(!unlink(f.path) && watch_goes(&st), "%s: goes when its idle file is deleted", k);
 	unmap(&f);
 	if (!check(!map_on_inode(&g, tried, ARRAY_SIZE(tried), st.st_ino) && !fstat(g.fd, &gst),
-		   "kept watch: a new file on the deleted file's inode number %lu, in %zu tries",
+		   "%s: a new file on the deleted file's inode number %lu, in %zu tries", k,
 		   (unsigned long)st.st_ino, ARRAY_SIZE(tried)))
 		goto out;
-	mr = reg_pinned(&g);
+	mr = reg_pinned_as(lease, &g);
 	check(mr && keeper_watches(&gst) == 1,
-	      "kept watch: a file on the deleted file's inode number %lu gets a watch of "
-	      "its own: %s", (unsigned long)gst.st_ino,
-	      mr ? "registered" : rdmapin_last_error());
+	      "%s: a file on the deleted file's inode number %lu gets a watch of "
+	      "its own: %s",
+	      k, (unsigned long)gst.st_ino, mr ? "registered" : rdmapin_last_error());
 	if (mr)
 		rdmapin_dereg_mr(mr);
 	check(pwrite(g.fd, "x", 1, 0) == 1 && watch_goes(&gst),
-	      "kept watch: goes at its idle file's first change");
+	      "%s: goes at its idle file's first change", k);
+	mr = reg_pinned_as(lease, &g);
+	check(mr && !rdmapin_dereg_mr(mr) && keeper_watches(&gst) == 1 && !fchmod(g.fd, 0644) &&
+		      watch_goes(&gst),
+	      "%s: kept again, and goes at its idle file's first change of mode", k);
 	for (i = 0; i < ARRAY_SIZE(many); i++) {
 		if (map_file(&many[i], env.pagecache_dir, MAP_SHARED) || fstat(many[i].fd, &mst[i]))
 			break;
-		mr = reg_pinned(&many[i]);
+		mr = reg_pinned_as(lease, &many[i]);
 		if (!mr || rdmapin_dereg_mr(mr))
 			break;
 	}
 	n = keeper_watches(NULL);
 	check(i == ARRAY_SIZE(many) && n == 16,
-	      "kept watch: %zu more files registered in turn, %d watches kept (want 16)", i, n);
+	      "%s: %zu more files registered in turn, %d watches kept (want 16)", k, i, n);
 	for (i = 0, n = 0; i < ARRAY_SIZE(many); i++)
 		n += keeper_watches(&mst[i]) == (i >= ARRAY_SIZE(many) - 16);
-	check(n == ARRAY_SIZE(many), "kept watch: the last 16 of them are kept, the oldest went");
+	check(n == ARRAY_SIZE(many), "%s: the last 16 of them are kept, the oldest went", k);
 	if (!check(!map_file(&h, env.pagecache_dir, MAP_SHARED) &&
 			   !write_sysctl(limit, "0", old, sizeof(old)),
-		   "kept watch: another file, and fs.inotify.max_user_watches = 0: %s", h.err))
+		   "%s: another file, and fs.inotify.max_user_watches = 0: %s", k, h.err))
 		goto out;
-	mr = reg_pinned(&h);
+	mr = reg_pinned_as(lease, &h);
 	err = errno;
 	n = keeper_watches(NULL);
-	check(!mr && err == ENOSPC && n == 0,
-	      "kept watch: with no room, a new watch fails with ENOSPC once the kept ones are "
-	      "gone (%d left): %s", n, mr ? "registered" : rdmapin_last_error());
+	/* A pin without a lease is watched only if the user has a watch to spare. */
+	if (lease == RDMAPIN_LEASE_NONE)
+		check(mr && n == 0,
+		      "%s: with no room, registers unwatched once the kept ones "
+		      "are gone (%d left): %s",
+		      k, n, mr ? "yes" : rdmapin_last_error());
+	else
+		check(!mr && err == ENOSPC && n == 0,
+		      "%s: with no room, a new watch fails with ENOSPC once the kept ones are "
+		      "gone (%d left): %s",
+		      k, n, mr ? "registered" : rdmapin_last_error());
 	if (mr)
 		rdmapin_dereg_mr(mr);
 out:
@@ -861,29 +884,35 @@ out:
 }
 
 /*
- * A file deleted while registered, and still open and mapped: its watch is
- * not kept after its last MR. The kernel would not remove it (no IN_IGNORED
- * once the file's last open is gone), and it would keep the file's inode, and
- * its blocks, from being freed.
+ * A file deleted while registered, or before, and still open and mapped: its
+ * watch is not kept after its last MR. The kernel would not remove it (no
+ * IN_IGNORED once the file's last open is gone), and it would keep the
+ * file's inode, and its blocks, from being freed. A lease's file is looked
+ * at as the lease goes; a pin without one learns of the deletion from the
+ * watch itself (IN_ATTRIB), when the keeper next reads its events.
  */
-static void deleted_watch_case(void)
+static void deleted_watch_case(enum rdmapin_lease_policy lease, bool before)
 {
+	const char *k = lease == RDMAPIN_LEASE_NONE ? "deleted watch, no lease" : "deleted watch";
+	const char *when = before ? "before" : "while registered";
 	struct mapping f = unmapped;
 	struct ibv_mr *mr;
 	struct stat st;
-	int n = -1;
+	bool gone = false;
 
-	if (!check(!map_file(&f, env.pagecache_dir, MAP_SHARED) && !fstat(f.fd, &st),
-		   "deleted watch: map a file: %s", f.err))
+	if (!check(!map_file(&f, env.pagecache_dir, MAP_SHARED) && !fstat(f.fd, &st) &&
+			   (!before || !unlink(f.path)),
+		   "%s: map a file, deleted %s: %s", k, when, f.err))
 		goto out;
-	mr = reg_pinned(&f);
-	if (!check(mr && keeper_watches(&st) == 1 && !unlink(f.path),
-		   "deleted watch: pinned, watched, deleted: %s",
+	mr = reg_pinned_as(lease, &f);
+	if (!check(mr && keeper_watches(&st) == 1 && (before || !unlink(f.path)),
+		   "%s: pinned, watched, deleted %s: %s", k, when,
 		   mr ? "registered" : rdmapin_last_error()))
 		goto out;
 	if (!rdmapin_dereg_mr(mr))
-		n = keeper_watches(&st);
-	check(n == 0, "deleted watch: after the last MR, no watch is kept (%d)", n);
+		gone = lease == RDMAPIN_LEASE_NONE && !before ? watch_goes(&st) :
+								!keeper_watches(&st);
+	check(gone, "%s %s: after the last MR, no watch is kept", k, when);
 out:
 	unlink(f.path);
 	unmap(&f);
@@ -1700,8 +1729,12 @@ int main(void)
 	map_files_case();
 	canary_case();
 	fd_hint_case();
-	kept_watch_case();
-	deleted_watch_case();
+	kept_watch_case(RDMAPIN_LEASE_REQUIRE);
+	kept_watch_case(RDMAPIN_LEASE_NONE);
+	deleted_watch_case(RDMAPIN_LEASE_REQUIRE, false);
+	deleted_watch_case(RDMAPIN_LEASE_REQUIRE, true);
+	deleted_watch_case(RDMAPIN_LEASE_NONE, false);
+	deleted_watch_case(RDMAPIN_LEASE_NONE, true);
 	unmounted_watch_case();
 	broken_watch_case();
 	daemon_case();
