@@ -723,22 +723,27 @@ static int fdinfo_watches(const char *path, const struct stat *file)
 /*
  * The fd keeper's inotify watches, from the fdinfo of every thread's table:
  * the keeper's table is its own, and the application's has no inotify fd.
+ * @tid, if not NULL: the thread that has them (the keeper), or 0.
  */
-static int keeper_watches(const struct stat *file)
+static int keeper_scan(const struct stat *file, pid_t *tid)
 {
 	char path[PATH_MAX];
 	struct dirent *t, *d;
 	DIR *tasks = opendir("/proc/self/task"), *fds;
-	int n = 0;
+	int n = 0, here;
 
+	if (tid)
+		*tid = 0;
 	while (tasks && (t = readdir(tasks))) {
 		snprintf(path, sizeof(path), "/proc/self/task/%s/fdinfo", t->d_name);
 		fds = t->d_name[0] != '.' ? opendir(path) : NULL;
 		while (fds && (d = readdir(fds))) {
 			snprintf(path, sizeof(path), "/proc/self/task/%s/fdinfo/%s", t->d_name,
 				 d->d_name);
-			if (d->d_name[0] != '.')
-				n += fdinfo_watches(path, file);
+			here = d->d_name[0] != '.' ? fdinfo_watches(path, file) : 0;
+			if (here && tid)
+				*tid = atoi(t->d_name);
+			n += here;
 		}
 		if (fds)
 			closedir(fds);
@@ -746,6 +751,32 @@ static int keeper_watches(const struct stat *file)
 	if (tasks)
 		closedir(tasks);
 	return n;
+}
+
+static int keeper_watches(const struct stat *file)
+{
+	return keeper_scan(file, NULL);
+}
+
+/* How often thread @tid of this process was switched out so far; -1 if unknown. */
+static long switches(pid_t tid)
+{
+	char path[64], line[128];
+	long n = 0, v;
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
+	f = tid > 0 ? fopen(path, "re") : NULL;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1 ||
+		    sscanf(line, "nonvoluntary_ctxt_switches: %ld", &v) == 1) {
+			n += v;
+			found++;
+		}
+	if (f)
+		fclose(f);
+	return found == 2 ? n : -1;
 }
 
 /* Whether the keeper drops its watch on @file within 5 s: it reads its events when it wakes. */
@@ -758,12 +789,23 @@ static bool watch_goes(const struct stat *file)
 	return !keeper_watches(file);
 }
 
-/* Maps fresh files in @dir until one has inode number @ino (at most @max tries). */
+/*
+ * Maps fresh files in @dir until one has inode number @ino (at most @max
+ * tries). xfs frees a deleted inode from a worker, later: a sync of the
+ * filesystem first waits for it.
+ */
 static int map_on_inode(struct mapping *m, struct mapping *tried, int max, ino_t ino)
 {
+	int dir = open(env.pagecache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct stat st;
 	int i;
 
+	if (dir < 0 || syncfs(dir)) {
+		if (dir >= 0)
+			close(dir);
+		return -1;
+	}
+	close(dir);
 	for (i = 0; i < max; i++) {
 		if (map_file(&tried[i], env.pagecache_dir, MAP_SHARED) || fstat(tried[i].fd, &st))
 			return -1;
@@ -774,6 +816,32 @@ static int map_on_inode(struct mapping *m, struct mapping *tried, int max, ino_t
 		}
 	}
 	return -1;
+}
+
+/*
+ * rdmapin.7: a pin without a lease takes its file's kept watch without waking
+ * the fd keeper; its deregistration leaves the watch kept, without waking it
+ * either.
+ */
+static void kept_watch_no_wake(const struct mapping *f, const struct stat *st)
+{
+	struct ibv_mr *mr;
+	long before, after;
+	pid_t tid;
+	int i;
+
+	keeper_scan(st, &tid);
+	before = switches(tid);
+	for (i = 0; i < 5; i++) {
+		mr = reg_pinned_as(RDMAPIN_LEASE_NONE, f);
+		if (!mr || rdmapin_dereg_mr(mr))
+			break;
+	}
+	after = switches(tid);
+	check(i == 5 && before >= 0 && after == before && keeper_watches(st) == 1,
+	      "kept watch, no lease: 5 more reg+dereg, the fd keeper (thread %d) switched "
+	      "in %ld times (want 0)",
+	      (int)tid, after - before);
 }
 
 /*
@@ -807,6 +875,8 @@ static void kept_watch_case(enum rdmapin_lease_policy lease)
 	      mr ? "registered" : rdmapin_last_error());
 	check(mr && !rdmapin_dereg_mr(mr) && keeper_watches(&st) == 1,
 	      "%s: the watch stays after the file's last MR", k);
+	if (lease == RDMAPIN_LEASE_NONE)
+		kept_watch_no_wake(&f, &st);
 	mr = reg_pinned_as(lease, &f);
 	check(mr && keeper_watches(&st) == 1, "%s: registered again, with that watch: %s", k,
 	      mr ? "registered" : rdmapin_last_error());
