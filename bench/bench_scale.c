@@ -3,8 +3,9 @@
  * Registration at the floor (issue 13's goal table): rdmapin reg+dereg
  * against plain verbs, measured side by side in one run, for each kind of
  * memory, for the first and a later MR over one file (under the first, the
- * floor that two bare round trips to another thread set, and that of a
- * lease taken and released by the calling thread itself; under the later
+ * floor that two bare round trips to another thread set, that of a lease
+ * taken and released by the calling thread itself, and both at once, the
+ * lease taken and released in the trips as the fd keeper does; under the later
  * MR and the anonymous, memfd and device-DAX rows, the floor that the one
  * system call telling what the range maps sets: PROCMAP_QUERY on 7.x, a read
  * of the maps text up to the range on 6.1); how that ratio moves as the
@@ -65,9 +66,12 @@ struct region {
  * range's line on 6.1 (VERBS_QUERY); or plain verbs after that query, inside
  * a lease that the calling thread takes and releases with the library's own
  * calls: what a first MR on a file costs at the least with no thread of the
- * library's at all (VERBS_LEASE).
+ * library's at all (VERBS_LEASE); or both: the query, then the lease taken
+ * and released by the other thread in the two round trips, as the fd
+ * keeper does, but with no file handed over and nothing checked
+ * (VERBS_KEEPER), the least that the library's design costs a first MR.
  */
-enum how { VERBS, RDMAPIN, VERBS_TRIPS, VERBS_QUERY, VERBS_LEASE };
+enum how { VERBS, RDMAPIN, VERBS_TRIPS, VERBS_QUERY, VERBS_LEASE, VERBS_KEEPER };
 
 /* /proc/self/maps, for VERBS_QUERY. */
 static int maps_fd = -1;
@@ -121,36 +125,6 @@ static int query(void *addr)
 	return read_text(maps_text_len) == maps_text_len ? 0 : -1;
 }
 
-/* A bare round trip: one thread asks, the other answers; nothing else is done. */
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	unsigned long asked, answered;
-} trips = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
-
-static void *answer_trips(void *unused)
-{
-	(void)unused;
-	pthread_mutex_lock(&trips.lock);
-	for (;;) {
-		while (trips.answered == trips.asked)
-			pthread_cond_wait(&trips.cond, &trips.lock);
-		trips.answered = trips.asked;
-		pthread_cond_broadcast(&trips.cond);
-	}
-	return NULL;
-}
-
-static void trip(void)
-{
-	pthread_mutex_lock(&trips.lock);
-	trips.asked++;
-	pthread_cond_broadcast(&trips.cond);
-	while (trips.answered != trips.asked)
-		pthread_cond_wait(&trips.cond, &trips.lock);
-	pthread_mutex_unlock(&trips.lock);
-}
-
 /* The calls by which the library takes a lease (lease.c), made by this thread. */
 static int lease(int fd)
 {
@@ -165,16 +139,60 @@ static int lease(int fd)
 	return fcntl(fd, F_SETLEASE, F_WRLCK);
 }
 
+/*
+ * A round trip: one thread asks, the other answers, after taking a lease
+ * on fd (lease > 0) or releasing it (lease < 0) if asked to.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned long asked, answered;
+	int fd, lease, ret;
+} trips = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, -1, 0, 0 };
+
+static void *answer_trips(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&trips.lock);
+	for (;;) {
+		while (trips.answered == trips.asked)
+			pthread_cond_wait(&trips.cond, &trips.lock);
+		if (trips.lease)
+			trips.ret = trips.lease > 0 ? lease(trips.fd) :
+						      fcntl(trips.fd, F_SETLEASE, F_UNLCK);
+		trips.answered = trips.asked;
+		pthread_cond_broadcast(&trips.cond);
+	}
+	return NULL;
+}
+
+static int trip(int fd, int lease)
+{
+	int ret;
+
+	pthread_mutex_lock(&trips.lock);
+	trips.fd = fd;
+	trips.lease = lease;
+	trips.ret = 0;
+	trips.asked++;
+	pthread_cond_broadcast(&trips.cond);
+	while (trips.answered != trips.asked)
+		pthread_cond_wait(&trips.cond, &trips.lock);
+	ret = trips.ret;
+	pthread_mutex_unlock(&trips.lock);
+	return ret;
+}
+
 static double time_reg(struct ibv_pd *pd, const struct region *r, enum how how)
 {
 	double t = now_s();
 	struct ibv_mr *mr;
 
 	if (how == VERBS_TRIPS)
-		trip();
-	if ((how == VERBS_QUERY || how == VERBS_LEASE) && query(r->addr))
+		trip(-1, 0);
+	if ((how == VERBS_QUERY || how == VERBS_LEASE || how == VERBS_KEEPER) && query(r->addr))
 		return -1;
-	if (how == VERBS_LEASE && lease(r->fd))
+	if ((how == VERBS_LEASE && lease(r->fd)) || (how == VERBS_KEEPER && trip(r->fd, 1)))
 		return -1;
 	mr = how == RDMAPIN ? rdmapin_reg_mr(pd, r->addr, r->len, MR_ACCESS) :
 			      ibv_reg_mr(pd, r->addr, r->len, r->verbs_access);
@@ -185,7 +203,9 @@ static double time_reg(struct ibv_pd *pd, const struct region *r, enum how how)
 	else
 		ibv_dereg_mr(mr);
 	if (how == VERBS_TRIPS)
-		trip();
+		trip(-1, 0);
+	if (how == VERBS_KEEPER)
+		trip(r->fd, -1);
 	if (how == VERBS_LEASE)
 		fcntl(r->fd, F_SETLEASE, F_UNLCK);
 	return now_s() - t;
@@ -198,7 +218,7 @@ static double ratio(struct ibv_pd *pd, const struct region *r, enum how how, dou
 	double v[MAX_ROUNDS], p[MAX_ROUNDS];
 	int i;
 
-	if ((how == VERBS_QUERY || how == VERBS_LEASE) && !procmap &&
+	if ((how == VERBS_QUERY || how == VERBS_LEASE || how == VERBS_KEEPER) && !procmap &&
 	    !(maps_text_len = text_to(r->addr)))
 		return -1;
 	for (i = 0; i < rounds; i++) {
@@ -262,6 +282,7 @@ static void file_rows(struct ibv_pd *pd, const char *what, int (*map)(struct map
 	row(pd, label, &r, 2.0);
 	row_how(pd, "  floor: verbs + 2 thread trips", &r, VERBS_TRIPS, 2.0);
 	row_how(pd, "  floor: verbs + query + lease, no thread", &r, VERBS_LEASE, 2.0);
+	row_how(pd, "  floor: verbs + query + lease in 2 trips", &r, VERBS_KEEPER, 2.0);
 	held = rdmapin_reg_mr(pd, (char *)m.addr + SIZE_2M, SIZE_2M, MR_ACCESS);
 	snprintf(label, sizeof(label), "%s 2M, later MR", what);
 	if (held)
