@@ -333,6 +333,34 @@ static int wrong_fd(const struct rdmapin_vma *vma, int fd, const char *range)
 			    vma->dev_major, vma->dev_minor, vma->inode);
 }
 
+/*
+ * The largest alignment that a device-DAX device can have while @vma maps
+ * it: it maps a mapping, and faults its pages in, only while the bounds are
+ * multiples of its alignment (check_vma() in drivers/dax/device.c), which
+ * is the page, PMD or PUD size (dax_align_valid()). Those are known here for
+ * x86-64; elsewhere any power of two that divides both bounds counts.
+ */
+static uintptr_t devdax_align_bound(const struct rdmapin_vma *vma)
+{
+	uintptr_t bounds = vma->start | vma->end, bound = bounds & -bounds;
+#ifdef __x86_64__
+	static const uintptr_t sizes[] = { 1UL << 30, 2UL << 20, 4096 };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes) - 1 && bound < sizes[i]; i++)
+		;
+	bound = sizes[i];
+#endif
+	return bound;
+}
+
+/* Whether the range lies in @vma and is aligned to any alignment its device can have. */
+static bool aligned_as_mapping(const struct classify_ctx *c, const struct rdmapin_vma *vma)
+{
+	return c->start >= vma->start && c->end <= vma->end &&
+	       !((c->start | c->end) & (devdax_align_bound(vma) - 1));
+}
+
 /* A file registered before: known_mapping() may have looked it up already. */
 static bool cached_kind(const struct classify_ctx *c, const struct rdmapin_vma *vma,
 			struct rdmapin_backing_info *info)
@@ -348,8 +376,11 @@ static bool cached_kind(const struct classify_ctx *c, const struct rdmapin_vma *
 	} else if (!rdmapin_file_cache_get(info->dev, info->ino, vma->page_size, &k)) {
 		return false;
 	}
-	/* A device-DAX node known by its inode alone: its alignment is read again. */
-	if (!k.page_size &&
+	/*
+	 * A device-DAX node known by its inode alone: its alignment is read
+	 * again, unless the range is aligned as its mapping is (left 0).
+	 */
+	if (!k.page_size && !aligned_as_mapping(c, vma) &&
 	    (rdmapin_devdax_align(k.rdev, &k.page_size) || k.page_size < base_page_size()))
 		return false;
 	info->kind = k.kind;

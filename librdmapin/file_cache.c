@@ -29,8 +29,8 @@ static struct rdmapin_known_file **find(dev_t dev, ino_t ino)
 }
 
 /*
- * An entry no MR holds (a device-DAX node aligned above the base page, the
- * only kind kept idle) names its device only while the mapping's page size
+ * An entry no MR holds (a device-DAX node aligned above the base page, or
+ * kept with its alignment unread: the only kinds kept idle) names its device only while the mapping's page size
  * is its alignment, or, with no page size known, if its node was kept.
  */
 static bool idle_matches(const struct rdmapin_known_file *f, uint64_t map_page_size)
@@ -118,7 +118,8 @@ void rdmapin_file_cache_release(const struct rdmapin_backing_info *info)
 	f = *p;
 	if (!f || --f->refs)
 		return;
-	if (f->k.kind == RDMAPIN_BACKING_DEVDAX && f->k.page_size > (uint64_t)getpagesize()) {
+	if (f->k.kind == RDMAPIN_BACKING_DEVDAX &&
+	    (f->k.page_size > (uint64_t)getpagesize() || (!f->k.page_size && f->k.node_kept))) {
 		prune_idle();
 		return;
 	}

@@ -14,7 +14,9 @@
  * of that alignment, the kind and page size are still right. Where no page
  * size is known (Linux before 6.11), a node on tmpfs or ramfs, which never
  * reuse inode numbers, is known again by its inode alone, and its
- * alignment read anew: its device may have been reconfigured meanwhile.
+ * alignment read anew: its device may have been reconfigured meanwhile. A
+ * range aligned as its mapping is needs none (backing.c): such a node on
+ * tmpfs or ramfs is remembered with an alignment of 0, and kept idle too.
  */
 #ifndef RDMAPIN_FILE_CACHE_H
 #define RDMAPIN_FILE_CACHE_H

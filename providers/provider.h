@@ -34,7 +34,11 @@ struct rdmapin_backing_info {
 	ino_t ino;
 	dev_t rdev;			/* st_rdev: which device-DAX device */
 	bool node_kept; /* device-DAX node on tmpfs or ramfs: inode never reused */
-	uint64_t page_size;		/* the mapping's page size (hugetlb: 2M/1G), >= 4096 */
+	/*
+	 * The mapping's page size (hugetlb: 2M/1G), >= 4096; 0 for device-DAX
+	 * whose alignment was not read, the range being aligned to it already.
+	 */
+	uint64_t page_size;
 	char path[PATH_MAX];		/* as the mapping names it; "" for anonymous */
 };
 

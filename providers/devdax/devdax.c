@@ -4,7 +4,8 @@
  * truncate, so no lease. The device maps only whole pages of its alignment
  * (the backing's page size, as the core read it for this registration: a
  * namespace can be recreated with another), and a range must start and end
- * on them.
+ * on them. The core reads none (0) for a range that does, whatever the
+ * alignment is.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -19,7 +20,7 @@ static int devdax_policy(const struct rdmapin_range *r, const struct rdmapin_hos
 
 	p->pin_allowed = true;
 	p->lease_default = RDMAPIN_LEASE_NONE;
-	if (r->start % align || r->length % align) {
+	if (align && (r->start % align || r->length % align)) {
 		snprintf(p->refusal, sizeof(p->refusal),
 			 "range 0x%jx+0x%zx is not aligned to the device's %ju KiB "
 			 "alignment; register whole %ju KiB-aligned pages",

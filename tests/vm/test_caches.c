@@ -1655,9 +1655,11 @@ static int devdax_attr_fd(void)
 
 /*
  * The device's alignment is read through a descriptor the library keeps in
- * the application's table. With a file saying 4096 on its number, the 2 MiB
- * device must still refuse a range aligned to 4 KiB only, and a forked child
- * keeps that file. (On 7.x the mapping's page size answers first.)
+ * the application's table. With a file saying 4096 on its number, a whole
+ * mapping of the device, known already, registers without reading it (the
+ * mapping's bounds answer: no new descriptor), the 2 MiB device must still
+ * refuse a range aligned to 4 KiB only, and a forked child keeps that file.
+ * (On 7.x the mapping's page size answers first.)
  */
 static void replaced_attr_case(void)
 {
@@ -1672,6 +1674,11 @@ static void replaced_attr_case(void)
 	if (!check(fd >= 0 && write(fd, "4096\n", 5) == 5 && dup3(fd, n, O_CLOEXEC) == n,
 		   "device-DAX: the application puts a file saying 4096 on fd %d", n))
 		goto out;
+	err = devdax_reg(2UL << 20, 0, 2UL << 20, "device-DAX, align fd replaced: whole mapping");
+	check(!err && devdax_attr_fd() < 0,
+	      "device-DAX, align fd replaced: a whole 2 MiB mapping "
+	      "registers (%s) without reading the alignment (no descriptor of it opened)",
+	      strerror(err));
 	err = devdax_reg(2UL << 20, 4096, 8192, "device-DAX, align fd replaced: 8 KiB at 4 KiB");
 	check(err == EINVAL, "device-DAX, align fd replaced: 8 KiB at 4 KiB refused with EINVAL "
 	      "(%s)", strerror(err));
