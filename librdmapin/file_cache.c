@@ -30,8 +30,9 @@ static struct rdmapin_known_file **find(dev_t dev, ino_t ino)
 
 /*
  * An entry no MR holds (a device-DAX node aligned above the base page, or
- * kept with its alignment unread: the only kinds kept idle) names its device only while the mapping's page size
- * is its alignment, or, with no page size known, if its node was kept.
+ * one on tmpfs or ramfs kept with its alignment unread: the only kinds kept
+ * idle) names its device only while the mapping's page size is its
+ * alignment, or, with no page size known, if its node was kept.
  */
 static bool idle_matches(const struct rdmapin_known_file *f, uint64_t map_page_size)
 {
