@@ -50,4 +50,19 @@ static inline double bench_median(double *v, int n)
 	return v[n / 2];
 }
 
+/*
+ * The median of the rounds' ratios num[i] / den[i], computed in q (n of
+ * them). The two sides of a round run back to back, so the guest's speed,
+ * which drifts under emulation, cancels in each ratio, and one slow round
+ * moves none.
+ */
+static inline double bench_median_ratio(double *q, const double *num, const double *den, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		q[i] = num[i] / den[i];
+	return bench_median(q, n);
+}
+
 #endif

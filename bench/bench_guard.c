@@ -330,11 +330,8 @@ static int truncate_round(struct trunc_bench *b, int r)
 static double ratio(double *s, double *base)
 {
 	double q[LOAD_ROUNDS];
-	int r;
 
-	for (r = 0; r < load_rounds; r++)
-		q[r] = s[r] / base[r];
-	return bench_median(q, load_rounds);
+	return bench_median_ratio(q, s, base, load_rounds);
 }
 
 static void truncate_report(struct trunc_bench *b)
