@@ -53,8 +53,8 @@ static inline double bench_median(double *v, int n)
 /*
  * The median of the rounds' ratios num[i] / den[i], computed in q (n of
  * them). The two sides of a round run back to back, so the guest's speed,
- * which drifts under emulation, cancels in each ratio, and one slow round
- * moves none.
+ * which drifts under emulation, cancels in each ratio; a slow round moves the
+ * median no more than any other.
  */
 static inline double bench_median_ratio(double *q, const double *num, const double *den, int n)
 {

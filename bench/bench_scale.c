@@ -378,8 +378,9 @@ static void memory_rows(struct ibv_pd *pd)
  * count and at the last one measured. They are the medians of the rounds'
  * ratios, not the ratios of the median times that the goal table prints,
  * with which a cell jumped by 15-25% now and then while the others held
- * still (7.x, "live MRs 1000", later MR: 1.25x, 1.39x, 1.26x in three runs;
- * 1.25x, 1.26x, 1.25x so), and "flat within 10%" could not be read off.
+ * still, and "flat within 10%" could not be read off (7.x, "live MRs 1000",
+ * later MR, three runs: 1.25x, 1.39x, 1.26x that way, 1.25x, 1.26x, 1.25x
+ * this way).
  * Over those three runs a cell's largest and smallest ratio were 0.016x
  * apart on average on 7.x and 0.073x on 6.1, against 0.038x and 0.138x.
  */
