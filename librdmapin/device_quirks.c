@@ -164,14 +164,15 @@ static __thread struct env_find last_find;
 
 /*
  * The environment the process started with: the array on its stack after
- * argv, which glibc hands to constructors too. It is never freed (setenv()
- * and putenv() move the entries to a new array to add one), so its first
- * exec_env_len slots may be read for as long as environ is still it.
+ * argv, which glibc hands to the functions of .init_array. It is never
+ * freed (setenv() and putenv() move the entries to a new array to add one),
+ * so its first exec_env_len slots may be read for as long as environ is
+ * still it.
  */
 static char **exec_env;
 static size_t exec_env_len;
 
-static __attribute__((constructor)) void note_exec_env(int argc, char **argv, char **envp)
+static void note_exec_env(int argc, char **argv, char **envp)
 {
 	size_t n = 0;
 
@@ -182,6 +183,15 @@ static __attribute__((constructor)) void note_exec_env(int argc, char **argv, ch
 	exec_env_len = n;
 	exec_env = envp;
 }
+
+/*
+ * Put there by hand: link-time optimization merges the functions marked
+ * constructor into one that calls them without arguments, and finding them
+ * undefined, GCC dropped this one's body, so the array was never known.
+ */
+typedef void init_array_fn(int argc, char **argv, char **envp);
+static init_array_fn *note_exec_env_at_init __attribute__((section(".init_array"), used)) =
+	note_exec_env;
 
 /*
  * Reading the slot is safe: the array is the one the process started with,
@@ -204,6 +214,21 @@ static bool still_there(const struct env_find *f)
 	if (!f->entry || environ != f->array || !slot_readable(f))
 		return false;
 	return environ[f->slot] == f->entry && !strcmp(f->entry + ENV_NAME_LEN, f->value);
+}
+
+/*
+ * Absent from the array the process started with, at this thread's last
+ * look: setenv() and putenv() add a variable only in a new array, and in
+ * place they replace an entry of the same name, or unsetenv() moves entries
+ * down. So while environ is still that array, the variable is still absent
+ * and the environment is not searched again, at a cost that grew with its
+ * size: a job's thousand variables added a quarter to an anonymous
+ * registration under emulation. (Another entry's string edited in place
+ * into this name is not seen: no quirk is accepted then, the safe way.)
+ */
+static bool still_absent(const struct env_find *f)
+{
+	return !f->entry && f->array && f->array == exec_env && environ == f->array;
 }
 
 static char **find_entry(void)
@@ -243,10 +268,15 @@ int rdmapin_quirks_from_env(uint32_t *allowed)
 		*allowed = f->allowed;
 		return 0;
 	}
-	f->entry = NULL;
-	e = find_entry();
-	if (!e)
+	if (still_absent(f))
 		return 0;
+	f->entry = NULL;
+	f->array = NULL;
+	e = find_entry();
+	if (!e) {
+		f->array = environ;
+		return 0;
+	}
 	value = *e + ENV_NAME_LEN;
 	if (parse_list(value, allowed))
 		return -1;

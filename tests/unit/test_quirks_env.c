@@ -2,7 +2,8 @@
 /*
  * RDMAPIN_ALLOW_QUIRKS is read at every registration from what each thread
  * found last (device_quirks.c): every way the environment changes must be
- * seen at the next call, never a value that is gone.
+ * seen at the next call, never a value that is gone (but for another
+ * entry's string edited into this name, which device_quirks.c leaves).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -80,11 +81,50 @@ static int started_with(char **envp)
 	return check_done();
 }
 
-/* This program again, with the variable in the environment it starts with. */
-static void exec_case(char *self)
+/*
+ * Absent from the environment the process started with, which the library
+ * then does not search again while nothing is added: what is added must
+ * still be seen.
+ */
+static int started_without(char **envp)
 {
-	char *argv[] = { self, "--started-with", NULL };
-	char *envp[] = { "RDMAPIN_TEST_BEFORE=1", "RDMAPIN_ALLOW_QUIRKS=" QUIRK, NULL };
+	char *own[] = { "RDMAPIN_ALLOW_QUIRKS=" QUIRK, NULL };
+
+	check(environ == envp && !getenv("RDMAPIN_ALLOW_QUIRKS"),
+	      "exec'd without it: environ is the array the process started with");
+	expect(0, "exec'd without it: absent");
+	expect(0, "exec'd without it: still absent");
+	environ = own;
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "exec'd without it: in an array of the program's own");
+	environ = envp;
+	expect(0, "exec'd without it: that array left");
+	unsetenv("RDMAPIN_TEST_BEFORE");
+	check(environ == envp, "exec'd without it: unsetenv moves entries down in place");
+	expect(0, "exec'd without it: absent after an unsetenv");
+	unsetenv("RDMAPIN_TEST_LAST");
+	expect(0, "exec'd without it: absent after its last entry went");
+	setenv("RDMAPIN_ALLOW_QUIRKS", "no-such-quirk", 1);
+	check(environ != envp, "exec'd without it: setenv adds in a new array");
+	expect(-1, "exec'd without it: added by setenv with an unknown name");
+	setenv("RDMAPIN_ALLOW_QUIRKS", QUIRK, 1);
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "exec'd without it: replaced by setenv");
+	clearenv();
+	expect(0, "exec'd without it: clearenv");
+	return check_done();
+}
+
+/* Too long a value to keep a copy of, from the start: read every time, never taken for absent. */
+static int started_long(void)
+{
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "exec'd with a long value");
+	expect(RDMAPIN_QUIRK_RXE_ODP_OFFSET, "exec'd with a long value, again");
+	return check_done();
+}
+
+/* This program again, with @mode and @envp as the environment it starts with. */
+static void exec_case(char *self, char *mode, char **envp)
+{
+	char *argv[] = { self, mode, NULL };
 	int status = -1;
 	bool passed;
 	pid_t pid;
@@ -97,10 +137,7 @@ static void exec_case(char *self)
 	}
 	passed = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
 		 !WEXITSTATUS(status);
-	check(passed,
-	      "the environment the process started with: every case above passed "
-	      "(status %d)",
-	      status);
+	check(passed, "%s: every case above passed (status %d)", mode, status);
 }
 
 int main(int argc, char **argv)
@@ -108,9 +145,20 @@ int main(int argc, char **argv)
 	static char put[] = "RDMAPIN_ALLOW_QUIRKS=" QUIRK;
 	char before[] = "RDMAPIN_TEST_BEFORE=1", longer[200];
 
+	char *with[] = { "RDMAPIN_TEST_BEFORE=1", "RDMAPIN_ALLOW_QUIRKS=" QUIRK, NULL };
+	char *without[] = { "RDMAPIN_TEST_BEFORE=1", "RDMAPIN_TEST_LAST=1", NULL };
+
 	if (argc == 2 && !strcmp(argv[1], "--started-with"))
 		return started_with(argv + argc + 1);
-	exec_case(argv[0]);
+	if (argc == 2 && !strcmp(argv[1], "--started-without"))
+		return started_without(argv + argc + 1);
+	if (argc == 2 && !strcmp(argv[1], "--started-long"))
+		return started_long();
+	exec_case(argv[0], "--started-with", with);
+	exec_case(argv[0], "--started-without", without);
+	snprintf(longer, sizeof(longer), "RDMAPIN_ALLOW_QUIRKS=%0*d" QUIRK, 150, 0);
+	memset(longer + strlen("RDMAPIN_ALLOW_QUIRKS="), ',', 150);
+	exec_case(argv[0], "--started-long", (char *[]){ longer, NULL });
 
 	unsetenv("RDMAPIN_ALLOW_QUIRKS");
 	expect(0, "unset");
