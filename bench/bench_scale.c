@@ -9,10 +9,11 @@
  * MR and the anonymous, memfd and device-DAX rows, the floor that the one
  * system call telling what the range maps sets: PROCMAP_QUERY on 7.x, a read
  * of the maps text up to the range on 6.1); how that ratio moves as the
- * process grows (open fds, live MRs, mappings), against the goal of staying
- * within 10% from the smallest count to the largest; and the system calls one
- * warm registration makes beyond ibv_reg_mr(), counted by strace: a count
- * over the limit kept for its kind fails the run (exit status 1).
+ * process grows (open fds, live MRs, mappings, environment variables), against
+ * the goal of staying within 10% from the smallest count to the largest; and
+ * the system calls one warm registration makes beyond ibv_reg_mr(), counted
+ * by strace: a count over the limit kept for its kind fails the run (exit
+ * status 1).
  * Run inside a test guest: tests/vm/run-vm -- build/bench/bench_scale [--short]
  */
 #define _GNU_SOURCE
@@ -390,14 +391,15 @@ struct growth {
 	double first[2], last[2];
 };
 
-/* A later MR over a leased file and a 4K anonymous MR, as the process grows. */
-static void scale_row(struct ibv_pd *pd, const char *what, unsigned long n, struct growth *g)
+/* The ratios of a 4K anonymous MR and of a later MR over a leased file, -1 if failed. */
+static void scale_ratios(struct ibv_pd *pd, double x[2])
 {
 	struct mapping anon = unmapped, file = unmapped;
 	struct ibv_mr *held = NULL;
 	struct region r;
-	double v, p, x[2] = { -1, -1 };
+	double v, p;
 
+	x[0] = x[1] = -1;
 	if (!map_anon(&anon)) {
 		r = (struct region){ anon.addr, SIZE_4K, MR_ACCESS, -1 };
 		ratio(pd, &r, RDMAPIN, &v, &p, &x[0]);
@@ -407,18 +409,31 @@ static void scale_row(struct ibv_pd *pd, const char *what, unsigned long n, stru
 		r = (struct region){ file.addr, SIZE_2M, file_access(), -1 };
 		ratio(pd, &r, RDMAPIN, &v, &p, &x[1]);
 	}
-	printf("%-14s %8lu %12.2fx %16.2fx\n", what, n, x[0], x[1]);
-	if (!g->started) {
-		g->started = true;
-		g->first_n = n;
-		memcpy(g->first, x, sizeof(x));
-	}
-	g->last_n = n;
-	memcpy(g->last, x, sizeof(x));
 	if (held)
 		rdmapin_dereg_mr(held);
 	unmap(&file);
 	unmap(&anon);
+}
+
+static void scale_cells(const char *what, unsigned long n, const double x[2], struct growth *g)
+{
+	printf("%-14s %8lu %12.2fx %16.2fx\n", what, n, x[0], x[1]);
+	if (!g->started) {
+		g->started = true;
+		g->first_n = n;
+		memcpy(g->first, x, sizeof(g->first));
+	}
+	g->last_n = n;
+	memcpy(g->last, x, sizeof(g->last));
+}
+
+/* A later MR over a leased file and a 4K anonymous MR, as the process grows. */
+static void scale_row(struct ibv_pd *pd, const char *what, unsigned long n, struct growth *g)
+{
+	double x[2];
+
+	scale_ratios(pd, x);
+	scale_cells(what, n, x, g);
 }
 
 static void growth_cell(double first, double last)
@@ -521,6 +536,98 @@ static void scale_vmas(struct ibv_pd *pd)
 	}
 	growth_verdict(&g);
 	munmap(p, 2 * 10000 * SIZE_4K);
+}
+
+/*
+ * The environment is another thing that grows (a batch job's runs to
+ * thousands of variables), and the one the process started with stays where
+ * it is: this program again, with @n variables in all from its start,
+ * RDMAPIN_ALLOW_QUIRKS last, where a search for it costs the most, runs the
+ * row's two ratios and writes them to @out.
+ */
+#define ENV_PAD_LEN 48
+
+static void env_cells(const char *self, unsigned long n, FILE *out, double x[2])
+{
+	static const char name[] = "RDMAPIN_ALLOW_QUIRKS=";
+	const char *value = getenv("RDMAPIN_ALLOW_QUIRKS");
+	char **envp, *pad, count[16], nrounds[16], quirks[128], line[128];
+	char *argv[] = { (char *)self, "--env-row", count, nrounds, NULL };
+	unsigned long have = 0, k = 0, i;
+	int status = -1;
+	pid_t pid;
+
+	x[0] = x[1] = -1;
+	while (environ[have])
+		have++;
+	envp = calloc((have > n ? have : n) + 2, sizeof(*envp));
+	pad = malloc(n * ENV_PAD_LEN);
+	if (!envp || !pad) {
+		free(envp);
+		free(pad);
+		return;
+	}
+	for (i = 0; i < have; i++)
+		if (strncmp(environ[i], name, sizeof(name) - 1))
+			envp[k++] = environ[i];
+	for (i = 0; k + 1 < n; k++, i += ENV_PAD_LEN) {
+		snprintf(pad + i, ENV_PAD_LEN, "BENCH_SCALE_VAR_%05lu=a batch job's value", k);
+		envp[k] = pad + i;
+	}
+	snprintf(quirks, sizeof(quirks), "%s%s", name, value ? value : "");
+	envp[k] = quirks;
+	snprintf(count, sizeof(count), "%lu", n);
+	snprintf(nrounds, sizeof(nrounds), "%d", rounds);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fileno(out), STDOUT_FILENO);
+		execve(self, argv, envp);
+		_exit(127);
+	}
+	free(pad);
+	free(envp);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		return;
+	/* The last line: the child's own setup may print before it. */
+	rewind(out);
+	while (fgets(line, sizeof(line), out))
+		if (sscanf(line, "%lf %lf", &x[0], &x[1]) != 2)
+			x[0] = x[1] = -1;
+}
+
+static void scale_env(const char *self)
+{
+	static const unsigned long counts[] = { 0, 1000, 10000 };
+	struct growth g = { 0 };
+	unsigned long n;
+	double x[2];
+	size_t c;
+	FILE *out;
+
+	for (c = 0; c < scale_steps; c++) {
+		for (n = 0; environ[n];)
+			n++;
+		n = counts[c] > n ? counts[c] : n;
+		out = tmpfile();
+		if (!out)
+			return;
+		env_cells(self, n, out, x);
+		fclose(out);
+		scale_cells("env variables", n, x, &g);
+	}
+	growth_verdict(&g);
+}
+
+/* --env-row N ROUNDS: the child of env_cells(). */
+static int env_row(struct ibv_pd *pd, int nrounds)
+{
+	double x[2];
+
+	rounds = nrounds > 0 && nrounds <= MAX_ROUNDS ? nrounds : MAX_ROUNDS;
+	scale_ratios(pd, x);
+	printf("%f %f\n", x[0], x[1]);
+	return x[0] < 0 || x[1] < 0;
 }
 
 /* System calls of @n warm registrations of one kind, in a child under strace. */
@@ -647,6 +754,8 @@ int main(int argc, char **argv)
 	maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (argc == 4 && !strcmp(argv[1], "--count"))
 		return count_mode(p.pd, argv[2], atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "--env-row"))
+		return env_row(p.pd, atoi(argv[3]));
 	if (bench_short(argc, argv)) {
 		rounds = 20;
 		scale_steps = 2;
@@ -666,6 +775,7 @@ int main(int argc, char **argv)
 	scale_mrs(p.pd);
 	if (odp)
 		scale_vmas(p.pd);
+	scale_env(self);
 	printf("\n%-40s %7s\n", "syscalls per warm reg+dereg beyond verbs", "count");
 	syscall_row(self, "anon", "anonymous 4K", 1, 1);
 	syscall_row(self, "later", "later MR on a leased file", 2, 1);
