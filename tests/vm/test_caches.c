@@ -789,24 +789,32 @@ static bool watch_goes(const struct stat *file)
 	return !keeper_watches(file);
 }
 
+/* Syncs the filesystem of @dir, then lets its workers run. */
+static int settle(const char *dir_path)
+{
+	int dir = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
+
+	ret = dir < 0 ? -1 : syncfs(dir);
+	if (dir >= 0)
+		close(dir);
+	usleep(20000);
+	return ret;
+}
+
 /*
  * Maps fresh files in @dir until one has inode number @ino (at most @max
  * tries). xfs frees a deleted inode from a worker, later: a sync of the
- * filesystem first waits for it.
+ * filesystem waits for it on 7.x, and a pause lets it run on 6.1 (32 tries
+ * in a row once missed it there), before the first try and every 8th.
  */
 static int map_on_inode(struct mapping *m, struct mapping *tried, int max, ino_t ino)
 {
-	int dir = open(env.pagecache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct stat st;
 	int i;
 
-	if (dir < 0 || syncfs(dir)) {
-		if (dir >= 0)
-			close(dir);
-		return -1;
-	}
-	close(dir);
 	for (i = 0; i < max; i++) {
+		if (i % 8 == 0 && settle(env.pagecache_dir))
+			return -1;
 		if (map_file(&tried[i], env.pagecache_dir, MAP_SHARED) || fstat(tried[i].fd, &st))
 			return -1;
 		if (st.st_ino == ino) {
@@ -856,7 +864,7 @@ static void kept_watch_case(enum rdmapin_lease_policy lease)
 {
 	const char *k = lease == RDMAPIN_LEASE_NONE ? "kept watch, no lease" : "kept watch";
 	static const char limit[] = "/proc/sys/fs/inotify/max_user_watches";
-	struct mapping f = unmapped, g = unmapped, h = unmapped, tried[32], many[20];
+	struct mapping f = unmapped, g = unmapped, h = unmapped, tried[64], many[20];
 	struct stat st, gst, mst[ARRAY_SIZE(many)];
 	struct ibv_mr *mr;
 	char old[32] = "";
