@@ -538,6 +538,8 @@ static void scale_vmas(struct ibv_pd *pd)
 	munmap(p, 2 * 10000 * SIZE_4K);
 }
 
+#define ENV_PAD_LEN 48
+
 /*
  * The environment is another thing that grows (a batch job's runs to
  * thousands of variables), and the one the process started with stays where
@@ -545,14 +547,12 @@ static void scale_vmas(struct ibv_pd *pd)
  * RDMAPIN_ALLOW_QUIRKS last, where a search for it costs the most, runs the
  * row's two ratios and writes them to @out.
  */
-#define ENV_PAD_LEN 48
-
 static void env_cells(const char *self, unsigned long n, FILE *out, double x[2])
 {
 	static const char name[] = "RDMAPIN_ALLOW_QUIRKS=";
 	const char *value = getenv("RDMAPIN_ALLOW_QUIRKS");
-	char **envp, *pad, count[16], nrounds[16], quirks[128], line[128];
-	char *argv[] = { (char *)self, "--env-row", count, nrounds, NULL };
+	char **envp, *pad, nrounds[16], quirks[128], line[128];
+	char *argv[] = { (char *)self, "--env-row", nrounds, NULL };
 	unsigned long have = 0, k = 0, i;
 	int status = -1;
 	pid_t pid;
@@ -576,7 +576,6 @@ static void env_cells(const char *self, unsigned long n, FILE *out, double x[2])
 	}
 	snprintf(quirks, sizeof(quirks), "%s%s", name, value ? value : "");
 	envp[k] = quirks;
-	snprintf(count, sizeof(count), "%lu", n);
 	snprintf(nrounds, sizeof(nrounds), "%d", rounds);
 	fflush(stdout);
 	pid = fork();
@@ -619,7 +618,7 @@ static void scale_env(const char *self)
 	growth_verdict(&g);
 }
 
-/* --env-row N ROUNDS: the child of env_cells(). */
+/* --env-row ROUNDS: the child of env_cells(). */
 static int env_row(struct ibv_pd *pd, int nrounds)
 {
 	double x[2];
@@ -754,8 +753,8 @@ int main(int argc, char **argv)
 	maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (argc == 4 && !strcmp(argv[1], "--count"))
 		return count_mode(p.pd, argv[2], atoi(argv[3]));
-	if (argc == 4 && !strcmp(argv[1], "--env-row"))
-		return env_row(p.pd, atoi(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "--env-row"))
+		return env_row(p.pd, atoi(argv[2]));
 	if (bench_short(argc, argv)) {
 		rounds = 20;
 		scale_steps = 2;

@@ -221,10 +221,10 @@ static bool still_there(const struct env_find *f)
  * look: setenv() and putenv() add a variable only in a new array, and in
  * place they replace an entry of the same name, or unsetenv() moves entries
  * down. So while environ is still that array, the variable is still absent
- * and the environment is not searched again, at a cost that grew with its
- * size: a job's thousand variables added a quarter to an anonymous
- * registration under emulation. (Another entry's string edited in place
- * into this name is not seen: no quirk is accepted then, the safe way.)
+ * and the environment is not searched again: with a thousand variables
+ * that search took 3.1 us a registration in a TCG guest, 0.34 us natively.
+ * (Another entry's string edited in place into this name is not seen: no
+ * quirk is accepted then, the safe way.)
  */
 static bool still_absent(const struct env_find *f)
 {
