@@ -144,7 +144,6 @@ int main(int argc, char **argv)
 {
 	static char put[] = "RDMAPIN_ALLOW_QUIRKS=" QUIRK;
 	char before[] = "RDMAPIN_TEST_BEFORE=1", longer[200];
-
 	char *with[] = { "RDMAPIN_TEST_BEFORE=1", "RDMAPIN_ALLOW_QUIRKS=" QUIRK, NULL };
 	char *without[] = { "RDMAPIN_TEST_BEFORE=1", "RDMAPIN_TEST_LAST=1", NULL };
 

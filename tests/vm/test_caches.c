@@ -803,9 +803,9 @@ static int settle(const char *dir_path)
 
 /*
  * Maps fresh files in @dir until one has inode number @ino (at most @max
- * tries). xfs frees a deleted inode from a worker, later: a sync of the
- * filesystem waits for it on 7.x, and a pause lets it run on 6.1 (32 tries
- * in a row once missed it there), before the first try and every 8th.
+ * tries). xfs frees a deleted inode from a worker, later: the filesystem is
+ * synced and the worker given 20 ms before the first try and every 8th (on
+ * 6.1, 32 tries in a row after one sync once missed it).
  */
 static int map_on_inode(struct mapping *m, struct mapping *tried, int max, ino_t ino)
 {
