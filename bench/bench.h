@@ -65,4 +65,12 @@ static inline double bench_median_ratio(double *q, const double *num, const doub
 	return bench_median(q, n);
 }
 
+/* Issue 13's "flat": within 10% from the smallest count to the largest. */
+static inline bool bench_flat(double first, double last)
+{
+	double change = last / first - 1;
+
+	return change >= -0.10 && change <= 0.10;
+}
+
 #endif

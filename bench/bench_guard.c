@@ -789,6 +789,8 @@ static void bench_daemon_entries(struct reg_bench *b)
 		printf("  %4d entries held: %8.1f us  %.2fx\n", held[i] + 1, med[i] * 1e6,
 		       med[i] / med[0]);
 	}
+	printf("  %d -> %d: %+.0f%% %s (flat: within 10%%)\n", held[0] + 1, held[N - 1] + 1,
+	       (med[N - 1] / med[0] - 1) * 100, bench_flat(med[0], med[N - 1]) ? "ok" : "OVER");
 	drop_entries(b, ids, have);
 }
 

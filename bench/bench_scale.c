@@ -443,7 +443,7 @@ static void growth_cell(double first, double last)
 	if (first < 0 || last < 0)
 		printf(" %17s", "failed");
 	else
-		printf(" %+11.0f%% %-4s", change, change >= -10 && change <= 10 ? "ok" : "OVER");
+		printf(" %+11.0f%% %-4s", change, bench_flat(first, last) ? "ok" : "OVER");
 }
 
 /* The goal: flat within 10% from the smallest count to the largest. */
