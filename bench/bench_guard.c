@@ -781,8 +781,15 @@ static void bench_daemon_entries(struct reg_bench *b)
 			return;
 		}
 		have = held[i];
-		for (r = 0; r < entry_rounds; r++)
-			t[i][n[i]++] = time_guardd(b, NULL);
+		for (r = 0; r < entry_rounds; r++) {
+			/* A failed round would enter the medians, and the verdict, as -1 us. */
+			if ((t[i][n[i]++] = time_guardd(b, NULL)) < 0) {
+				printf("daemon entries: GUARD + UNGUARD with %d held failed\n",
+				       held[i] + 1);
+				drop_entries(b, ids, have);
+				return;
+			}
+		}
 	}
 	for (i = 0; i < N; i++) {
 		med[i] = bench_median(t[i], n[i]);
